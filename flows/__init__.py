@@ -1,0 +1,1 @@
+"""Prefect flows over the cached stages, and the ``sracl`` command line that starts them."""

@@ -1,0 +1,111 @@
+"""The ``sracl`` command line.
+
+Commands that only read (``status``, ``inspect``) or prepare inputs (``data``)
+call the library directly; ``run`` goes through the pipeline so that caching,
+tracking and orchestration behave the same from the shell and from a schedule.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.logging import RichHandler
+from rich.table import Table
+
+from sracl_core.config import PipelineConfig, load_config
+from sracl_core.errors import SraclError
+from sracl_core.stages.graph import STAGE_ORDER, plan
+
+app = typer.Typer(
+    help="SRA-CL: semantic retrieval augmented contrastive learning for sequential "
+    "recommendation, as a cached pipeline (ingest -> prompts -> profiles -> embeddings -> "
+    "neighbours -> train -> evaluate).",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+
+ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="pipeline YAML config")]
+OverrideOption = Annotated[
+    list[str] | None,
+    typer.Option("--set", help="override a config key, e.g. --set train.alpha=0.05 (repeatable)"),
+]
+DEFAULT_CONFIG = Path("configs/default.yaml")
+
+
+def configure_logging(verbose: bool = False) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(message)s",
+        handlers=[RichHandler(console=console, show_path=False, rich_tracebacks=False)],
+        force=True,
+    )
+
+
+def load(config: Path, overrides: list[str] | None) -> PipelineConfig:
+    try:
+        return load_config(config, overrides or [])
+    except SraclError as error:
+        fail(error)
+
+
+def fail(error: Exception) -> typer.Exit:
+    console.print(f"[bold red]error:[/] {error}", highlight=False)
+    raise typer.Exit(code=1)
+
+
+@app.command()
+def status(config: ConfigOption = DEFAULT_CONFIG, overrides: OverrideOption = None) -> None:
+    """Show each stage as cached or missing for this config, with its fingerprint and folder."""
+    resolved = load(config, overrides)
+    table = Table(title=f"{resolved.dataset} ({config})")
+    for column in ("stage", "fingerprint", "state", "artifact"):
+        table.add_column(column)
+    for entry in plan(resolved):
+        state = "[green]cached[/]" if entry.complete else "[yellow]missing[/]"
+        table.add_row(entry.stage, entry.fingerprint, state, entry.path)
+    console.print(table)
+
+
+@app.command()
+def run(
+    config: ConfigOption = DEFAULT_CONFIG,
+    overrides: OverrideOption = None,
+    stage: Annotated[str | None, typer.Option(help=f"run one stage: {', '.join(STAGE_ORDER)}")]
+    = None,
+    downstream: Annotated[bool, typer.Option(help="with --stage: also every stage after it")]
+    = False,
+    until: Annotated[str | None, typer.Option(help="stop after this stage")] = None,
+    force: Annotated[bool, typer.Option(help="recompute the selected stages even if cached")]
+    = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+) -> None:
+    """Run the pipeline (or one stage); cached stages are skipped, changed ones recomputed."""
+    from sracl_core.pipeline import run_pipeline, select_stages
+
+    configure_logging(verbose)
+    resolved = load(config, overrides)
+    for name in (stage, until):
+        if name is not None and name not in STAGE_ORDER:
+            fail(ValueError(f"unknown stage {name!r}; stages: {', '.join(STAGE_ORDER)}"))
+    stages = select_stages(stage, downstream=downstream, until=until)
+    try:
+        outcomes = run_pipeline(resolved, stages, force=stages if force else ())
+    except SraclError as error:
+        fail(error)
+    for outcome in outcomes:
+        state = "cached" if outcome.cached else "computed"
+        console.print(f"{outcome.stage:<11} {state:<9} {outcome.path}")
+
+
+data_app = typer.Typer(help="Prepare datasets: download public ones, build samples.",
+                       no_args_is_help=True)
+app.add_typer(data_app, name="data")
+
+
+if __name__ == "__main__":
+    app()

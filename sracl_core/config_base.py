@@ -1,0 +1,102 @@
+"""Shared pieces of every config section.
+
+Every section forbids unknown keys, so a typo fails loudly instead of silently
+falling back to a default. Fields that do not change a stage's output (batch
+sizes, concurrency, progress bars) are marked with :func:`runtime_field` and are
+left out of the stage fingerprint, so tuning them never invalidates a cache.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo
+
+_RUNTIME_KEY = "sracl_runtime_only"
+
+
+class StrictModel(BaseModel):
+    """A config section: unknown keys are errors, values are validated on assignment."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=False)
+
+
+def runtime_field(default: Any, description: str = "", **kwargs: Any) -> Any:
+    """A field that tunes how a stage runs, not what it produces."""
+    return Field(default, description=description, json_schema_extra={_RUNTIME_KEY: True},
+                 **kwargs)
+
+
+def fingerprint_payload(section: BaseModel) -> dict[str, Any]:
+    """The JSON-able content of a section that defines its output (runtime fields dropped)."""
+    payload: dict[str, Any] = {}
+    for name, field in type(section).model_fields.items():
+        extra = field.json_schema_extra
+        if isinstance(extra, dict) and extra.get(_RUNTIME_KEY):
+            continue
+        value = getattr(section, name)
+        if isinstance(value, BaseModel):
+            payload[name] = fingerprint_payload(value)
+        else:
+            payload[name] = _jsonable(value)
+    return payload
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Path):
+        return path_signature(value)
+    if isinstance(value, BaseModel):
+        return fingerprint_payload(value)
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def _resolve_against_config_dir(value: Path, info: ValidationInfo) -> Path:
+    base = (info.context or {}).get("base_dir")
+    value = value.expanduser()
+    if base is not None and not value.is_absolute():
+        value = Path(base) / value
+    return Path(os.path.normpath(value))
+
+
+ConfigPath = Annotated[Path, AfterValidator(_resolve_against_config_dir)]
+"""A path in a config file; relative paths are taken from the config file's folder."""
+
+
+_HASH_LIMIT_BYTES = 256 * 2**20
+
+
+def path_signature(path: Path) -> str:
+    """Identify a file by content, so a cache survives moving or re-cloning the project.
+
+    Files above 256 MiB are identified by size and modification time instead of
+    hashing gigabytes on every ``sracl status``. A folder is the signature of its
+    files; a missing path is recorded as missing (the stage fails later with a
+    clear error when it tries to read it).
+    """
+    if not path.exists():
+        return f"missing:{path.name}"
+    if path.is_dir():
+        parts = [f"{p.relative_to(path)}={path_signature(p)}" for p in sorted(path.rglob("*"))
+                 if p.is_file()]
+        return "dir:" + hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
+    stat = path.stat()
+    return _file_signature(str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+
+
+@lru_cache(maxsize=256)
+def _file_signature(resolved: str, size: int, mtime_ns: int) -> str:
+    if size > _HASH_LIMIT_BYTES:
+        return f"size:{size}:mtime:{mtime_ns}"
+    digest = hashlib.sha256()
+    with open(resolved, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return "sha256:" + digest.hexdigest()[:16]

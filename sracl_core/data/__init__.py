@@ -1,0 +1,1 @@
+"""Raw sources -> canonical tables -> filtered, re-indexed, split sequences."""

@@ -1,0 +1,66 @@
+"""The hand-off between a reader and the shared cleaning steps.
+
+Every reader, whatever its on-disk format, produces the same two frames, so
+de-duplication, k-core filtering and splitting are written once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+TEXT_FIELDS: tuple[str, ...] = ("title", "brand", "categories", "description")
+"""Item text fields, in the order prompts show them (price is numeric and separate)."""
+
+RAW_INTERACTION_SCHEMA: dict[str, pl.DataType] = {
+    "user_id": pl.String(),
+    "item_id": pl.String(),
+    "timestamp": pl.Int64(),
+    "source_order": pl.Int64(),
+}
+
+RAW_ITEM_SCHEMA: dict[str, pl.DataType] = {
+    "item_id": pl.String(),
+    **{field: pl.String() for field in TEXT_FIELDS},
+    "price": pl.Float64(),
+}
+
+
+@dataclass(frozen=True)
+class RawDataset:
+    """Interactions with original string ids, plus item text when the source has any.
+
+    ``source_order`` is the record's position in the input; it breaks timestamp
+    ties so that the chronological order is stable and reproducible.
+    """
+
+    interactions: pl.DataFrame
+    items: pl.DataFrame | None
+    interactions_path: Path
+    items_path: Path | None
+
+    def __post_init__(self) -> None:
+        _check_schema(self.interactions, RAW_INTERACTION_SCHEMA, "interactions")
+        if self.items is not None:
+            _check_schema(self.items, RAW_ITEM_SCHEMA, "items")
+
+
+def empty_items() -> pl.DataFrame:
+    return pl.DataFrame(schema=RAW_ITEM_SCHEMA)
+
+
+def items_frame(columns: dict[str, list]) -> pl.DataFrame:
+    """Build an item frame from whatever text columns a source has; the rest are null."""
+    n_rows = len(columns["item_id"])
+    data = {
+        name: columns.get(name, [None] * n_rows) for name in RAW_ITEM_SCHEMA
+    }
+    return pl.DataFrame(data, schema=RAW_ITEM_SCHEMA)
+
+
+def _check_schema(frame: pl.DataFrame, schema: dict[str, pl.DataType], what: str) -> None:
+    actual = dict(frame.schema)
+    if actual != schema:
+        raise TypeError(f"reader produced {what} with schema {actual}, expected {schema}")

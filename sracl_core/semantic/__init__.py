@@ -1,0 +1,1 @@
+"""The LLM half of SRA-CL: prompts, profiles, text embeddings, semantic neighbours."""

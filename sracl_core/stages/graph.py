@@ -1,0 +1,122 @@
+"""Stage specs, fingerprints and the cached/missing plan for a config."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from sracl_core.artifacts import ArtifactStore, fingerprint
+from sracl_core.config_base import fingerprint_payload
+
+if TYPE_CHECKING:
+    from sracl_core.config import PipelineConfig
+
+
+@dataclass(frozen=True)
+class StageSpec:
+    """One stage: its upstream stages, its code version and the config it depends on.
+
+    Bump ``code_version`` whenever a change to the stage's code changes its
+    output, so that old artifacts are not reused by mistake.
+    """
+
+    name: str
+    inputs: tuple[str, ...]
+    code_version: str
+    section: Callable[[PipelineConfig], dict[str, Any]]
+    runner: str
+
+    def run_function(self) -> Callable[..., None]:
+        module, _, function = self.runner.partition(":")
+        return getattr(importlib.import_module(module), function)
+
+
+def _seeded(section_name: str) -> Callable[[PipelineConfig], dict[str, Any]]:
+    """Sections whose output also depends on the global seed."""
+
+    def payload(config: PipelineConfig) -> dict[str, Any]:
+        return {**fingerprint_payload(getattr(config, section_name)), "seed": config.seed}
+
+    return payload
+
+
+def _section(section_name: str) -> Callable[[PipelineConfig], dict[str, Any]]:
+    def payload(config: PipelineConfig) -> dict[str, Any]:
+        return fingerprint_payload(getattr(config, section_name))
+
+    return payload
+
+
+STAGES: dict[str, StageSpec] = {
+    spec.name: spec
+    for spec in (
+        StageSpec("ingest", (), "1", _section("data"), "sracl_core.stages.ingest:run"),
+        StageSpec("prompts", ("ingest",), "1", _seeded("prompts"),
+                  "sracl_core.stages.prompts:run"),
+        StageSpec("profiles", ("prompts",), "1", _section("profiles"),
+                  "sracl_core.stages.profiles:run"),
+        StageSpec("embeddings", ("profiles",), "1", _section("embeddings"),
+                  "sracl_core.stages.embeddings:run"),
+        StageSpec("neighbours", ("embeddings",), "1", _section("neighbours"),
+                  "sracl_core.stages.neighbours:run"),
+        StageSpec("train", ("ingest", "embeddings", "neighbours"), "1", _seeded("train"),
+                  "sracl_core.stages.train:run"),
+        StageSpec("evaluate", ("ingest", "train"), "1", _section("evaluate"),
+                  "sracl_core.stages.evaluate:run"),
+    )
+}
+STAGE_ORDER: tuple[str, ...] = tuple(STAGES)
+
+
+def stage_fingerprints(config: PipelineConfig) -> dict[str, str]:
+    """Every stage's fingerprint, computed from the config alone (nothing is run)."""
+    fingerprints: dict[str, str] = {}
+    for name in STAGE_ORDER:
+        spec = STAGES[name]
+        inputs = {upstream: fingerprints[upstream] for upstream in spec.inputs}
+        fingerprints[name] = fingerprint(name, spec.code_version, spec.section(config), inputs)
+    return fingerprints
+
+
+def downstream_of(stage: str) -> list[str]:
+    """The stage and every stage that reads from it, directly or not, in run order."""
+    affected = {stage}
+    for name in STAGE_ORDER:
+        if any(upstream in affected for upstream in STAGES[name].inputs):
+            affected.add(name)
+    return [name for name in STAGE_ORDER if name in affected]
+
+
+def upstream_of(stage: str) -> list[str]:
+    """Every stage the given one needs, directly or not, in run order."""
+    needed: set[str] = set()
+    frontier = list(STAGES[stage].inputs)
+    while frontier:
+        name = frontier.pop()
+        if name not in needed:
+            needed.add(name)
+            frontier.extend(STAGES[name].inputs)
+    return [name for name in STAGE_ORDER if name in needed]
+
+
+@dataclass(frozen=True)
+class StageStatus:
+    stage: str
+    fingerprint: str
+    complete: bool
+    path: str
+
+
+def plan(config: PipelineConfig) -> list[StageStatus]:
+    """Cached/missing for every stage of this config."""
+    store = store_for(config)
+    return [
+        StageStatus(name, fp, store.is_complete(name, fp), str(store.path(name, fp)))
+        for name, fp in stage_fingerprints(config).items()
+    ]
+
+
+def store_for(config: PipelineConfig) -> ArtifactStore:
+    return ArtifactStore(config.cache_root, config.dataset)

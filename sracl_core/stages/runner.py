@@ -1,0 +1,71 @@
+"""Run one stage: skip it when its artifact exists, else compute it atomically."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import polars as pl
+
+from sracl_core.artifacts import ArtifactStore, StageWriter
+from sracl_core.errors import StageInputMissing
+from sracl_core.stages.graph import STAGES, stage_fingerprints, store_for
+
+if TYPE_CHECKING:
+    from sracl_core.config import PipelineConfig
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class StageContext:
+    """What a stage's run function gets: its config, its inputs and where to write."""
+
+    config: PipelineConfig
+    store: ArtifactStore
+    fingerprints: dict[str, str]
+    writer: StageWriter
+
+    def input_table(self, stage: str, name: str) -> pl.DataFrame:
+        return self.store.read_table(stage, self.fingerprints[stage], name)
+
+    def input_path(self, stage: str) -> str:
+        return str(self.store.path(stage, self.fingerprints[stage]))
+
+
+@dataclass(frozen=True)
+class StageOutcome:
+    stage: str
+    fingerprint: str
+    cached: bool
+    path: str
+
+
+def run_stage(config: PipelineConfig, stage: str, *, force: bool = False) -> StageOutcome:
+    """Compute a stage unless its fingerprint already has a complete artifact.
+
+    Its inputs must be complete already; the caller (the Prefect flow or
+    :func:`sracl_core.pipeline.run_pipeline`) runs stages in order.
+    """
+    spec = STAGES[stage]
+    fingerprints = stage_fingerprints(config)
+    store = store_for(config)
+    fp = fingerprints[stage]
+    path = str(store.path(stage, fp))
+    if store.is_complete(stage, fp) and not force:
+        log.info("%s: cached (%s)", stage, path)
+        return StageOutcome(stage, fp, True, path)
+    for upstream in spec.inputs:
+        if not store.is_complete(upstream, fingerprints[upstream]):
+            raise StageInputMissing(
+                f"stage {stage!r} needs {upstream!r} ({fingerprints[upstream]}), which is not "
+                f"computed for this config; run the pipeline or add --upstream"
+            )
+    log.info("%s: computing %s", stage, path)
+    inputs = {upstream: fingerprints[upstream] for upstream in spec.inputs}
+    with store.write(stage, fp, config=spec.section(config), inputs=inputs,
+                     replace=force) as writer:
+        spec.run_function()(StageContext(config, store, fingerprints, writer))
+    log.info("%s: wrote %s", stage, path)
+    return StageOutcome(stage, fp, False, path)
