@@ -123,7 +123,8 @@ class ArtifactStore:
         final = self.path(stage, fingerprint)
         final.parent.mkdir(parents=True, exist_ok=True)
         _remove_abandoned_temporaries(final.parent)
-        temporary = final.parent / f"{_TEMP_PREFIX}{fingerprint}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        unique = f"{fingerprint}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        temporary = final.parent / f"{_TEMP_PREFIX}{unique}"
         temporary.mkdir()
         started = time.perf_counter()
         try:
