@@ -32,7 +32,7 @@ console = Console()
 ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="pipeline YAML config")]
 OverrideOption = Annotated[
     list[str] | None,
-    typer.Option("--set", help="override a config key, e.g. --set train.alpha=0.05 (repeatable)"),
+    typer.Option("--set", help="override a config key, e.g. --set train.objective.alpha=0.05 (repeatable)"),
 ]
 DEFAULT_CONFIG = Path("configs/default.yaml")
 
@@ -105,6 +105,31 @@ def run(
 data_app = typer.Typer(help="Prepare datasets: download public ones, build samples.",
                        no_args_is_help=True)
 app.add_typer(data_app, name="data")
+
+
+@data_app.command("sample")
+def data_sample(
+    config: ConfigOption = Path("configs/beauty.yaml"),
+    output: Annotated[Path, typer.Option(help="folder for interactions.txt and items.tsv")] = Path(
+        "data/beauty_sample"),
+    users: Annotated[int, typer.Option(help="users drawn before re-filtering")] = 220,
+    popular_items: Annotated[int, typer.Option(help="keep only the most popular items")] = 200,
+    seed: int = 7,
+) -> None:
+    """Cut a small dense k-core sample of a dataset (how the embedded default was made)."""
+    from sracl_core.data.readers import read_source
+    from sracl_core.data.sample import SampleSpec, dense_sample, write_sasrec
+
+    resolved = load(config, None)
+    try:
+        raw = read_source(resolved.data.source)
+    except SraclError as error:
+        fail(error)
+    sample = dense_sample(raw, SampleSpec(users, popular_items, resolved.data.k_core, seed))
+    write_sasrec(sample, output)
+    console.print(f"wrote {sample.interactions['user_id'].n_unique()} users, "
+                  f"{sample.interactions['item_id'].n_unique()} items, "
+                  f"{sample.interactions.height} interactions to {output}")
 
 
 if __name__ == "__main__":

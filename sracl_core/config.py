@@ -2,7 +2,7 @@
 
 Relative paths in a config file are read from the config file's folder, so a
 config means the same thing wherever ``sracl`` is started. ``--set key=value``
-overrides use dotted keys and YAML values (``--set train.alpha=0.05``).
+overrides use dotted keys and YAML values (``--set train.objective.alpha=0.05``).
 """
 
 from __future__ import annotations
@@ -78,7 +78,7 @@ def apply_override(raw: dict[str, Any], override: str) -> None:
     """Apply one ``dotted.key=value`` override in place; the value is parsed as YAML."""
     key, sep, text = override.partition("=")
     if not sep or not key.strip():
-        raise ConfigError(f"override {override!r}: expected key=value, e.g. train.alpha=0.05")
+        raise ConfigError(f"override {override!r}: expected key=value, e.g. train.objective.alpha=0.05")
     try:
         value = yaml.safe_load(text)
     except yaml.YAMLError as error:

@@ -1,0 +1,60 @@
+"""Fixtures shared across the suite: the real datasets beside the project, tiny configs."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import yaml
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATASETS = PROJECT_ROOT.parent / "shared" / "datasets"
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+
+@pytest.fixture(scope="session")
+def shared_datasets() -> Path:
+    if not (SHARED_DATASETS / "beauty" / "interactions.txt").is_file():
+        pytest.skip(f"real datasets not found at {SHARED_DATASETS}")
+    return SHARED_DATASETS
+
+
+def write_sasrec_dataset(folder: Path, sequences: dict[int, list[int]],
+                         titles: dict[int, str] | None = None) -> tuple[Path, Path | None]:
+    """Write ``user item`` lines (users in order, items in sequence order) and an items TSV."""
+    folder.mkdir(parents=True, exist_ok=True)
+    interactions = folder / "interactions.txt"
+    interactions.write_text("".join(f"{user} {item}\n" for user, items in sequences.items()
+                                    for item in items))
+    items = None
+    if titles is not None:
+        items = folder / "items.tsv"
+        items.write_text("item_id\ttitle\n" + "".join(f"{i}\t{t}\n" for i, t in titles.items()))
+    return interactions, items
+
+
+def write_config(path: Path, interactions: Path, items: Path | None, **sections: dict) -> Path:
+    """A minimal pipeline config over a SASRec-format dataset, cache beside the config."""
+    config = {
+        "dataset": "tiny",
+        "cache_root": str(path.parent / "cache"),
+        "data": {"source": {"format": "sasrec", "interactions": str(interactions),
+                            **({"items": str(items)} if items else {})},
+                 "k_core": 1},
+    }
+    for name, section in sections.items():
+        config.setdefault(name, {}).update(section)
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+@pytest.fixture
+def tiny_config(tmp_path: Path) -> Path:
+    """Three users, five items, every title present."""
+    sequences = {1: [1, 2, 3, 4], 2: [2, 3, 4, 5, 1], 3: [5, 4, 3]}
+    titles = {i: f"Item number {i}" for i in range(1, 6)}
+    interactions, items = write_sasrec_dataset(tmp_path / "data", sequences, titles)
+    return write_config(tmp_path / "config.yaml", interactions, items)

@@ -1,0 +1,36 @@
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from flows.cli import app
+
+runner = CliRunner()
+
+
+def test_status_lists_every_stage_then_shows_ingest_cached(tiny_config: Path):
+    result = runner.invoke(app, ["status", "--config", str(tiny_config)], terminal_width=200)
+    assert result.exit_code == 0, result.output
+    for stage in ("ingest", "prompts", "profiles", "embeddings", "neighbours", "train",
+                  "evaluate"):
+        assert stage in result.output
+    assert result.output.count("missing") == 7
+    from sracl_core.config import load_config
+    from sracl_core.stages.runner import run_stage
+
+    run_stage(load_config(tiny_config), "ingest")
+    result = runner.invoke(app, ["status", "--config", str(tiny_config)], terminal_width=200)
+    assert result.output.count("missing") == 6 and result.output.count("cached") == 1
+
+
+def test_config_errors_are_printed_without_a_traceback(tiny_config: Path):
+    result = runner.invoke(app, ["status", "--config", str(tiny_config), "--set", "data.kcore=3"],
+                           terminal_width=200)
+    assert result.exit_code == 1
+    assert "data.kcore: no such key" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_help_explains_each_command():
+    result = runner.invoke(app, ["--help"], terminal_width=200)
+    assert result.exit_code == 0
+    assert "cached or missing" in result.output

@@ -1,0 +1,43 @@
+from pathlib import Path
+
+from sracl_core.config import load_config
+from sracl_core.stages.graph import STAGE_ORDER, downstream_of, stage_fingerprints, upstream_of
+
+
+def changed_stages(config_path: Path, override: str) -> set[str]:
+    before = stage_fingerprints(load_config(config_path))
+    after = stage_fingerprints(load_config(config_path, [override]))
+    return {stage for stage in STAGE_ORDER if before[stage] != after[stage]}
+
+
+def test_a_change_invalidates_its_stage_and_everything_after_it_only(tiny_config: Path):
+    assert changed_stages(tiny_config, "train.objective.alpha=0.05") == {"train", "evaluate"}
+    assert changed_stages(tiny_config, "evaluate.ks=[1,5]") == {"evaluate"}
+    assert changed_stages(tiny_config, "profiles.model=some/other-llm") == {
+        "profiles", "embeddings", "neighbours", "train", "evaluate"}
+    assert changed_stages(tiny_config, "neighbours.k=5") == {"neighbours", "train", "evaluate"}
+    assert changed_stages(tiny_config, "data.max_len=10") == set(STAGE_ORDER)
+    assert changed_stages(tiny_config, "seed=1") == {"prompts", "profiles", "embeddings",
+                                                     "neighbours", "train", "evaluate"}
+
+
+def test_runtime_only_settings_change_nothing(tiny_config: Path):
+    assert changed_stages(tiny_config, "profiles.batch_size=3") == set()
+    assert changed_stages(tiny_config, "train.eval_batch_size=7") == set()
+
+
+def test_changing_the_input_file_content_invalidates_everything(tiny_config: Path):
+    config = load_config(tiny_config)
+    before = stage_fingerprints(config)
+    with open(config.data.source.interactions, "a") as handle:
+        handle.write("3 1\n")
+    after = stage_fingerprints(load_config(tiny_config))
+    assert all(before[stage] != after[stage] for stage in STAGE_ORDER)
+
+
+def test_dependency_walks():
+    assert downstream_of("embeddings") == ["embeddings", "neighbours", "train", "evaluate"]
+    assert downstream_of("ingest") == list(STAGE_ORDER)
+    assert downstream_of("evaluate") == ["evaluate"]
+    assert upstream_of("train") == ["ingest", "prompts", "profiles", "embeddings", "neighbours"]
+    assert upstream_of("ingest") == []

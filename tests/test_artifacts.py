@@ -1,0 +1,115 @@
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from sracl_core.artifacts import MANIFEST, ArtifactStore, fingerprint
+from sracl_core.errors import StageInputMissing
+
+
+def test_fingerprint_is_stable_and_sensitive_to_every_part():
+    base = fingerprint("train", "1", {"alpha": 0.1, "nested": {"b": 1}}, {"ingest": "abc"})
+    reordered = fingerprint("train", "1", {"nested": {"b": 1}, "alpha": 0.1}, {"ingest": "abc"})
+    assert base == reordered
+    assert len(base) == 16
+    variants = [
+        fingerprint("evaluate", "1", {"alpha": 0.1, "nested": {"b": 1}}, {"ingest": "abc"}),
+        fingerprint("train", "2", {"alpha": 0.1, "nested": {"b": 1}}, {"ingest": "abc"}),
+        fingerprint("train", "1", {"alpha": 0.2, "nested": {"b": 1}}, {"ingest": "abc"}),
+        fingerprint("train", "1", {"alpha": 0.1, "nested": {"b": 2}}, {"ingest": "abc"}),
+        fingerprint("train", "1", {"alpha": 0.1, "nested": {"b": 1}}, {"ingest": "abd"}),
+    ]
+    assert len({base, *variants}) == 6
+
+
+def test_write_publishes_tables_and_a_manifest(tmp_path: Path):
+    store = ArtifactStore(tmp_path, "ds")
+    table = pl.DataFrame({"a": [1, 2, 3]})
+    with store.write("ingest", "f1", config={"k": 5}, inputs={"up": "u1"}) as writer:
+        writer.write_table("numbers", table)
+        writer.stats["n"] = 3
+        assert not store.is_complete("ingest", "f1")
+    assert store.is_complete("ingest", "f1")
+    assert store.read_table("ingest", "f1", "numbers").equals(table)
+    manifest = store.manifest("ingest", "f1")
+    assert manifest["config"] == {"k": 5}
+    assert manifest["inputs"] == {"up": "u1"}
+    assert manifest["tables"] == {"numbers": 3}
+    assert manifest["stats"] == {"n": 3}
+    assert manifest["versions"]["polars"] == pl.__version__
+    assert manifest["wall_seconds"] >= 0
+    assert sorted(p.name for p in (tmp_path / "ds" / "ingest").iterdir()) == ["f1"]
+
+
+def test_failed_stage_publishes_nothing_and_keeps_existing_artifacts(tmp_path: Path):
+    store = ArtifactStore(tmp_path, "ds")
+    with store.write("ingest", "old", config={}, inputs={}) as writer:
+        writer.write_table("t", pl.DataFrame({"a": [1]}))
+    with pytest.raises(RuntimeError), store.write("ingest", "new", config={}, inputs={}) as w:
+        w.write_table("t", pl.DataFrame({"a": [2]}))
+        raise RuntimeError("boom")
+    assert not store.is_complete("ingest", "new")
+    assert not store.path("ingest", "new").exists()
+    assert store.read_table("ingest", "old", "t")["a"].to_list() == [1]
+    assert sorted(p.name for p in (tmp_path / "ds" / "ingest").iterdir()) == ["old"]
+
+
+def test_replace_swaps_a_complete_artifact_only_after_the_new_one_is_written(tmp_path: Path):
+    store = ArtifactStore(tmp_path, "ds")
+    with store.write("s", "fp", config={}, inputs={}) as writer:
+        writer.write_table("t", pl.DataFrame({"a": [1]}))
+    with pytest.raises(ValueError), store.write("s", "fp", config={}, inputs={},
+                                                replace=True) as writer:
+        raise ValueError("forced run failed")
+    assert store.read_table("s", "fp", "t")["a"].to_list() == [1]
+    with store.write("s", "fp", config={}, inputs={}, replace=True) as writer:
+        writer.write_table("t", pl.DataFrame({"a": [2]}))
+    assert store.read_table("s", "fp", "t")["a"].to_list() == [2]
+    assert sorted(p.name for p in (tmp_path / "ds" / "s").iterdir()) == ["fp"]
+
+
+def test_concurrent_writer_of_the_same_fingerprint_does_not_clobber(tmp_path: Path):
+    store = ArtifactStore(tmp_path, "ds")
+    with store.write("s", "fp", config={}, inputs={}) as first:
+        first.write_table("t", pl.DataFrame({"a": [1]}))
+        with store.write("s", "fp", config={}, inputs={}) as second:
+            second.write_table("t", pl.DataFrame({"a": [2]}))
+    assert store.read_table("s", "fp", "t")["a"].to_list() == [2]
+    assert json.loads((store.path("s", "fp") / MANIFEST).read_text())["tables"] == {"t": 1}
+
+
+def test_missing_artifact_error_says_how_to_fix(tmp_path: Path):
+    store = ArtifactStore(tmp_path, "ds")
+    with pytest.raises(StageInputMissing, match=r"run it first \(sracl run --stage ingest\)"):
+        store.read_table("ingest", "nope", "t")
+    with store.write("ingest", "fp", config={}, inputs={}) as writer:
+        writer.write_table("t", pl.DataFrame({"a": [1]}))
+    with pytest.raises(StageInputMissing, match="has no table 'other'"):
+        store.read_table("ingest", "fp", "other")
+
+
+def test_killed_writer_leaves_no_complete_artifact_and_is_cleaned_up(tmp_path: Path):
+    script = textwrap.dedent(f"""
+        import os, signal
+        import polars as pl
+        from sracl_core.artifacts import ArtifactStore
+        store = ArtifactStore({str(tmp_path)!r}, "ds")
+        with store.write("s", "fp", config={{}}, inputs={{}}) as writer:
+            writer.write_table("t", pl.DataFrame({{"a": [1]}}))
+            os.kill(os.getpid(), signal.SIGKILL)
+    """)
+    result = subprocess.run([sys.executable, "-c", script], check=False)
+    assert result.returncode == -9
+    store = ArtifactStore(tmp_path, "ds")
+    leftovers = list((tmp_path / "ds" / "s").iterdir())
+    assert len(leftovers) == 1 and leftovers[0].name.startswith(".tmp-")
+    assert not store.is_complete("s", "fp")
+    with store.write("s", "other", config={}, inputs={}) as writer:
+        writer.write_table("t", pl.DataFrame({"a": [1]}))
+    assert sorted(p.name for p in (tmp_path / "ds" / "s").iterdir()) == ["other"]
+    assert os.path.exists(store.path("s", "other") / MANIFEST)

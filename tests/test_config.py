@@ -1,0 +1,96 @@
+from pathlib import Path
+
+import pytest
+import yaml
+
+from sracl_core.config import apply_override, dump_config, load_config
+from sracl_core.errors import ConfigError
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_every_shipped_config_validates():
+    for path in sorted((PROJECT_ROOT / "configs").glob("*.yaml")):
+        config = load_config(path)
+        assert config.data.source.format == "sasrec", path
+
+
+def test_relative_paths_are_read_from_the_config_folder(tiny_config: Path, tmp_path: Path):
+    raw = yaml.safe_load(tiny_config.read_text())
+    raw["data"]["source"]["interactions"] = "data/interactions.txt"
+    raw["cache_root"] = "cache-here"
+    nested = tmp_path / "elsewhere" / "config.yaml"
+    nested.parent.mkdir()
+    nested.write_text(yaml.safe_dump(raw))
+    config = load_config(nested)
+    assert config.data.source.interactions == nested.parent / "data" / "interactions.txt"
+    assert config.cache_root == nested.parent / "cache-here"
+
+
+def test_default_config_points_at_the_embedded_sample():
+    config = load_config(PROJECT_ROOT / "configs" / "default.yaml")
+    assert config.data.source.interactions.is_file()
+    assert config.data.source.items.is_file()
+    assert config.cache_root == PROJECT_ROOT / ".sracl_cache"
+
+
+def test_overrides_set_nested_values_with_yaml_types(tiny_config: Path):
+    config = load_config(tiny_config, ["train.objective.alpha=0.05", "data.k_core=3", "seed=7"])
+    assert config.train.objective.alpha == 0.05
+    assert config.data.k_core == 3
+    assert config.seed == 7
+
+
+def test_unknown_key_names_the_key_and_lists_the_allowed_ones(tiny_config: Path):
+    with pytest.raises(ConfigError) as error:
+        load_config(tiny_config, ["train.objective.alphaa=0.05"])
+    message = str(error.value)
+    assert str(tiny_config) in message
+    assert "train.objective.alphaa: no such key" in message
+    assert "alpha" in message.split("allowed:")[1]
+
+
+def test_unknown_top_level_section(tiny_config: Path):
+    with pytest.raises(ConfigError, match=r"trian: no such key \(allowed: .*train"):
+        load_config(tiny_config, ["trian.alpha=1"])
+
+
+def test_wrong_type_names_key_and_value(tiny_config: Path):
+    with pytest.raises(ConfigError, match=r"data\.k_core: .*'many'"):
+        load_config(tiny_config, ["data.k_core=many"])
+
+
+def test_missing_required_key(tmp_path: Path):
+    path = tmp_path / "c.yaml"
+    path.write_text("dataset: x\n")
+    with pytest.raises(ConfigError, match="data: required key is missing"):
+        load_config(path)
+
+
+def test_bad_dataset_name_is_rejected(tiny_config: Path):
+    with pytest.raises(ConfigError, match="dataset: .*names a cache folder"):
+        load_config(tiny_config, ["dataset=../escape"])
+
+
+def test_malformed_override_and_yaml(tiny_config: Path, tmp_path: Path):
+    with pytest.raises(ConfigError, match="expected key=value"):
+        load_config(tiny_config, ["train.alpha"])
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("dataset: [unclosed\n")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_config(broken)
+    with pytest.raises(ConfigError, match="config file not found"):
+        load_config(tmp_path / "absent.yaml")
+
+
+def test_override_cannot_descend_into_a_value():
+    raw = {"seed": 3}
+    with pytest.raises(ConfigError, match="seed is a value, not a section"):
+        apply_override(raw, "seed.x=1")
+
+
+def test_dump_round_trips(tiny_config: Path, tmp_path: Path):
+    config = load_config(tiny_config, ["train.objective.beta=0.2"])
+    again = tmp_path / "again.yaml"
+    again.write_text(dump_config(config))
+    assert load_config(again) == config
