@@ -32,7 +32,8 @@ console = Console()
 ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="pipeline YAML config")]
 OverrideOption = Annotated[
     list[str] | None,
-    typer.Option("--set", help="override a config key, e.g. --set train.objective.alpha=0.05 (repeatable)"),
+    typer.Option("--set", help="override a config key (repeatable), "
+                 "e.g. --set train.objective.alpha=0.05"),
 ]
 DEFAULT_CONFIG = Path("configs/default.yaml")
 

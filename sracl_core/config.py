@@ -78,7 +78,8 @@ def apply_override(raw: dict[str, Any], override: str) -> None:
     """Apply one ``dotted.key=value`` override in place; the value is parsed as YAML."""
     key, sep, text = override.partition("=")
     if not sep or not key.strip():
-        raise ConfigError(f"override {override!r}: expected key=value, e.g. train.objective.alpha=0.05")
+        raise ConfigError(
+            f"override {override!r}: expected key=value, e.g. train.objective.alpha=0.05")
     try:
         value = yaml.safe_load(text)
     except yaml.YAMLError as error:

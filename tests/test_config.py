@@ -68,7 +68,7 @@ def test_missing_required_key(tmp_path: Path):
 
 
 def test_bad_dataset_name_is_rejected(tiny_config: Path):
-    with pytest.raises(ConfigError, match="dataset: .*names a cache folder"):
+    with pytest.raises(ConfigError, match=r"dataset: .*names a cache folder"):
         load_config(tiny_config, ["dataset=../escape"])
 
 
