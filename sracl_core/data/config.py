@@ -77,7 +77,11 @@ class TableSource(StrictModel):
     items: ConfigPath | None = None
     columns: ColumnMap = ColumnMap()
     item_columns: ItemColumnMap = ItemColumnMap()
-    separator: str = Field(",", description="CSV separator; ignored for Parquet")
+    separator: str | None = Field(
+        None, min_length=1, max_length=1,
+        description="CSV separator; default: a tab for .tsv files, a comma otherwise; "
+        "ignored for Parquet",
+    )
 
 
 Source = Annotated[

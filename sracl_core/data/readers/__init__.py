@@ -36,4 +36,10 @@ def read_source(source: Any) -> RawDataset:
 
 
 def _load_builtin_readers() -> None:
-    from sracl_core.data.readers import sasrec  # noqa: F401
+    from sracl_core.data.readers import (  # noqa: F401
+        amazon2014,
+        amazon2023,
+        movielens,
+        sasrec,
+        table,
+    )
