@@ -1,0 +1,206 @@
+"""Any CSV/TSV/Parquet interaction table, with the column names given in the config.
+
+- Files ending in ``.parquet``/``.pq`` are Parquet; anything else is delimited
+  text (gzip allowed) with a header, separated by ``source.separator``, or by a
+  tab for ``.tsv`` files and a comma otherwise when it is not set.
+- Ids are kept as text (``"007"`` stays ``"007"``); integer ids are allowed.
+- Timestamps: integers are kept as they are (any unit: only their order
+  matters); ISO 8601 datetimes (``2021-03-04``, ``2021-03-04T05:06:07``, with an
+  optional UTC offset or ``Z``; Parquet datetime and date columns too) become
+  microseconds since the Unix epoch, naive times read as UTC. Without a
+  timestamp column, the row order is the time order.
+- Item prices must be numeric (a leading ``$`` and thousands commas allowed).
+
+Rows are numbered from 1 after the header in error messages.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+
+import polars as pl
+
+from sracl_core.data.config import TableSource
+from sracl_core.data.raw import RAW_INTERACTION_SCHEMA, TEXT_FIELDS, RawDataset, items_frame
+from sracl_core.data.readers import register
+from sracl_core.data.readers.lines import open_text
+from sracl_core.data.readers.text_table import require_file
+from sracl_core.errors import DataFormatError
+
+PARQUET_SUFFIXES = (".parquet", ".pq")
+_INTEGER = re.compile(r"-?[0-9]+")
+
+
+@register("table")
+def read_table(source: TableSource) -> RawDataset:
+    interactions = read_interaction_table(source)
+    items = read_item_table(source) if source.items is not None else None
+    return RawDataset(interactions, items, source.interactions, source.items)
+
+
+def read_interaction_table(source: TableSource) -> pl.DataFrame:
+    path, columns = source.interactions, source.columns
+    wanted = {"user": columns.user, "item": columns.item, "timestamp": columns.timestamp}
+    required = {role: name for role, name in wanted.items() if name is not None}
+    table = load_table(path, source.separator, list(required.values()), "data.source.columns")
+    order = pl.int_range(table.height, dtype=pl.Int64, eager=True)
+    if columns.timestamp is None:
+        timestamps = order
+    else:
+        timestamps = parse_timestamps(table[columns.timestamp], path)
+    return pl.DataFrame(
+        {"user_id": id_values(table[columns.user], path),
+         "item_id": id_values(table[columns.item], path),
+         "timestamp": timestamps, "source_order": order},
+        schema=RAW_INTERACTION_SCHEMA,
+    )
+
+
+def read_item_table(source: TableSource) -> pl.DataFrame:
+    assert source.items is not None
+    path, mapping = source.items, source.item_columns
+    fields = {"item_id": mapping.item, **{name: getattr(mapping, name)
+                                          for name in (*TEXT_FIELDS, "price")}}
+    present = {field: column for field, column in fields.items() if column is not None}
+    table = load_table(path, source.separator, [mapping.item], "data.source.item_columns",
+                       optional=tuple(c for f, c in present.items() if f != "item_id"))
+    columns: dict[str, list] = {"item_id": id_values(table[mapping.item], path).to_list()}
+    for field in TEXT_FIELDS:
+        if field in present:
+            values = table[present[field]].cast(pl.String).str.strip_chars()
+            columns[field] = [value or None for value in values.to_list()]
+    if "price" in present:
+        columns["price"] = parse_prices(table[present["price"]], path)
+    return items_frame(columns)
+
+
+def load_table(path: Path, separator: str | None, required: list[str], config_key: str,
+               optional: tuple[str, ...] = ()) -> pl.DataFrame:
+    """The named columns of a table; a missing one is reported with the columns found."""
+    require_file(path, "the table")
+    if path.suffix.lower() in PARQUET_SUFFIXES:
+        try:
+            table = pl.read_parquet(path)
+        except Exception as error:  # polars and pyarrow raise several types here
+            raise DataFormatError(path, "a readable Parquet file", got=str(error)) from None
+    else:
+        sep = separator or ("\t" if ".tsv" in (s.lower() for s in path.suffixes) else ",")
+        table = _read_delimited(path, sep, required)
+    for column in (*required, *optional):
+        if column not in table.columns:
+            raise DataFormatError(
+                path, f"a column named {column!r} (set by {config_key})",
+                got=f"columns {table.columns}",
+            )
+    return table.select(*required, *(c for c in optional if c not in required))
+
+
+def id_values(column: pl.Series, path: Path) -> pl.Series:
+    """Ids as non-empty text."""
+    values = column.cast(pl.String).str.strip_chars()
+    bad = (values.is_null() | (values == "")).arg_true()
+    if bad.len():
+        raise DataFormatError(path, f"a non-empty id in column {column.name!r}",
+                              row=int(bad[0]) + 1, got=values[int(bad[0])])
+    return values
+
+
+def parse_timestamps(column: pl.Series, path: Path) -> pl.Series:
+    """Integers as they are; ISO 8601 datetimes as microseconds since the epoch (UTC)."""
+    if column.dtype.is_integer():
+        _require_no_nulls(column, path)
+        return column.cast(pl.Int64)
+    if column.dtype == pl.Date:
+        column = column.cast(pl.Datetime("us"))
+    if isinstance(column.dtype, pl.Datetime):
+        _require_no_nulls(column, path)
+        if column.dtype.time_zone is None:
+            column = column.dt.replace_time_zone("UTC")
+        return column.dt.epoch("us").cast(pl.Int64)
+    if column.dtype != pl.String:
+        raise DataFormatError(path, f"integer or ISO 8601 datetime values in column "
+                              f"{column.name!r}", got=f"dtype {column.dtype}")
+    values = column.str.strip_chars().to_list()
+    parsed: list[int] = []
+    for row, value in enumerate(values, start=1):
+        number = _timestamp_value(value)
+        if number is None:
+            raise DataFormatError(
+                path, f"an integer or ISO 8601 datetime in column {column.name!r}",
+                row=row, got=value,
+            )
+        parsed.append(number)
+    return pl.Series(column.name, parsed, dtype=pl.Int64)
+
+
+def parse_prices(column: pl.Series, path: Path) -> list[float | None]:
+    if column.dtype.is_numeric():
+        return column.cast(pl.Float64).to_list()
+    prices: list[float | None] = []
+    for row, value in enumerate(column.cast(pl.String).to_list(), start=1):
+        if value is None or not value.strip():
+            prices.append(None)
+            continue
+        try:
+            prices.append(float(value.strip().lstrip("$").replace(",", "")))
+        except ValueError:
+            raise DataFormatError(path, f"a numeric price in column {column.name!r}",
+                                  row=row, got=value) from None
+    return prices
+
+
+def _timestamp_value(value: str | None) -> int | None:
+    if not value:
+        return None
+    if _INTEGER.fullmatch(value):
+        return int(value)
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    delta = moment - datetime(1970, 1, 1, tzinfo=UTC)
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def _require_no_nulls(column: pl.Series, path: Path) -> None:
+    nulls = column.is_null().arg_true()
+    if nulls.len():
+        raise DataFormatError(path, f"a timestamp in column {column.name!r}",
+                              row=int(nulls[0]) + 1, got="null")
+
+
+def _read_delimited(path: Path, separator: str, required: list[str]) -> pl.DataFrame:
+    """All columns as text; rows with the wrong number of fields are reported by row.
+
+    Polars rejects rows with too many fields and pads rows with too few with
+    nulls, so either symptom triggers a (slower) scan with :mod:`csv` that
+    finds the first row whose field count differs from the header's.
+    """
+    try:
+        table = pl.read_csv(path, separator=separator, infer_schema=False)
+    except pl.exceptions.PolarsError as error:
+        _raise_ragged_row(path, separator)
+        raise DataFormatError(path, f"a {separator!r}-separated table with a header",
+                              got=str(error).splitlines()[0]) from None
+    if any(name in table.columns and table[name].null_count() for name in required):
+        _raise_ragged_row(path, separator)
+    return table
+
+
+def _raise_ragged_row(path: Path, separator: str) -> None:
+    with open_text(path) as handle:
+        rows = csv.reader(handle, delimiter=separator)
+        header = next(rows, None)
+        if header is None:
+            raise DataFormatError(path, "a header row", got="an empty file")
+        for row_number, row in enumerate(rows, start=1):
+            if row and len(row) != len(header):
+                raise DataFormatError(
+                    path, f"{len(header)} {separator!r}-separated fields like the header "
+                    f"(line {rows.line_num})", row=row_number, got=separator.join(row),
+                )
