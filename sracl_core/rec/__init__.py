@@ -1,0 +1,37 @@
+"""The recommender: backbones, SRA-CL objectives, training, full-ranking evaluation.
+
+Plain library code with no artifact-store knowledge: inputs are tensors
+(:class:`TrainingData`, :class:`SemanticNeighbours`), outputs are a trained
+backbone, metric dicts and model folders.
+"""
+
+from sracl_core.rec.backbones import Backbone, build_backbone, register_backbone
+from sracl_core.rec.checkpoint import load_model, save_model
+from sracl_core.rec.config import EvaluateConfig, ObjectiveConfig, TrainConfig
+from sracl_core.rec.data import EvalSplit, SemanticNeighbours, TrainingData, leave_one_out
+from sracl_core.rec.metrics import evaluate, metric_key, recommend
+from sracl_core.rec.neighbours import collaborative_neighbours, nearest_neighbours
+from sracl_core.rec.trainer import EpochReport, TrainResult, train
+
+__all__ = [
+    "Backbone",
+    "EpochReport",
+    "EvalSplit",
+    "EvaluateConfig",
+    "ObjectiveConfig",
+    "SemanticNeighbours",
+    "TrainConfig",
+    "TrainResult",
+    "TrainingData",
+    "build_backbone",
+    "collaborative_neighbours",
+    "evaluate",
+    "leave_one_out",
+    "load_model",
+    "metric_key",
+    "nearest_neighbours",
+    "recommend",
+    "register_backbone",
+    "save_model",
+    "train",
+]

@@ -1,0 +1,130 @@
+"""SASRec: causal self-attention over the item sequence (Kang & McAuley 2018).
+
+The block layout follows RecBole's TransformerEncoder, which the SRA-CL reference
+uses: post-LayerNorm residual blocks (attention, then a GELU feed-forward), learned
+absolute positions, the input LayerNorm + dropout, N(0, 0.02) init.
+
+Only the last position's output is ever used, and that makes two exact
+shortcuts possible:
+
+* the last block computes its query, attention output and feed-forward for the
+  last position only (other positions only supply keys and values);
+* sequences are encoded in buckets of similar length, each bucket cut to its
+  longest member's width. Position ids keep their place (a left-padded item at
+  column ``c`` of ``max_len`` always gets position ``c``), and padding keys are
+  masked, so a real position sees exactly what it sees at full width.
+
+Padding queries are allowed to attend to themselves: their outputs never reach a
+real position (padding keys are masked) and it avoids NaN rows.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from sracl_core.rec.backbones.base import Backbone, register_backbone
+from sracl_core.rec.backbones.lengths import plan_buckets, sequence_starts
+from sracl_core.rec.config import SASRecConfig
+
+
+class Block(nn.Module):
+    """Multi-head causal self-attention + feed-forward, each followed by residual + LayerNorm."""
+
+    def __init__(self, cfg: SASRecConfig) -> None:
+        super().__init__()
+        if cfg.hidden_size % cfg.n_heads:
+            raise ValueError("hidden_size must be divisible by n_heads")
+        d = cfg.hidden_size
+        self.n_heads = cfg.n_heads
+        self.attn_dropout = cfg.attn_dropout
+        self.query = nn.Linear(d, d)
+        self.key_value = nn.Linear(d, 2 * d)
+        self.attn_out = nn.Linear(d, d)
+        self.attn_norm = nn.LayerNorm(d, eps=cfg.layer_norm_eps)
+        self.ffn_in = nn.Linear(d, cfg.inner_size)
+        self.ffn_out = nn.Linear(cfg.inner_size, d)
+        self.ffn_norm = nn.LayerNorm(d, eps=cfg.layer_norm_eps)
+        self.dropout = nn.Dropout(cfg.hidden_dropout)
+
+    def forward(self, h: torch.Tensor, mask: torch.Tensor, last_only: bool) -> torch.Tensor:
+        """h [b, T, d]; mask broadcastable to [b, heads, Tq, T] (True = attend).
+
+        With ``last_only`` the queries are the last position only and the output is [b, 1, d].
+        """
+        b, t, d = h.shape
+        heads, dh = self.n_heads, d // self.n_heads
+        source = h[:, -1:] if last_only else h
+        tq = source.shape[1]
+        q = self.query(source).view(b, tq, heads, dh).transpose(1, 2)
+        k, v = self.key_value(h).view(b, t, 2, heads, dh).permute(2, 0, 3, 1, 4)
+        context = F.scaled_dot_product_attention(
+            q, k, v, attn_mask=mask, dropout_p=self.attn_dropout if self.training else 0.0)
+        context = context.transpose(1, 2).reshape(b, tq, d)
+        h = self.attn_norm(self.dropout(self.attn_out(context)) + source)
+        return self.ffn_norm(self.dropout(self.ffn_out(F.gelu(self.ffn_in(h)))) + h)
+
+
+@register_backbone("sasrec")
+class SASRec(Backbone):
+    def __init__(self, cfg: SASRecConfig, n_items: int, max_len: int, *, n_special: int = 0,
+                 bucketed: bool = True, bucket_overhead_tokens: int = 256) -> None:
+        super().__init__()
+        self.n_items, self.max_len = n_items, max_len
+        self.bucketed, self.bucket_overhead_tokens = bucketed, bucket_overhead_tokens
+        d = cfg.hidden_size
+        self.item_embedding = nn.Embedding(n_items + 1 + n_special, d, padding_idx=0)
+        self.position_embedding = nn.Embedding(max_len, d)
+        self.input_norm = nn.LayerNorm(d, eps=cfg.layer_norm_eps)
+        self.input_dropout = nn.Dropout(cfg.hidden_dropout)
+        self.blocks = nn.ModuleList(Block(cfg) for _ in range(cfg.n_layers))
+        self.register_buffer("causal", torch.ones(max_len, max_len).tril().bool(),
+                             persistent=False)
+        self._init_weights(cfg.initializer_range)
+
+    def _init_weights(self, std: float) -> None:
+        # As in the reference: N(0, std) everywhere, the padding row included (it is never read
+        # by a real position), zero biases, unit LayerNorms.
+        for module in self.modules():
+            if isinstance(module, nn.Linear | nn.Embedding):
+                nn.init.normal_(module.weight, 0.0, std)
+            if isinstance(module, nn.Linear):
+                nn.init.zeros_(module.bias)
+            elif isinstance(module, nn.LayerNorm):
+                nn.init.ones_(module.weight)
+                nn.init.zeros_(module.bias)
+
+    def encode(self, sequences: torch.Tensor) -> torch.Tensor:
+        width = self.max_len
+        if not self.bucketed or sequences.shape[0] < 2:
+            return self._encode_width(sequences, width)
+        lengths = width - sequence_starts(sequences)
+        counts = torch.bincount(lengths, minlength=width + 1).tolist()
+        order = torch.argsort(lengths, stable=True)
+        outputs, start = [], 0
+        for bucket_width, size in plan_buckets(counts, self.bucket_overhead_tokens):
+            rows = order[start:start + size]
+            outputs.append(self._encode_width(sequences[rows, width - bucket_width:],
+                                              bucket_width))
+            start += size
+        inverse = torch.empty_like(order)
+        inverse[order] = torch.arange(order.numel(), device=order.device)
+        return torch.cat(outputs)[inverse]
+
+    def _encode_width(self, x: torch.Tensor, width: int) -> torch.Tensor:
+        """Encode the last ``width`` columns of left-padded sequences; [b, width] -> [b, d]."""
+        positions = torch.arange(self.max_len - width, self.max_len, device=x.device)
+        h = self.input_dropout(self.input_norm(self.item_embedding(x)
+                                               + self.position_embedding(positions)))
+        valid = x > 0
+        last_valid = valid.clone()
+        last_valid[:, -1] = True  # an empty sequence attends to its last slot instead of NaN
+        keys = last_valid[:, None, None, :]
+        causal = self.causal[:width, :width]
+        if len(self.blocks) > 1:
+            eye = torch.eye(width, dtype=torch.bool, device=x.device)
+            full_mask = causal & (keys | eye)
+            for block in self.blocks[:-1]:
+                h = block(h, full_mask, last_only=False)
+        return self.blocks[-1](h, keys, last_only=True)[:, 0]

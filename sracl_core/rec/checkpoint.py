@@ -1,0 +1,100 @@
+"""Saving and loading: a self-contained model folder, and the trainer's resume state.
+
+No pickled code anywhere: weights are safetensors, the optimizer and RNG states
+are tensors saved with ``torch.save`` and read back with ``weights_only=True``,
+the rest is JSON. Every folder is written to a temporary sibling and renamed
+into place, so a kill mid-write leaves the previous complete version.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from sracl_core.rec.backbones import build_backbone
+from sracl_core.rec.backbones.base import Backbone
+from sracl_core.rec.config import TrainConfig
+
+MODEL_CONFIG = "config.json"
+MODEL_WEIGHTS = "model.safetensors"
+
+
+def write_folder_atomically(target: Path, write: Any) -> None:
+    """Call ``write(tmp_dir)``, then swap ``tmp_dir`` in for ``target``."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(target.name + ".tmp")
+    old = target.with_name(target.name + ".old")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    write(tmp)
+    if target.exists():
+        shutil.rmtree(old, ignore_errors=True)
+        os.replace(target, old)
+    os.replace(tmp, target)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def complete_folder(target: Path) -> Path | None:
+    """``target`` if it exists, else the previous version a kill mid-swap left behind."""
+    for candidate in (target, target.with_name(target.name + ".old")):
+        if candidate.is_dir():
+            return candidate
+    return None
+
+
+def _contiguous(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    return {name: t.detach().contiguous().cpu() for name, t in state.items()}
+
+
+def save_model(folder: Path, backbone: Backbone, config: TrainConfig, n_special: int) -> None:
+    """A folder that :func:`load_model` turns back into the backbone, without training code."""
+    meta = {"backbone": config.backbone, "params": config.backbone_params().model_dump(),
+            "n_items": backbone.n_items, "max_len": backbone.max_len, "n_special": n_special}
+
+    def write(tmp: Path) -> None:
+        (tmp / MODEL_CONFIG).write_text(json.dumps(meta, indent=2))
+        save_file(_contiguous(backbone.state_dict()), str(tmp / MODEL_WEIGHTS))
+
+    write_folder_atomically(folder, write)
+
+
+def load_model(folder: Path, device: str | torch.device = "cpu") -> Backbone:
+    """Rebuild a saved backbone in eval mode."""
+    folder = Path(folder)
+    meta = json.loads((folder / MODEL_CONFIG).read_text())
+    section = TrainConfig.model_validate({"backbone": meta["backbone"],
+                                          meta["backbone"]: meta["params"]})
+    params = section.backbone_params()
+    backbone = build_backbone(meta["backbone"], params, meta["n_items"], meta["max_len"],
+                              n_special=meta["n_special"])
+    backbone.load_state_dict(load_file(str(folder / MODEL_WEIGHTS)))
+    return backbone.to(device).eval()
+
+
+def save_train_state(folder: Path, module: torch.nn.Module, optimizer: torch.optim.Optimizer,
+                     rng: dict[str, torch.Tensor], progress: dict[str, Any]) -> None:
+    """Everything needed to continue a run bit-for-bit: weights, Adam moments, RNG, counters."""
+
+    def write(tmp: Path) -> None:
+        save_file(_contiguous(module.state_dict()), str(tmp / "module.safetensors"))
+        torch.save(optimizer.state_dict(), tmp / "optimizer.pt")
+        torch.save(rng, tmp / "rng.pt")
+        (tmp / "progress.json").write_text(json.dumps(progress, indent=2))
+
+    write_folder_atomically(folder, write)
+
+
+def load_train_state(folder: Path, module: torch.nn.Module, optimizer: torch.optim.Optimizer,
+                     device: torch.device) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """Restore weights and optimizer in place; return (rng states, progress counters)."""
+    module.load_state_dict(load_file(str(folder / "module.safetensors"), device=str(device)))
+    optimizer.load_state_dict(torch.load(folder / "optimizer.pt", map_location=device,
+                                         weights_only=True))
+    rng = torch.load(folder / "rng.pt", weights_only=True)
+    return rng, json.loads((folder / "progress.json").read_text())

@@ -1,0 +1,136 @@
+"""Config of the train and evaluate stages.
+
+Defaults are the SRA-CL paper's settings on Amazon Beauty (see DESIGN.md, "The
+method" 5-6). Every switch that changes the math is a result field (it enters the
+stage fingerprint); switches that only change how fast or where the same math runs
+are :func:`runtime_field`s.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, field_validator
+
+from sracl_core.config_base import StrictModel, runtime_field
+
+
+class SASRecConfig(StrictModel):
+    """Causal self-attention encoder (post-LayerNorm blocks, learned positions)."""
+
+    n_layers: int = Field(2, ge=1)
+    n_heads: int = Field(2, ge=1)
+    hidden_size: int = Field(64, ge=1)
+    inner_size: int = Field(256, ge=1)
+    hidden_dropout: float = Field(0.5, ge=0.0, lt=1.0)
+    attn_dropout: float = Field(0.5, ge=0.0, lt=1.0)
+    layer_norm_eps: float = 1e-12
+    initializer_range: float = 0.02
+
+
+class GRU4RecConfig(StrictModel):
+    """GRU encoder; its last hidden state is projected back to the item-embedding size."""
+
+    embedding_size: int = Field(64, ge=1)
+    hidden_size: int = Field(128, ge=1)
+    n_layers: int = Field(1, ge=1)
+    dropout: float = Field(0.3, ge=0.0, lt=1.0)
+
+
+class ObjectiveConfig(StrictModel):
+    """Which losses are on: loss = L_rec + alpha * L_CS + beta * L_IS (+ cl4srec_weight * L_CL).
+
+    The paper's ablations are single switches: ``use_cs=False`` (w/o L_CS),
+    ``use_is=False`` (w/o L_IS), ``synthesizer="random"`` (non-learnable
+    synthesizer: one neighbour drawn uniformly), ``retrieval="collaborative"``
+    (neighbours from co-occurrence instead of text). ``cl4srec=True`` with both
+    SRA-CL losses off is the CL4SRec baseline; both off and ``cl4srec=False`` is
+    the plain backbone.
+    """
+
+    use_cs: bool = Field(True, description="inter-user L_CS (semantic neighbour sequences)")
+    use_is: bool = Field(True, description="intra-user L_IS (semantic item substitution)")
+    alpha: float = Field(0.1, ge=0.0, description="weight of L_CS")
+    beta: float = Field(0.1, ge=0.0, description="weight of L_IS")
+    temperature: float = Field(1.0, gt=0.0, description="InfoNCE temperature (dot product)")
+    substitution_prob: float = Field(0.2, ge=0.0, le=1.0,
+                                     description="per-item replacement probability in L_IS")
+    synthesizer: Literal["learnable", "random"] = "learnable"
+    synthesizer_dropout: float = Field(0.5, ge=0.0, lt=1.0,
+                                       description="dropout on the GAT attention weights")
+    retrieval: Literal["semantic", "collaborative"] = Field(
+        "semantic", description="collaborative: neighbours from item co-occurrence, built in train")
+    collaborative_dim: int = Field(64, ge=2, description="co-occurrence SVD size (collaborative)")
+    cl4srec: bool = Field(False, description="CL4SRec random crop/mask/reorder views")
+    cl4srec_weight: float = Field(0.1, ge=0.0)
+    crop_ratio: float = Field(0.2, gt=0.0, le=1.0)
+    mask_ratio: float = Field(0.7, ge=0.0, le=1.0)
+    reorder_ratio: float = Field(0.2, ge=0.0, le=1.0)
+    neighbour_gradients: bool = Field(
+        True, description="False (fast, changes the math): neighbour sequences encoded without "
+                          "gradient")
+    share_anchor_encoding: bool = Field(
+        False, description="True (fast, changes the math): L_CS reuses the L_rec anchor encoding "
+                           "instead of a second dropout sample, as the reference does")
+    dedup_neighbours: bool = Field(
+        False, description="True (fast, changes dropout noise): a neighbour sequence that "
+                           "appears several times in a batch is encoded once")
+
+    @property
+    def needs_neighbours(self) -> bool:
+        return self.use_cs or self.use_is
+
+
+class TrainConfig(StrictModel):
+    """Backbone, objectives and optimisation of the train stage."""
+
+    backbone: str = Field("sasrec", description="registered backbone name")
+    sasrec: SASRecConfig = SASRecConfig()
+    gru4rec: GRU4RecConfig = GRU4RecConfig()
+    objective: ObjectiveConfig = ObjectiveConfig()
+    lr: float = Field(1e-3, gt=0.0)
+    weight_decay: float = Field(0.0, ge=0.0)
+    batch_size: int = Field(256, ge=1)
+    epochs: int = Field(100, ge=1, description="cap; early stopping usually ends sooner")
+    patience: int = Field(10, ge=1, description="epochs without validation gain before stopping")
+    early_stopping_metric: str = Field("NDCG@10", description="validation metric to maximise")
+    validation_exclude_history: bool = Field(False, description="filter seen items in validation")
+    device: str = runtime_field("auto", "auto: cuda when present, else cpu")
+    amp: bool = runtime_field(True, "bf16 autocast on CUDA (ignored on CPU)")
+    bucketed_encoder: bool = runtime_field(
+        True, "encode sequences in length buckets, only the last position in the last layer; "
+              "exact (padding keys are masked), only faster")
+    bucket_overhead_tokens: int = runtime_field(
+        256, "cost of one extra length bucket, in tokens, when planning buckets", ge=0)
+    eval_batch_size: int = runtime_field(2048, "sequences scored at once in evaluation", ge=1)
+    num_threads: int | None = runtime_field(None, "torch CPU threads; None keeps torch's default")
+    checkpoint_every_steps: int = runtime_field(
+        200, "also checkpoint mid-epoch every this many steps (resume after a kill)", ge=1)
+    progress: bool = runtime_field(True, "tqdm progress bar per epoch")
+
+    @field_validator("early_stopping_metric")
+    @classmethod
+    def _metric_known(cls, value: str) -> str:
+        name, _, k = value.partition("@")
+        if name not in {"HR", "NDCG", "MRR"} or not k.isdigit():
+            raise ValueError(f"expected HR@k, NDCG@k or MRR@k, got {value!r}")
+        return value
+
+    def backbone_params(self) -> StrictModel:
+        """The hyperparameter section of the selected backbone."""
+        section = getattr(self, self.backbone, None)
+        if not isinstance(section, StrictModel):
+            raise ValueError(f"no hyperparameter section for backbone {self.backbone!r}")
+        return section
+
+
+class EvaluateConfig(StrictModel):
+    """Full-ranking evaluation of the best checkpoint on the test split."""
+
+    ks: list[int] = Field([5, 10, 20], description="cut-offs of HR@k and NDCG@k")
+    mrr_ks: list[int] = Field([10, 20], description="cut-offs of MRR@k")
+    exclude_history: list[bool] = Field(
+        [False, True], description="report each: False = all items ranked (paper), True = the "
+                                   "user's seen items removed")
+    batch_size: int = runtime_field(2048, "sequences scored at once", ge=1)
+    top_k: int = runtime_field(20, "length of the lists written by `sracl recommend`", ge=1)

@@ -1,0 +1,93 @@
+"""Full-ranking evaluation and top-K recommendation.
+
+Every item is ranked (no sampled negatives). The rank of the target is the
+number of items with a *strictly* higher score, so ties are resolved in the
+target's favour, deterministically and independently of item order; the padding
+id 0 is never ranked. Metric names carry the filtering: ``all/NDCG@10`` ranks all
+items (the paper's protocol), ``unseen/NDCG@10`` removes the items of the input
+sequence first; there a target the user already had counts as a miss, as it
+would for a deployed recommender that filters seen items.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+
+from sracl_core.rec.backbones.base import Backbone
+
+
+def metric_key(name: str, exclude_history: bool) -> str:
+    """``"NDCG@10"`` -> ``"all/NDCG@10"`` or ``"unseen/NDCG@10"``."""
+    return f"{'unseen' if exclude_history else 'all'}/{name}"
+
+
+def _item_scores(model: Backbone, sequences: torch.Tensor, exclude_history: bool) -> torch.Tensor:
+    """[B, n_items + 1] scores indexed by item id; column 0 (padding) and, optionally, seen
+    items are -inf."""
+    scores = model.scores(sequences).float()
+    scores = torch.cat([scores.new_full((scores.shape[0], 1), float("-inf")), scores], dim=1)
+    if exclude_history:
+        scores.scatter_(1, sequences, float("-inf"))
+    return scores
+
+
+def target_ranks(scores: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """0-based rank of each target: how many items score strictly higher."""
+    target_scores = scores.gather(1, targets[:, None])
+    return (scores > target_scores).sum(dim=1)
+
+
+def metrics_from_ranks(ranks: torch.Tensor, ks: Sequence[int] = (5, 10, 20),
+                       mrr_ks: Sequence[int] = (10, 20)) -> dict[str, float]:
+    """HR@k, NDCG@k (one relevant item: 1/log2(rank + 2)) and MRR@k, averaged over users."""
+    ranks = ranks.double()
+    out: dict[str, float] = {}
+    for k in ks:
+        hit = ranks < k
+        out[f"HR@{k}"] = hit.double().mean().item()
+        out[f"NDCG@{k}"] = torch.where(hit, 1.0 / torch.log2(ranks + 2.0), 0.0).mean().item()
+    for k in mrr_ks:
+        out[f"MRR@{k}"] = torch.where(ranks < k, 1.0 / (ranks + 1.0), 0.0).mean().item()
+    return out
+
+
+@torch.no_grad()
+def evaluate(model: Backbone, inputs: torch.Tensor, targets: torch.Tensor,
+             ks: Sequence[int] = (5, 10, 20), mrr_ks: Sequence[int] = (10, 20),
+             exclude_history: bool = False, batch_size: int = 2048) -> dict[str, float]:
+    """Full-ranking metrics of ``model`` on left-padded ``inputs`` with one target item each."""
+    was_training = model.training
+    model.eval()
+    device = next(model.parameters()).device
+    ranks = []
+    try:
+        for start in range(0, inputs.shape[0], batch_size):
+            seqs = inputs[start:start + batch_size].to(device)
+            scores = _item_scores(model, seqs, exclude_history)
+            ranks.append(target_ranks(scores, targets[start:start + batch_size].to(device)).cpu())
+    finally:
+        model.train(was_training)
+    metrics = metrics_from_ranks(torch.cat(ranks), ks, mrr_ks)
+    return {metric_key(name, exclude_history): value for name, value in metrics.items()}
+
+
+@torch.no_grad()
+def recommend(model: Backbone, sequences: torch.Tensor, top_k: int = 20,
+              exclude_history: bool = True, batch_size: int = 2048) -> torch.Tensor:
+    """[B, top_k] item ids, best first; ties go to the smaller item id."""
+    was_training = model.training
+    model.eval()
+    device = next(model.parameters()).device
+    lists = []
+    try:
+        for start in range(0, sequences.shape[0], batch_size):
+            scores = _item_scores(model, sequences[start:start + batch_size].to(device),
+                                  exclude_history)
+            # stable descending sort = ties broken by smaller id; topk alone does not promise it
+            order = torch.sort(scores, dim=1, descending=True, stable=True).indices
+            lists.append(order[:, :top_k].cpu())
+    finally:
+        model.train(was_training)
+    return torch.cat(lists)

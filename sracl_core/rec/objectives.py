@@ -1,0 +1,164 @@
+"""SRA-CL's training objective: L_rec + alpha * L_CS + beta * L_IS (+ the CL4SRec baseline).
+
+Read top to bottom: the InfoNCE form shared by every contrastive loss, the
+learnable sample synthesizer, then :class:`SRACLObjective`, which turns one batch
+of training samples into its loss parts. Every sequence a batch needs (anchors,
+views, neighbour sequences) is encoded in a single backbone call, so the
+backbone's length bucketing sees the whole batch at once.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from sracl_core.rec.augment import cl4srec_view, substitute
+from sracl_core.rec.backbones.base import Backbone
+from sracl_core.rec.config import ObjectiveConfig
+from sracl_core.rec.data import SemanticNeighbours
+
+
+def rec_loss(sequence_vectors: torch.Tensor, targets: torch.Tensor,
+             item_table: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy over all items; ``item_table`` row j is item j + 1."""
+    return F.cross_entropy(sequence_vectors @ item_table.T, targets - 1)
+
+
+def info_nce(z1: torch.Tensor, z2: torch.Tensor, temperature: float) -> torch.Tensor:
+    """Symmetric 2N InfoNCE with dot-product similarity (SimCLR form, as in the reference).
+
+    Each of the 2N vectors has its pair as the positive and the other 2N - 2 as
+    negatives; the loss is the mean cross-entropy over all 2N rows.
+    """
+    n = z1.shape[0]
+    z = torch.cat([z1, z2])
+    sim = (z @ z.T) / temperature
+    sim = sim.masked_fill(torch.eye(2 * n, dtype=torch.bool, device=z.device), float("-inf"))
+    labels = torch.cat([torch.arange(n, 2 * n), torch.arange(n)]).to(z.device)
+    return F.cross_entropy(sim, labels)
+
+
+class SampleSynthesizer(nn.Module):
+    """GAT-style weights over an anchor's k neighbours from frozen semantic embeddings.
+
+    weight_j = softmax_j(LeakyReLU_0.2(a^T [W e_u || W e_j])) with W: d_text x d,
+    a: 2d (Xavier, gain 1.414), dropout on the weights in training. Since
+    a^T [W e_u || W e_j] = e_u . (W a_1) + e_j . (W a_2), the d_text x d products
+    for all 11 vectors per anchor collapse into two d_text-vectors: same function
+    and gradients, a fraction of the work.
+    """
+
+    def __init__(self, d_text: int, hidden: int, dropout: float) -> None:
+        super().__init__()
+        self.W = nn.Parameter(torch.empty(d_text, hidden))
+        self.a = nn.Parameter(torch.empty(2 * hidden, 1))
+        nn.init.xavier_uniform_(self.W, gain=1.414)
+        nn.init.xavier_uniform_(self.a, gain=1.414)
+        self.dropout = dropout
+
+    def forward(self, anchor: torch.Tensor, neighbours: torch.Tensor) -> torch.Tensor:
+        """anchor [B, d_text], neighbours [B, k, d_text] -> weights [B, k]."""
+        hidden = self.W.shape[1]
+        to_anchor = self.W @ self.a[:hidden]     # [d_text, 1]
+        to_neighbour = self.W @ self.a[hidden:]  # [d_text, 1]
+        logits = anchor @ to_anchor + (neighbours @ to_neighbour).squeeze(-1)
+        weights = torch.softmax(F.leaky_relu(logits, 0.2), dim=1)
+        return F.dropout(weights, self.dropout, training=self.training)
+
+
+class SRACLObjective(nn.Module):
+    """A backbone plus everything training adds to it; ``forward`` returns the loss parts.
+
+    Loss parts are named ``rec``, ``cs``, ``is``, ``cl4srec`` (those switched on)
+    and ``total``. The neighbour tables are plain attributes, not buffers: they
+    are inputs, and stay out of checkpoints.
+    """
+
+    def __init__(self, backbone: Backbone, cfg: ObjectiveConfig,
+                 neighbours: SemanticNeighbours | None, mask_token: int | None = None) -> None:
+        super().__init__()
+        if cfg.needs_neighbours and neighbours is None:
+            raise ValueError("L_CS / L_IS need neighbours (use_cs=False, use_is=False for none)")
+        if cfg.cl4srec and mask_token is None:
+            raise ValueError("CL4SRec needs a mask token in the item table")
+        self.backbone = backbone
+        self.cfg = cfg
+        self.neighbours = neighbours
+        self.mask_token = mask_token
+        self.synthesizer = None
+        if cfg.use_cs and cfg.synthesizer == "learnable":
+            hidden = backbone.item_embedding.embedding_dim
+            self.synthesizer = SampleSynthesizer(neighbours.profile_embeddings.shape[1], hidden,
+                                                 cfg.synthesizer_dropout)
+
+    def forward(self, sequences: torch.Tensor, targets: torch.Tensor, samples: torch.Tensor,
+                generator: torch.Generator) -> dict[str, torch.Tensor]:
+        """Loss parts for training samples ``samples`` (their sequences [B, L], targets [B])."""
+        cfg, nb, b = self.cfg, self.neighbours, sequences.shape[0]
+        chunks = {"anchor": sequences}
+        if cfg.use_cs and not cfg.share_anchor_encoding:
+            chunks["cs_anchor"] = sequences  # a second dropout sample, as in the reference
+        if cfg.use_is:
+            chunks["is_1"] = substitute(sequences, nb.item_neighbours, cfg.substitution_prob,
+                                        generator)
+            chunks["is_2"] = substitute(sequences, nb.item_neighbours, cfg.substitution_prob,
+                                        generator)
+        if cfg.cl4srec:
+            for name in ("cl_1", "cl_2"):
+                chunks[name] = cl4srec_view(
+                    sequences, crop_ratio=cfg.crop_ratio, mask_ratio=cfg.mask_ratio,
+                    reorder_ratio=cfg.reorder_ratio, mask_token=self.mask_token,
+                    generator=generator)
+        neighbour_rows = weights = None
+        if cfg.use_cs:
+            rows = nb.sample_profile[samples]
+            neighbour_rows = nb.profile_neighbours[rows]  # [B, k]
+            if self.synthesizer is None:  # non-learnable ablation: one neighbour at random
+                pick = torch.randint(0, neighbour_rows.shape[1], (b, 1), generator=generator,
+                                     device=sequences.device)
+                neighbour_rows = neighbour_rows.gather(1, pick)
+            else:
+                weights = self.synthesizer(nb.profile_embeddings[rows],
+                                           nb.profile_embeddings[neighbour_rows])
+        vectors = self._encode(chunks, neighbour_rows)
+
+        parts = {"rec": rec_loss(vectors["anchor"], targets, self.backbone.item_table())}
+        total = parts["rec"]
+        if cfg.use_cs:
+            encoded = vectors["neighbours"].view(b, neighbour_rows.shape[1], -1)
+            positive = encoded[:, 0] if weights is None else (weights[..., None] * encoded).sum(1)
+            anchor = vectors["anchor" if cfg.share_anchor_encoding else "cs_anchor"]
+            parts["cs"] = info_nce(anchor, positive, cfg.temperature)
+            total = total + cfg.alpha * parts["cs"]
+        if cfg.use_is:
+            parts["is"] = info_nce(vectors["is_1"], vectors["is_2"], cfg.temperature)
+            total = total + cfg.beta * parts["is"]
+        if cfg.cl4srec:
+            parts["cl4srec"] = info_nce(vectors["cl_1"], vectors["cl_2"], cfg.temperature)
+            total = total + cfg.cl4srec_weight * parts["cl4srec"]
+        parts["total"] = total
+        return parts
+
+    def _encode(self, chunks: dict[str, torch.Tensor],
+                neighbour_rows: torch.Tensor | None) -> dict[str, torch.Tensor]:
+        """Encode all chunks (and the neighbour sequences) in as few backbone calls as possible."""
+        cfg = self.cfg
+        names, tensors = list(chunks), list(chunks.values())
+        inverse = None
+        if neighbour_rows is not None:
+            flat_rows = neighbour_rows.reshape(-1)
+            if cfg.dedup_neighbours:
+                flat_rows, inverse = torch.unique(flat_rows, return_inverse=True)
+            neighbour_seqs = self.neighbours.profile_sequences[flat_rows]
+            if cfg.neighbour_gradients:
+                names.append("neighbours")
+                tensors.append(neighbour_seqs)
+        encoded = self.backbone.encode(torch.cat(tensors))
+        out = dict(zip(names, encoded.split([t.shape[0] for t in tensors]), strict=True))
+        if neighbour_rows is not None and not cfg.neighbour_gradients:
+            with torch.no_grad():
+                out["neighbours"] = self.backbone.encode(neighbour_seqs)
+        if inverse is not None:
+            out["neighbours"] = out["neighbours"][inverse]
+        return out

@@ -1,0 +1,236 @@
+"""The training loop: seeded, resumable, early-stopped on a validation metric.
+
+One epoch = one pass over a permutation of the training samples that depends
+only on (seed, epoch), so a run resumed from a mid-epoch checkpoint replays the
+same batches with the same dropout and augmentation draws as an uninterrupted
+run. The caller gets an :class:`EpochReport` per epoch (for MLflow or a log) and
+a :class:`TrainResult` with the best model reloaded.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from sracl_core.rec.backbones import build_backbone
+from sracl_core.rec.backbones.base import Backbone
+from sracl_core.rec.checkpoint import (
+    complete_folder,
+    load_model,
+    load_train_state,
+    save_model,
+    save_train_state,
+)
+from sracl_core.rec.config import TrainConfig
+from sracl_core.rec.data import SemanticNeighbours, TrainingData
+from sracl_core.rec.metrics import evaluate, metric_key
+from sracl_core.rec.neighbours import collaborative_neighbours
+from sracl_core.rec.objectives import SRACLObjective
+
+LAST = "last"
+BEST = "best"
+
+
+@dataclass
+class EpochReport:
+    """What one epoch did; ``losses`` are the mean loss parts (``rec``, ``cs``, ``is``, ...)."""
+
+    epoch: int
+    losses: dict[str, float]
+    valid: dict[str, float]
+    train_seconds: float
+    eval_seconds: float
+    improved: bool
+    best_epoch: int
+    best_score: float
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class TrainResult:
+    """The best model (by the early-stopping metric) and how the run went."""
+
+    model: Backbone
+    best_epoch: int
+    best_valid: dict[str, float]
+    test: dict[str, float]
+    history: list[EpochReport] = field(default_factory=list)
+    stopped_early: bool = False
+    model_dir: Path | None = None
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def epoch_permutation(n: int, seed: int, epoch: int) -> torch.Tensor:
+    """The sample order of one epoch, a function of (seed, epoch) only."""
+    generator = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
+    return torch.randperm(n, generator=generator)
+
+
+def _rng_state(generator: torch.Generator, device: torch.device) -> dict[str, torch.Tensor]:
+    state = {"torch": torch.random.get_rng_state(), "augment": generator.get_state()}
+    if device.type == "cuda":
+        state["cuda"] = torch.cuda.get_rng_state(device)
+    return state
+
+
+def _set_rng_state(state: dict[str, torch.Tensor], generator: torch.Generator,
+                   device: torch.device) -> None:
+    torch.random.set_rng_state(state["torch"])
+    generator.set_state(state["augment"])
+    if "cuda" in state:
+        torch.cuda.set_rng_state(state["cuda"], device)
+
+
+def build_objective(config: TrainConfig, data: TrainingData,
+                    neighbours: SemanticNeighbours | None) -> tuple[SRACLObjective, int]:
+    """The backbone wrapped in its objective; returns it and the number of special tokens."""
+    n_special = 1 if config.objective.cl4srec else 0
+    backbone = build_backbone(config.backbone, config.backbone_params(), data.n_items,
+                              data.max_len, n_special=n_special,
+                              bucketed=config.bucketed_encoder,
+                              bucket_overhead_tokens=config.bucket_overhead_tokens)
+    mask_token = data.n_items + 1 if n_special else None
+    return SRACLObjective(backbone, config.objective, neighbours, mask_token), n_special
+
+
+def train(config: TrainConfig, data: TrainingData, neighbours: SemanticNeighbours | None, *,
+          seed: int, checkpoint_dir: Path,
+          on_epoch: Callable[[EpochReport], None] | None = None,
+          on_step: Callable[[int, dict[str, float]], None] | None = None) -> TrainResult:
+    """Train until early stopping (or the epoch cap), resuming from ``checkpoint_dir``.
+
+    ``checkpoint_dir/last`` holds the resume state (rewritten every
+    ``checkpoint_every_steps`` and at each epoch end) and ``checkpoint_dir/best``
+    the best model folder (see :func:`load_model`). ``on_step(global_step, losses)``
+    is called after every optimizer step.
+    """
+    checkpoint_dir = Path(checkpoint_dir)
+    if config.num_threads:
+        torch.set_num_threads(config.num_threads)
+    device = resolve_device(config.device)
+    seed_everything(seed)
+    objective_cfg = config.objective
+    if objective_cfg.needs_neighbours and objective_cfg.retrieval == "collaborative":
+        neighbours = collaborative_neighbours(data, dim=objective_cfg.collaborative_dim,
+                                              like=neighbours)
+    if neighbours is not None:
+        neighbours.check(data)
+        neighbours = neighbours.to(device) if objective_cfg.needs_neighbours else None
+    module, n_special = build_objective(config, data, neighbours)
+    module.to(device)
+    optimizer = torch.optim.Adam(module.parameters(), lr=config.lr,
+                                 weight_decay=config.weight_decay)
+    generator = torch.Generator(device).manual_seed(seed + 1)
+    prefixes, targets = data.train_prefixes.to(device), data.train_targets.to(device)
+    valid = data.valid.to(device)
+    stop_key = metric_key(config.early_stopping_metric, config.validation_exclude_history)
+    autocast = torch.autocast("cuda", dtype=torch.bfloat16,
+                              enabled=device.type == "cuda" and config.amp)
+
+    progress: dict[str, Any] = {"epoch": 0, "step": 0, "global_step": 0, "loss_sums": {},
+                                "train_seconds": 0.0, "best_score": -math.inf,
+                                "best_epoch": -1, "best_valid": {}, "bad_epochs": 0,
+                                "history": [], "done": False}
+    resume = complete_folder(checkpoint_dir / LAST)
+    if resume is not None:
+        rng, progress = load_train_state(resume, module, optimizer, device)
+        _set_rng_state(rng, generator, device)
+
+    def checkpoint() -> None:
+        save_train_state(checkpoint_dir / LAST, module, optimizer,
+                         _rng_state(generator, device), progress)
+
+    n = prefixes.shape[0]
+    n_batches = math.ceil(n / config.batch_size)
+    history = [EpochReport(**entry) for entry in progress["history"]]
+    while not progress["done"] and progress["epoch"] < config.epochs:
+        epoch = progress["epoch"]
+        order = epoch_permutation(n, seed, epoch).to(device)
+        module.train()
+        started = time.perf_counter()
+        bar = tqdm(range(progress["step"], n_batches), desc=f"epoch {epoch}",
+                   initial=progress["step"], total=n_batches, disable=not config.progress,
+                   leave=False)
+        for step in bar:
+            samples = order[step * config.batch_size:(step + 1) * config.batch_size]
+            with autocast:
+                parts = module(prefixes[samples], targets[samples], samples, generator)
+            if not torch.isfinite(parts["total"]):
+                raise FloatingPointError(f"epoch {epoch} step {step}: loss is {parts['total']}")
+            optimizer.zero_grad(set_to_none=True)
+            parts["total"].backward()
+            optimizer.step()
+            values = {name: value.item() for name, value in parts.items()}
+            sums = progress["loss_sums"]
+            for name, value in values.items():
+                sums[name] = sums.get(name, 0.0) + value
+            progress["step"] = step + 1
+            progress["global_step"] += 1
+            if step % 20 == 0:
+                bar.set_postfix({k: f"{v / (step + 1):.4f}" for k, v in sums.items()})
+            if on_step is not None:
+                on_step(progress["global_step"], values)
+            if progress["step"] % config.checkpoint_every_steps == 0 and step + 1 < n_batches:
+                progress["train_seconds"] += time.perf_counter() - started
+                started = time.perf_counter()
+                checkpoint()
+        bar.close()
+        train_seconds = progress["train_seconds"] + time.perf_counter() - started
+
+        eval_started = time.perf_counter()
+        metrics = evaluate(module.backbone, valid.inputs, valid.targets,
+                           exclude_history=config.validation_exclude_history,
+                           batch_size=config.eval_batch_size)
+        if stop_key not in metrics:
+            raise ValueError(f"early_stopping_metric {config.early_stopping_metric!r} is not "
+                             f"computed; have {sorted(metrics)}")
+        improved = metrics[stop_key] > progress["best_score"]
+        if improved:
+            progress.update(best_score=metrics[stop_key], best_epoch=epoch, best_valid=metrics,
+                            bad_epochs=0)
+            save_model(checkpoint_dir / BEST, module.backbone, config, n_special)
+        else:
+            progress["bad_epochs"] += 1
+        report = EpochReport(
+            epoch=epoch, losses={k: v / n_batches for k, v in progress["loss_sums"].items()},
+            valid=metrics, train_seconds=train_seconds,
+            eval_seconds=time.perf_counter() - eval_started, improved=improved,
+            best_epoch=progress["best_epoch"], best_score=progress["best_score"])
+        history.append(report)
+        progress.update(epoch=epoch + 1, step=0, loss_sums={}, train_seconds=0.0,
+                        history=[r.as_dict() for r in history],
+                        done=progress["bad_epochs"] >= config.patience)
+        checkpoint()
+        if on_epoch is not None:
+            on_epoch(report)
+
+    best = load_model(checkpoint_dir / BEST, device)
+    test = {}
+    for exclude in (False, True):
+        test.update(evaluate(best, data.test.inputs, data.test.targets, exclude_history=exclude,
+                             batch_size=config.eval_batch_size))
+    return TrainResult(model=best, best_epoch=progress["best_epoch"],
+                       best_valid=progress["best_valid"], test=test, history=history,
+                       stopped_early=progress["done"], model_dir=checkpoint_dir / BEST)
