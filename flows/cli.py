@@ -93,7 +93,7 @@ def run(
     for name in (stage, until):
         if name is not None and name not in STAGE_ORDER:
             fail(ValueError(f"unknown stage {name!r}; stages: {', '.join(STAGE_ORDER)}"))
-    stages = select_stages(stage, downstream=downstream, until=until)
+    stages = select_stages(resolved, stage, downstream=downstream, until=until)
     try:
         outcomes = run_pipeline(resolved, stages, force=stages if force else ())
     except SraclError as error:

@@ -23,10 +23,14 @@ class StageSpec:
     """
 
     name: str
-    inputs: tuple[str, ...]
+    inputs: tuple[str, ...] | Callable[[PipelineConfig], tuple[str, ...]]
     code_version: str
     section: Callable[[PipelineConfig], dict[str, Any]]
     runner: str
+
+    def inputs_for(self, config: PipelineConfig) -> tuple[str, ...]:
+        """The stages this one reads for this config (train skips the LLM half when unused)."""
+        return self.inputs(config) if callable(self.inputs) else self.inputs
 
     def run_function(self) -> Callable[..., None]:
         module, _, function = self.runner.partition(":")
@@ -49,6 +53,14 @@ def _section(section_name: str) -> Callable[[PipelineConfig], dict[str, Any]]:
     return payload
 
 
+def _train_inputs(config: PipelineConfig) -> tuple[str, ...]:
+    """Plain backbones and collaborative retrieval need no LLM profiles at all."""
+    objective = config.train.objective
+    if objective.needs_neighbours and objective.retrieval == "semantic":
+        return ("ingest", "prompts", "embeddings", "neighbours")
+    return ("ingest",)
+
+
 STAGES: dict[str, StageSpec] = {
     spec.name: spec
     for spec in (
@@ -61,7 +73,7 @@ STAGES: dict[str, StageSpec] = {
                   "sracl_core.stages.embeddings:run"),
         StageSpec("neighbours", ("embeddings",), "1", _section("neighbours"),
                   "sracl_core.stages.neighbours:run"),
-        StageSpec("train", ("ingest", "embeddings", "neighbours"), "1", _seeded("train"),
+        StageSpec("train", _train_inputs, "1", _seeded("train"),
                   "sracl_core.stages.train:run"),
         StageSpec("evaluate", ("ingest", "train"), "1", _section("evaluate"),
                   "sracl_core.stages.evaluate:run"),
@@ -75,29 +87,29 @@ def stage_fingerprints(config: PipelineConfig) -> dict[str, str]:
     fingerprints: dict[str, str] = {}
     for name in STAGE_ORDER:
         spec = STAGES[name]
-        inputs = {upstream: fingerprints[upstream] for upstream in spec.inputs}
+        inputs = {upstream: fingerprints[upstream] for upstream in spec.inputs_for(config)}
         fingerprints[name] = fingerprint(name, spec.code_version, spec.section(config), inputs)
     return fingerprints
 
 
-def downstream_of(stage: str) -> list[str]:
+def downstream_of(stage: str, config: PipelineConfig) -> list[str]:
     """The stage and every stage that reads from it, directly or not, in run order."""
     affected = {stage}
     for name in STAGE_ORDER:
-        if any(upstream in affected for upstream in STAGES[name].inputs):
+        if any(upstream in affected for upstream in STAGES[name].inputs_for(config)):
             affected.add(name)
     return [name for name in STAGE_ORDER if name in affected]
 
 
-def upstream_of(stage: str) -> list[str]:
+def upstream_of(stage: str, config: PipelineConfig) -> list[str]:
     """Every stage the given one needs, directly or not, in run order."""
     needed: set[str] = set()
-    frontier = list(STAGES[stage].inputs)
+    frontier = list(STAGES[stage].inputs_for(config))
     while frontier:
         name = frontier.pop()
         if name not in needed:
             needed.add(name)
-            frontier.extend(STAGES[name].inputs)
+            frontier.extend(STAGES[name].inputs_for(config))
     return [name for name in STAGE_ORDER if name in needed]
 
 

@@ -56,14 +56,14 @@ def run_stage(config: PipelineConfig, stage: str, *, force: bool = False) -> Sta
     if store.is_complete(stage, fp) and not force:
         log.info("%s: cached (%s)", stage, path)
         return StageOutcome(stage, fp, True, path)
-    for upstream in spec.inputs:
+    inputs = {upstream: fingerprints[upstream] for upstream in spec.inputs_for(config)}
+    for upstream in inputs:
         if not store.is_complete(upstream, fingerprints[upstream]):
             raise StageInputMissing(
                 f"stage {stage!r} needs {upstream!r} ({fingerprints[upstream]}), which is not "
                 f"computed for this config; run the pipeline or add --upstream"
             )
     log.info("%s: computing %s", stage, path)
-    inputs = {upstream: fingerprints[upstream] for upstream in spec.inputs}
     with store.write(stage, fp, config=spec.section(config), inputs=inputs,
                      replace=force) as writer:
         spec.run_function()(StageContext(config, store, fingerprints, writer))

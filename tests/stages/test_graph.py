@@ -35,9 +35,23 @@ def test_changing_the_input_file_content_invalidates_everything(tiny_config: Pat
     assert all(before[stage] != after[stage] for stage in STAGE_ORDER)
 
 
-def test_dependency_walks():
-    assert downstream_of("embeddings") == ["embeddings", "neighbours", "train", "evaluate"]
-    assert downstream_of("ingest") == list(STAGE_ORDER)
-    assert downstream_of("evaluate") == ["evaluate"]
-    assert upstream_of("train") == ["ingest", "prompts", "profiles", "embeddings", "neighbours"]
-    assert upstream_of("ingest") == []
+def test_dependency_walks(tiny_config: Path):
+    config = load_config(tiny_config)
+    assert downstream_of("embeddings", config) == ["embeddings", "neighbours", "train",
+                                                   "evaluate"]
+    assert downstream_of("ingest", config) == list(STAGE_ORDER)
+    assert downstream_of("evaluate", config) == ["evaluate"]
+    assert upstream_of("train", config) == ["ingest", "prompts", "profiles", "embeddings",
+                                            "neighbours"]
+    assert upstream_of("ingest", config) == []
+
+
+def test_plain_backbone_needs_no_llm_stages(tiny_config: Path):
+    config = load_config(tiny_config, ["train.objective.use_cs=false",
+                                       "train.objective.use_is=false"])
+    assert upstream_of("evaluate", config) == ["ingest", "train"]
+    assert downstream_of("profiles", config) == ["profiles", "embeddings", "neighbours"]
+    collaborative = load_config(tiny_config, ["train.objective.retrieval=collaborative"])
+    assert upstream_of("train", collaborative) == ["ingest"]
+    assert changed_stages(tiny_config, "profiles.model=x") == {"profiles", "embeddings",
+                                                               "neighbours", "train", "evaluate"}

@@ -1,0 +1,40 @@
+"""Evaluate: full-ranking test metrics of the best model, with and without seen items.
+
+Both variants are reported under explicit names (``all/...`` ranks every item,
+as the paper does; ``unseen/...`` removes the user's history first), because
+silently filtered or sampled metrics are a classic source of wrong comparisons.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import polars as pl
+
+from sracl_core.rec.checkpoint import load_model
+from sracl_core.rec.metrics import evaluate, recommend
+from sracl_core.stages.rec_inputs import evaluation_split
+from sracl_core.stages.runner import StageContext
+
+log = logging.getLogger(__name__)
+
+
+def run(context: StageContext) -> None:
+    config = context.config.evaluate
+    model = load_model(Path(context.input_path("train")) / "model")
+    test = evaluation_split(context, "test")
+    metrics: dict[str, float] = {}
+    for exclude_history in config.exclude_history:
+        metrics.update(evaluate(model, test.inputs, test.targets, ks=config.ks,
+                                mrr_ks=config.mrr_ks, exclude_history=exclude_history,
+                                batch_size=config.batch_size))
+    context.writer.write_table("metrics", pl.DataFrame(
+        {"metric": list(metrics), "value": list(metrics.values())}))
+    top = recommend(model, test.inputs, top_k=config.top_k, exclude_history=True,
+                    batch_size=config.batch_size)
+    context.writer.write_table("recommendations", pl.DataFrame(
+        {"user": test.users.numpy(), "items": top.numpy().tolist()}))
+    context.writer.stats.update(metrics)
+    log.info("evaluate: %s", " ".join(f"{k}={v:.4f}" for k, v in metrics.items()
+                                      if k.startswith("all/")))

@@ -1,0 +1,93 @@
+"""Turn ingest and semantic artifacts into the recommender's tensors.
+
+The rec library knows nothing about the artifact store; this module is the one
+place that knows both the table layouts and the tensor layouts.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+import torch
+
+from sracl_core.rec.data import EvalSplit, SemanticNeighbours, TrainingData, left_pad
+from sracl_core.stages.runner import StageContext
+
+
+def training_data(context: StageContext) -> TrainingData:
+    """Training prefixes and the two leave-one-out evaluation splits."""
+    max_len = context.config.data.max_len
+    n_items = context.input_table("ingest", "items").height
+    samples = context.input_table("ingest", "train_samples").sort("sample")
+    return TrainingData(
+        train_prefixes=_padded(samples["prefix"], max_len),
+        train_targets=_long(samples["target"]),
+        train_users=_long(samples["user"]),
+        n_items=n_items,
+        valid=evaluation_split(context, "valid"),
+        test=evaluation_split(context, "test"),
+    )
+
+
+def evaluation_split(context: StageContext, split: str) -> EvalSplit:
+    """Validation: training sequence -> valid item. Test: training + valid item -> test item."""
+    sequences = context.input_table("ingest", "sequences").sort("user")
+    inputs = sequences["train"]
+    if split == "test":
+        inputs = sequences.select(pl.concat_list("train", "valid"))["train"]
+    return EvalSplit(_padded(inputs, context.config.data.max_len), _long(sequences[split]),
+                     _long(sequences["user"]))
+
+
+def semantic_neighbours(context: StageContext) -> SemanticNeighbours:
+    """Item neighbours, and for every training sample its profile row and that row's neighbours.
+
+    A profile row stands for a user's training sequence (granularity ``user``)
+    or for one training prefix (``prefix``); its sequence is what L_CS encodes
+    when the row is retrieved as a neighbour.
+    """
+    max_len = context.config.data.max_len
+    k = context.config.neighbours.k
+    n_items = context.input_table("ingest", "items").height
+    items = context.input_table("neighbours", "item_neighbours").sort("item")
+    item_table = np.zeros((n_items + 1, k), dtype=np.int64)
+    item_table[items["item"].to_numpy()] = _fixed_width(items["neighbours"], k)
+
+    profiles = context.input_table("prompts", "user_prompts").sort("profile")
+    sequences = context.input_table("ingest", "sequences").select("user", "train")
+    samples = context.input_table("ingest", "train_samples").select("sample", "prefix")
+    with_sequence = (
+        profiles.join(sequences, on="user", how="left", maintain_order="left")
+        .join(samples, on="sample", how="left", maintain_order="left")
+        .with_columns(pl.coalesce("prefix", "train").alias("sequence"))
+    )
+    neighbours = context.input_table("neighbours", "user_neighbours").sort("profile")
+    embeddings = context.input_table("embeddings", "user_embeddings").sort("profile")
+    sample_profile = context.input_table("prompts", "sample_profiles").sort("sample")
+    return SemanticNeighbours(
+        item_neighbours=torch.from_numpy(item_table),
+        sample_profile=_long(sample_profile["profile"]),
+        profile_neighbours=torch.from_numpy(_fixed_width(neighbours["neighbours"], k)),
+        profile_sequences=_padded(with_sequence["sequence"], max_len),
+        profile_embeddings=torch.from_numpy(
+            np.asarray(embeddings["vector"].to_list(), dtype=np.float32)),
+    )
+
+
+def _fixed_width(lists: pl.Series, k: int) -> np.ndarray:
+    """Neighbour lists as a [n, k] matrix; a list shorter than k (tiny data) is cycled."""
+    rows = lists.to_list()
+    out = np.empty((len(rows), k), dtype=np.int64)
+    for row, values in enumerate(rows):
+        if not values:
+            raise ValueError(f"row {row} has no neighbours; need at least two items/profiles")
+        out[row] = np.resize(np.asarray(values, dtype=np.int64), k)
+    return out
+
+
+def _padded(lists: pl.Series, max_len: int) -> torch.Tensor:
+    return torch.from_numpy(left_pad(lists.to_list(), max_len))
+
+
+def _long(values: pl.Series) -> torch.Tensor:
+    return torch.from_numpy(values.cast(pl.Int64).to_numpy().copy())

@@ -1,0 +1,73 @@
+"""Train: fit the backbone with SRA-CL's objectives; keep the best model and the epoch log.
+
+Resume state lives outside the artifact folder (``train/.checkpoints/<fingerprint>``)
+so that a killed run picks up mid-epoch; it is removed once the artifact with
+the same fingerprint has been published.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from pathlib import Path
+
+import polars as pl
+
+from sracl_core.rec.trainer import EpochReport, train
+from sracl_core.stages.rec_inputs import semantic_neighbours, training_data
+from sracl_core.stages.runner import StageContext
+
+log = logging.getLogger(__name__)
+
+CHECKPOINTS = ".checkpoints"
+
+
+def run(context: StageContext) -> None:
+    config = context.config.train
+    data = training_data(context)
+    neighbours = semantic_neighbours(context) if config.objective.needs_neighbours else None
+    checkpoints = checkpoint_root(context)
+    _remove_finished_checkpoints(context, checkpoints)
+    result = train(config, data, neighbours, seed=context.config.seed,
+                   checkpoint_dir=checkpoints / context.fingerprints["train"],
+                   on_epoch=_log_epoch)
+    shutil.copytree(result.model_dir, context.writer.path("model"))
+    context.writer.write_table("epochs", epochs_table(result.history))
+    context.writer.stats.update(
+        best_epoch=result.best_epoch,
+        epochs_run=len(result.history),
+        stopped_early=result.stopped_early,
+        **{f"valid/{name}": value for name, value in result.best_valid.items()},
+    )
+
+
+def checkpoint_root(context: StageContext) -> Path:
+    return context.store.root / context.store.dataset / "train" / CHECKPOINTS
+
+
+def epochs_table(history: list[EpochReport]) -> pl.DataFrame:
+    """One row per epoch: ``loss/<part>``, ``valid/<metric>``, timings, improvement flag."""
+    rows = [
+        {"epoch": report.epoch,
+         **{f"loss/{name}": value for name, value in report.losses.items()},
+         **{f"valid/{name}": value for name, value in report.valid.items()},
+         "train_seconds": report.train_seconds, "eval_seconds": report.eval_seconds,
+         "improved": report.improved}
+        for report in history
+    ]
+    return pl.DataFrame(rows)
+
+
+def _log_epoch(report: EpochReport) -> None:
+    losses = " ".join(f"{name}={value:.4f}" for name, value in report.losses.items())
+    log.info("train: epoch %d %s valid %s (%.1fs)%s", report.epoch, losses,
+             " ".join(f"{k}={v:.4f}" for k, v in report.valid.items() if k.endswith("@10")),
+             report.train_seconds, " *" if report.improved else "")
+
+
+def _remove_finished_checkpoints(context: StageContext, root: Path) -> None:
+    if not root.is_dir():
+        return
+    for folder in root.iterdir():
+        if context.store.is_complete("train", folder.name):
+            shutil.rmtree(folder, ignore_errors=True)
