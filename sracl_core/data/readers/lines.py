@@ -32,31 +32,34 @@ def open_text(path: Path, encoding: str = "utf-8") -> IO[str]:
     Sniffing the bytes rather than trusting the suffix lets a user keep either
     the published ``.gz`` files or unpacked copies under the same name.
     """
-    with open(path, "rb") as probe:
-        compressed = probe.read(2) == _GZIP_MAGIC
-    if compressed:
+    if _is_gzip(path):
         return gzip.open(path, "rt", encoding=encoding, newline="")
     return open(path, encoding=encoding, newline="")
 
 
 def numbered_lines(path: Path, what: str, encoding: str = "utf-8") -> Iterator[tuple[int, str]]:
-    """Yield ``(line_number, line)`` for the non-blank lines, line endings stripped."""
+    """Yield ``(line_number, line)`` for the non-blank lines, line endings stripped.
+
+    Lines are decoded one at a time so that an undecodable byte is reported on
+    its own line, not on whichever line a buffered decoder happened to be at.
+    """
     require_file(path, what)
     line_number = 0
     try:
-        with open_text(path, encoding) as handle:
+        with gzip.open(path, "rb") if _is_gzip(path) else open(path, "rb") as handle:
             lines = tqdm(handle, desc=path.name, unit=" lines", unit_scale=True,
                          disable=None, leave=False)
-            for line_number, line in enumerate(lines, start=1):
-                stripped = line.rstrip("\r\n")
-                if stripped.strip():
-                    yield line_number, stripped
-    except UnicodeDecodeError as error:
-        raise DataFormatError(path, f"{encoding} text", line=line_number + 1,
-                              got=repr(error.object[error.start:error.end])) from None
+            for line_number, raw in enumerate(lines, start=1):
+                try:
+                    line = raw.decode(encoding).rstrip("\r\n")
+                except UnicodeDecodeError as error:
+                    raise DataFormatError(path, f"{encoding} text", line=line_number,
+                                          got=repr(raw[error.start:error.end])) from None
+                if line.strip():
+                    yield line_number, line
     except (EOFError, gzip.BadGzipFile, zlib.error) as error:
-        raise DataFormatError(path, "a complete gzip file", line=line_number + 1,
-                              got=str(error)) from None
+        raise DataFormatError(path, "a complete gzip file",
+                              got=f"{error} after line {line_number}") from None
 
 
 def parse_json_object(path: Path, line_number: int, line: str) -> dict[str, Any]:
@@ -150,6 +153,11 @@ def parse_price(value: Any) -> float | None:
         except ValueError:
             return None
     return None
+
+
+def _is_gzip(path: Path) -> bool:
+    with open(path, "rb") as probe:
+        return probe.read(2) == _GZIP_MAGIC
 
 
 def _shown(record: dict[str, Any], key: str) -> str:

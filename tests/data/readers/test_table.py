@@ -1,0 +1,163 @@
+"""Generic CSV/TSV/Parquet tables with a column mapping; string ids; int or ISO timestamps."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from sracl_core.data.config import TableSource
+from sracl_core.data.readers import read_source
+from sracl_core.errors import DataFormatError
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "table"
+COLUMNS = {"user": "customer", "item": "sku", "timestamp": "when"}
+ITEM_COLUMNS = {"item": "sku", "title": "name", "brand": "maker", "categories": "category",
+                "price": "price"}
+# 2021-03-04T00:00:00Z is 1_614_816_000 s after the epoch (18,690 days).
+MARCH_4 = 1_614_816_000 * 1_000_000
+
+
+def source(interactions: Path, items: Path | None = None, **overrides: object) -> TableSource:
+    fields: dict[str, object] = {"interactions": interactions, "items": items,
+                                 "columns": COLUMNS, "item_columns": ITEM_COLUMNS}
+    fields.update(overrides)
+    return TableSource.model_validate(fields)
+
+
+def test_csv_with_string_ids_and_iso_timestamps_as_microseconds():
+    raw = read_source(source(FIXTURES / "interactions.csv"))
+    assert raw.interactions.rows() == [
+        ("c-007", "SKU-1", MARCH_4 + (5 * 3600 + 6 * 60 + 7) * 1_000_000, 0),
+        ("c-007", "SKU-2", MARCH_4, 1),
+        ("c-8", "SKU-1", MARCH_4 + (4 * 3600 + 6 * 60 + 7) * 1_000_000, 2),  # +01:00
+        ("c-8", "007", MARCH_4 + 86_400 * 1_000_000 + 250_000, 3),
+    ]
+
+
+def test_tsv_items_by_mapping_with_prices_parsed():
+    items = read_source(source(FIXTURES / "interactions.csv", FIXTURES / "items.tsv")).items
+    assert items is not None
+    assert items.rows() == [
+        ("SKU-1", "Blue Mug", "Potter & Co", "Kitchen > Mugs", None, 1299.0),
+        ("SKU-2", "Red Mug", None, "Kitchen > Mugs", None, None),
+        ("007", "Spy Kit", "Q Branch", "Toys", None, 7.0),
+    ]
+
+
+def test_integer_timestamps_are_kept_and_separator_is_configurable(write_file):
+    path = write_file("log.txt", ["u;i;t", "u1;10;1700000000", "u2;011;-5"])
+    raw = read_source(TableSource(interactions=path, separator=";",
+                                  columns={"user": "u", "item": "i", "timestamp": "t"}))
+    assert raw.interactions.rows() == [("u1", "10", 1700000000, 0), ("u2", "011", -5, 1)]
+
+
+def test_without_a_timestamp_column_row_order_is_time(write_file):
+    path = write_file("log.csv", ["user_id,item_id", "b,x", "a,y"])
+    raw = read_source(TableSource(interactions=path, columns={"timestamp": None}))
+    assert raw.interactions.rows() == [("b", "x", 0, 0), ("a", "y", 1, 1)]
+
+
+def test_gzipped_csv(write_file):
+    path = write_file("log.csv.gz", ["user_id,item_id,timestamp", "a,x,5"])
+    assert read_source(TableSource(interactions=path)).interactions.rows() == [("a", "x", 5, 0)]
+
+
+def test_parquet_with_integer_ids_and_datetime_and_date_columns(tmp_path: Path):
+    path = tmp_path / "log.parquet"
+    pl.DataFrame({
+        "user_id": [7, 7, 8],
+        "item_id": [100, 200, 100],
+        "timestamp": [datetime(2021, 3, 4, 5, 6, 7), datetime(2021, 3, 4),
+                      datetime(2021, 3, 5, 0, 0, 0, 250)],
+        "day": [date(2021, 3, 4), date(2021, 3, 5), date(2021, 3, 6)],
+    }).write_parquet(path)
+    raw = read_source(TableSource(interactions=path))
+    assert raw.interactions.rows() == [
+        ("7", "100", MARCH_4 + 18_367_000_000, 0),
+        ("7", "200", MARCH_4, 1),
+        ("8", "100", MARCH_4 + 86_400_000_000 + 250, 2),
+    ]
+    by_day = read_source(TableSource(interactions=path, columns={"timestamp": "day"}))
+    assert by_day.interactions["timestamp"].to_list() == [
+        MARCH_4 + day * 86_400_000_000 for day in range(3)]
+
+
+def test_missing_column_names_file_column_and_columns_found(write_file):
+    path = write_file("log.csv", ["customer,product,when", "a,x,1"])
+    with pytest.raises(DataFormatError) as caught:
+        read_source(source(path))
+    message = str(caught.value)
+    assert str(path) in message
+    assert "a column named 'sku'" in message and "data.source.columns" in message
+    assert "['customer', 'product', 'when']" in message
+
+
+def test_missing_item_column_names_the_items_file(write_file):
+    interactions = write_file("log.csv", ["customer,sku,when", "a,x,1"])
+    items = write_file("items.csv", ["sku,name,maker,category"])
+    with pytest.raises(DataFormatError) as caught:
+        read_source(source(interactions, items))
+    assert str(items) in str(caught.value) and "'price'" in str(caught.value)
+    assert "data.source.item_columns" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("row", "expected"),
+    [
+        ("b,y,yesterday", "an integer or ISO 8601 datetime in column 'when'"),
+        ("b,y,2021-13-01", "an integer or ISO 8601 datetime in column 'when'"),
+        ("b,y,", "an integer or ISO 8601 datetime in column 'when'"),
+        (",y,5", "a non-empty id in column 'customer'"),
+        ("b, ,5", "a non-empty id in column 'sku'"),
+    ],
+)
+def test_bad_value_names_file_row_and_expectation(write_file, row: str, expected: str):
+    path = write_file("log.csv", ["customer,sku,when", "a,x,1", row])
+    with pytest.raises(DataFormatError) as caught:
+        read_source(source(path))
+    assert f"{path}: row 2:" in str(caught.value)
+    assert expected in str(caught.value)
+
+
+@pytest.mark.parametrize("row", ["b,y,5,extra", "b,y"])
+def test_wrong_field_count_names_row_and_line(write_file, row: str):
+    path = write_file("log.csv", ["customer,sku,when", "a,x,1", "c,z,2", row])
+    with pytest.raises(DataFormatError) as caught:
+        read_source(source(path))
+    assert f"{path}: row 3:" in str(caught.value)
+    assert "3 ','-separated fields like the header (line 4)" in str(caught.value)
+
+
+def test_non_numeric_price(write_file):
+    interactions = write_file("log.csv", ["customer,sku,when", "a,x,1"])
+    items = write_file("items.tsv", ["sku\tname\tmaker\tcategory\tprice", "x\tX\t\t\tcheap"])
+    with pytest.raises(DataFormatError) as caught:
+        read_source(source(interactions, items))
+    assert f"{items}: row 1:" in str(caught.value)
+    assert "a numeric price in column 'price'" in str(caught.value)
+
+
+def test_float_timestamp_column_in_parquet_is_rejected(tmp_path: Path):
+    path = tmp_path / "log.parquet"
+    pl.DataFrame({"user_id": ["a"], "item_id": ["x"], "timestamp": [1.5]}).write_parquet(path)
+    with pytest.raises(DataFormatError) as caught:
+        read_source(TableSource(interactions=path))
+    assert str(path) in str(caught.value) and "got 'dtype Float64'" in str(caught.value)
+
+
+def test_unreadable_parquet(tmp_path: Path):
+    path = tmp_path / "log.parquet"
+    path.write_bytes(b"user_id,item_id\n")
+    with pytest.raises(DataFormatError, match="a readable Parquet file") as caught:
+        read_source(TableSource(interactions=path))
+    assert str(path) in str(caught.value)
+
+
+def test_empty_csv_needs_a_header(write_file):
+    path = write_file("log.csv", [])
+    with pytest.raises(DataFormatError, match="a header row") as caught:
+        read_source(TableSource(interactions=path))
+    assert str(path) in str(caught.value)
