@@ -1,0 +1,49 @@
+"""Prefect settings the pipeline needs, applied before Prefect is first imported.
+
+Prefect reads its settings from the environment once, when ``prefect`` is
+imported, so the command line calls :func:`configure_prefect` first. Values the
+user already exported win: ``PREFECT_API_URL`` sends runs to a server, and an
+exported ``PREFECT_HOME`` keeps Prefect's state wherever the user wants it.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+EPHEMERAL_STARTUP_TIMEOUT_SECONDS = 180
+"""Prefect's default (20 s) is too short for its temporary server on a busy 2-core machine."""
+
+
+def prefect_defaults(prefect_home: Path | None = None) -> dict[str, str]:
+    """The environment defaults: local state in ``prefect_home``, no telemetry, patient start-up,
+    and the library's own log records forwarded to the Prefect UI."""
+    defaults = {
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": str(EPHEMERAL_STARTUP_TIMEOUT_SECONDS),
+        "PREFECT_LOGGING_EXTRA_LOGGERS": "sracl_core",
+        "PREFECT_UI_ENABLED": "false",
+    }
+    if prefect_home is not None:
+        defaults["PREFECT_HOME"] = str(Path(prefect_home).resolve())
+    return defaults
+
+
+def configure_prefect(prefect_home: Path | None = None) -> None:
+    """Set the defaults that are not set yet; must run before ``import prefect`` to count.
+
+    The temporary (ephemeral) server's UI is off: nobody can open it before it
+    stops, and building it slows the start.
+    """
+    for key, value in prefect_defaults(prefect_home).items():
+        os.environ.setdefault(key, value)
+    if "prefect" in sys.modules and prefect_home is not None:
+        from prefect.settings import get_current_settings
+
+        current = get_current_settings().home
+        if Path(current).resolve() != Path(os.environ["PREFECT_HOME"]).resolve():
+            raise RuntimeError(
+                f"Prefect was imported before its settings were applied (home {current}); "
+                "call configure_prefect() before importing prefect"
+            )

@@ -1,0 +1,106 @@
+"""The pipeline DAG as Prefect flows: the whole pipeline, and one stage (with what follows it).
+
+Stages run one after the other (the DAG is a chain, and the GPU stages must not
+overlap); each is a task that skips itself when its fingerprint is complete.
+Every execution is one MLflow run whose nested runs are the stages, and leaves
+Prefect artifacts that link the flow run to it.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from prefect import flow, get_run_logger
+from prefect.runtime import flow_run
+
+from flows.reporting import publish
+from sracl_core.config import PipelineConfig, load_config
+from sracl_core.errors import ConfigError
+from sracl_core.pipeline import select_stages
+from sracl_core.stages.graph import STAGE_ORDER, stage_fingerprints
+from sracl_core.tracking import PipelineRun, StageRecord
+from tasks.stages import STAGE_TASKS
+
+DEFAULT_CONFIG = "configs/default.yaml"
+
+
+def _check_stage(name: str | None) -> None:
+    if name is not None and name not in STAGE_ORDER:
+        raise ConfigError(f"unknown stage {name!r}; stages: {', '.join(STAGE_ORDER)}")
+
+
+def _start_tracking(config: PipelineConfig, config_path: str, overrides: list[str],
+                    stages: list[str]) -> PipelineRun | None:
+    if not config.tracking.enabled:
+        return None
+    tags = {"prefect.flow_run_id": str(flow_run.id), "prefect.flow_run_name": flow_run.name or "",
+            "prefect.flow_name": flow_run.flow_name or "", "sracl.selected": ",".join(stages)}
+    if flow_run.ui_url:
+        tags["prefect.flow_run_url"] = flow_run.ui_url
+    run = PipelineRun.start(config, run_name=f"{config.dataset}-{flow_run.name}", tags=tags)
+    run.log_config(config_path=config_path, overrides=overrides)
+    return run
+
+
+def execute(config_path: str, overrides: list[str] | None, *, stage: str | None = None,
+            downstream: bool = False, until: str | None = None,
+            force: bool = False) -> dict[str, Any]:
+    """Run the selected stages in order inside the current flow run; returns the run summary.
+
+    No ``stage``: every stage this config needs; a ``stage``: it alone, or with
+    ``downstream`` it and every stage that reads from it; ``until`` cuts after a stage.
+    """
+    for name in (stage, until):
+        _check_stage(name)
+    logger = get_run_logger()
+    library_logger = logging.getLogger("sracl_core")
+    if library_logger.level == logging.NOTSET:
+        library_logger.setLevel(logging.INFO)
+    overrides = list(overrides or [])
+    config = load_config(config_path, overrides)
+    stages = select_stages(config, stage, downstream=downstream, until=until)
+    fingerprints = stage_fingerprints(config)
+    logger.info("sracl %s: stages %s", config.dataset, " -> ".join(stages))
+    tracker = _start_tracking(config, config_path, overrides, stages)
+    records: list[StageRecord] = []
+    try:
+        for name in stages:
+            state = STAGE_TASKS[name](config_path, overrides, name, fingerprints[name], force,
+                                      return_state=True)
+            record = StageRecord(**state.result())
+            records.append(record)
+            if tracker is not None:
+                tracker.log_stage(record, tags={
+                    "prefect.flow_run_id": str(flow_run.id),
+                    "prefect.task_run_id": str(state.state_details.task_run_id)})
+    except BaseException:
+        if tracker is not None:
+            tracker.finish("FAILED")
+        raise
+    summary = tracker.finish().to_dict() if tracker is not None else None
+    stage_rows = [{**vars(r), "state": r.state} for r in records]
+    publish(config.dataset, stage_rows, summary)
+    if summary is not None:
+        logger.info("mlflow run %s: %s", summary["run_id"], summary["run_url"])
+    return {"dataset": config.dataset, "cache_root": str(config.cache_root),
+            "flow_run_id": str(flow_run.id), "stages": stage_rows, "tracking": summary}
+
+
+@flow(name="sracl-pipeline", persist_result=False)
+def pipeline_flow(config_path: str = DEFAULT_CONFIG, overrides: list[str] | None = None,
+                  stage: str | None = None, downstream: bool = False, until: str | None = None,
+                  force: bool = False) -> dict[str, Any]:
+    """The whole pipeline, or one stage (``stage``), with ``downstream`` every stage after it,
+    up to ``until``. Cached stages are skipped; ``force`` recomputes the selected ones."""
+    return execute(config_path, overrides, stage=stage, downstream=downstream, until=until,
+                   force=force)
+
+
+@flow(name="sracl-stage", flow_run_name="stage-{stage}", persist_result=False)
+def stage_flow(stage: str, config_path: str = DEFAULT_CONFIG, overrides: list[str] | None = None,
+               downstream: bool = False, force: bool = False) -> dict[str, Any]:
+    """One stage (and, with ``downstream``, every stage that reads from it), reusing every
+    upstream artifact; a missing upstream artifact is an error that names the stage to run."""
+    return execute(config_path, overrides, stage=stage, downstream=downstream, force=force)
+

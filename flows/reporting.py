@@ -1,0 +1,60 @@
+"""Prefect artifacts of a pipeline run: the stage table, the final metrics and the MLflow link.
+
+They make the Prefect UI answer "what did this run do and where is it tracked"
+without opening MLflow, and link the two.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from prefect.artifacts import (
+    create_link_artifact,
+    create_markdown_artifact,
+    create_table_artifact,
+)
+
+
+def artifact_key(dataset: str, what: str) -> str:
+    """Prefect keys allow lowercase letters, digits and dashes; one key per dataset keeps the
+    latest version of each artifact together in the UI."""
+    slug = re.sub(r"[^a-z0-9-]+", "-", dataset.lower()).strip("-")
+    return f"sracl-{slug}-{what}"
+
+
+def summary_markdown(dataset: str, stages: list[dict[str, Any]],
+                     tracking: dict[str, Any] | None) -> str:
+    lines = [f"# sracl pipeline: {dataset}", "", "| stage | state | seconds | fingerprint |",
+             "|---|---|---:|---|"]
+    lines += [f"| {s['stage']} | {s['state']} | {s['seconds']:.1f} | `{s['fingerprint']}` |"
+              for s in stages]
+    if tracking is None:
+        return "\n".join([*lines, "", "MLflow tracking is off for this config."])
+    metrics = tracking.get("test_metrics") or {}
+    if metrics:
+        lines += ["", "## Test metrics", "", "| metric | value |", "|---|---:|"]
+        lines += [f"| {name} | {value:.4f} |" for name, value in sorted(metrics.items())]
+    lines += ["", "## MLflow", "", f"- run: [{tracking['run_id']}]({tracking['run_url']})",
+              f"- tracking URI: `{tracking['tracking_uri']}`",
+              f"- open the UI: `{tracking['ui_command']}`"]
+    if tracking.get("model_uri"):
+        lines.append(f"- model: `{tracking['model_uri']}`")
+    return "\n".join(lines)
+
+
+def publish(dataset: str, stages: list[dict[str, Any]], tracking: dict[str, Any] | None) -> None:
+    """Attach the summary, the metrics table and the MLflow link to the current flow run."""
+    create_markdown_artifact(
+        summary_markdown(dataset, stages, tracking), key=artifact_key(dataset, "summary"),
+        description="stages (cached/computed), final metrics and the MLflow run")
+    if tracking is None:
+        return
+    metrics = tracking.get("test_metrics") or {}
+    if metrics:
+        create_table_artifact(
+            [{"metric": name, "value": round(value, 6)} for name, value in sorted(metrics.items())],
+            key=artifact_key(dataset, "metrics"), description="final test metrics")
+    create_link_artifact(tracking["run_url"], link_text=f"MLflow run {tracking['run_id']}",
+                         key=artifact_key(dataset, "mlflow-run"),
+                         description=f"tracking URI {tracking['tracking_uri']}")

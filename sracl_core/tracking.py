@@ -1,0 +1,245 @@
+"""MLflow tracking of pipeline runs: one parent run per execution, a nested run per stage.
+
+Everything a run shows is read back from the artifact store (manifests and
+tables), so a stage logs the same whether it was computed now or found cached,
+and a stage whose outputs do not exist logs nothing. The orchestrator (Prefect)
+is not imported here: it hands its run ids in as tags.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import mlflow
+from mlflow import MlflowClient
+from mlflow.entities import Metric, Param, RunTag
+from mlflow.exceptions import MlflowException
+from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
+
+from sracl_core.config import PipelineConfig, dump_config
+from sracl_core.stages.graph import stage_fingerprints, store_for
+from sracl_core.tracking_stages import STAGE_LOGGERS, StageLog
+
+log = logging.getLogger(__name__)
+
+TAG_STAGE = "sracl.stage"
+TAG_FINGERPRINT = "sracl.fingerprint"
+TAG_STATE = "sracl.state"
+TAG_KIND = "sracl.run_kind"
+_BATCH = 100
+
+
+def tracking_uri(config: PipelineConfig) -> str:
+    """The configured URI, or a SQLite database in the cache root (MLflow 3's default store)."""
+    if config.tracking.uri:
+        return config.tracking.uri
+    return f"sqlite:///{(Path(config.cache_root) / 'mlflow.db').resolve()}"
+
+
+def artifact_location(config: PipelineConfig) -> str | None:
+    """Where a new experiment keeps artifacts: beside the local database, or the server's default.
+
+    A remote tracking server picks its own artifact store (often proxied), so
+    none is forced on it unless the config names one.
+    """
+    if config.tracking.artifact_location:
+        return config.tracking.artifact_location
+    if config.tracking.uri is None:
+        return (Path(config.cache_root) / "mlartifacts").resolve().as_uri()
+    return None
+
+
+def registered_model_name(config: PipelineConfig) -> str:
+    return config.tracking.registered_model or f"sracl-{config.dataset}"
+
+
+def ui_command(config: PipelineConfig) -> str:
+    """The command that shows these runs in a browser."""
+    uri = tracking_uri(config)
+    if uri.startswith(("http://", "https://")):
+        return f"open {uri}"
+    return f"mlflow server --backend-store-uri {uri} --host 127.0.0.1 --port 5000"
+
+
+def run_url(config: PipelineConfig, experiment_id: str, run_id: str) -> str:
+    """The run's page on the tracking server (the local UI's default address for a local store)."""
+    uri = tracking_uri(config)
+    base = uri.rstrip("/") if uri.startswith(("http://", "https://")) else "http://127.0.0.1:5000"
+    return f"{base}/#/experiments/{experiment_id}/runs/{run_id}"
+
+
+def ensure_experiment(client: MlflowClient, config: PipelineConfig) -> str:
+    """The experiment's id, created (or restored from deletion) when needed."""
+    name = config.tracking.experiment
+    experiment = client.get_experiment_by_name(name)
+    if experiment is None:
+        try:
+            return client.create_experiment(name, artifact_location=artifact_location(config))
+        except MlflowException:
+            experiment = client.get_experiment_by_name(name)
+            if experiment is None:
+                raise
+    if experiment.lifecycle_stage == "deleted":
+        client.restore_experiment(experiment.experiment_id)
+    return experiment.experiment_id
+
+
+def flatten(mapping: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
+    """Nested config -> dotted keys, the way ``--set`` names them."""
+    flat: dict[str, str] = {}
+    for key, value in mapping.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            flat.update(flatten(value, f"{name}."))
+        else:
+            flat[name] = str(value)[:6000]
+    return flat
+
+
+@dataclass(frozen=True)
+class StageRecord:
+    """What the orchestrator saw of one stage in this execution."""
+
+    stage: str
+    fingerprint: str
+    cached: bool
+    path: str
+    seconds: float
+
+    @property
+    def state(self) -> str:
+        return "cached" if self.cached else "computed"
+
+
+@dataclass
+class RunSummary:
+    """What a caller shows after a run: where it is and what it measured."""
+
+    run_id: str
+    experiment_id: str
+    tracking_uri: str
+    run_url: str
+    ui_command: str
+    stages: list[dict[str, Any]] = field(default_factory=list)
+    test_metrics: dict[str, float] = field(default_factory=dict)
+    model_uri: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class PipelineRun:
+    """The MLflow parent run of one pipeline execution and its nested stage runs."""
+
+    def __init__(self, config: PipelineConfig, client: MlflowClient, experiment_id: str,
+                 run_id: str) -> None:
+        self.config = config
+        self.client = client
+        self.experiment_id = experiment_id
+        self.run_id = run_id
+        self.store = store_for(config)
+        self.fingerprints = stage_fingerprints(config)
+        self.stages: list[StageRecord] = []
+        self.test_metrics: dict[str, float] = {}
+        self.model_uri: str | None = None
+
+    @classmethod
+    def start(cls, config: PipelineConfig, *, run_name: str | None = None,
+              tags: Mapping[str, str] | None = None) -> PipelineRun:
+        uri = tracking_uri(config)
+        if uri.startswith("sqlite:///"):
+            Path(config.cache_root).mkdir(parents=True, exist_ok=True)
+        mlflow.set_tracking_uri(uri)
+        client = MlflowClient(tracking_uri=uri)
+        experiment_id = ensure_experiment(client, config)
+        all_tags = {TAG_KIND: "pipeline", "sracl.dataset": config.dataset, **(tags or {})}
+        run = client.create_run(experiment_id, run_name=run_name, tags=all_tags)
+        log.info("mlflow: run %s in %s", run.info.run_id, uri)
+        return cls(config, client, experiment_id, run.info.run_id)
+
+    @property
+    def url(self) -> str:
+        return run_url(self.config, self.experiment_id, self.run_id)
+
+    def log_config(self, *, config_path: str | None = None,
+                   overrides: Iterable[str] = ()) -> None:
+        """The resolved config as params (dotted keys) and as a YAML artifact."""
+        params = flatten(self.config.model_dump(mode="json"))
+        tags = {f"sracl.fingerprint.{stage}": fp for stage, fp in self.fingerprints.items()}
+        if config_path:
+            tags["sracl.config_path"] = str(config_path)
+        overrides = list(overrides)
+        if overrides:
+            tags["sracl.overrides"] = " ".join(overrides)[:5000]
+        self._log_batch(self.run_id, params=params, tags=tags)
+        self.client.log_text(self.run_id, dump_config(self.config), "config/resolved.yaml")
+
+    def log_stage(self, record: StageRecord, *, tags: Mapping[str, str] | None = None) -> str:
+        """A nested run for one stage: its fingerprint, state, timings and contents."""
+        self.stages.append(record)
+        nested = self.client.create_run(
+            self.experiment_id, run_name=record.stage,
+            tags={MLFLOW_PARENT_RUN_ID: self.run_id, TAG_KIND: "stage", TAG_STAGE: record.stage,
+                  TAG_FINGERPRINT: record.fingerprint, TAG_STATE: record.state,
+                  "sracl.artifact_path": record.path, **(tags or {})},
+        )
+        nested_id = nested.info.run_id
+        metrics = {"seconds": record.seconds}
+        if self.store.is_complete(record.stage, record.fingerprint):
+            manifest = self.store.manifest(record.stage, record.fingerprint)
+            metrics["compute_seconds"] = float(manifest.get("wall_seconds", 0.0))
+            metrics.update({f"rows.{name}": float(count)
+                            for name, count in manifest.get("tables", {}).items()})
+        self._log_batch(nested_id, metrics=metrics)
+        self._log_batch(self.run_id,
+                        metrics={f"stage_seconds.{record.stage}": record.seconds},
+                        tags={f"sracl.state.{record.stage}": record.state})
+        status = "FINISHED"
+        logger = STAGE_LOGGERS.get(record.stage)
+        if logger is not None and self.store.is_complete(record.stage, record.fingerprint):
+            try:
+                outcome = logger(StageLog(self.config, self.client, self.store, self.fingerprints,
+                                          record.stage, nested_id, self.run_id))
+            except Exception as error:
+                log.warning("mlflow: logging %s's outputs failed: %s", record.stage, error,
+                            exc_info=True)
+                self.client.set_tag(nested_id, "sracl.logging_error", str(error)[:5000])
+                status = "FAILED"
+            else:
+                self.test_metrics.update(outcome.test_metrics)
+                self.model_uri = outcome.model_uri or self.model_uri
+        self.client.set_terminated(nested_id, status)
+        return nested_id
+
+    def finish(self, status: str = "FINISHED") -> RunSummary:
+        """Close the parent run and say what it holds."""
+        total = sum(record.seconds for record in self.stages)
+        self._log_batch(self.run_id, metrics={"pipeline_seconds": total},
+                        tags={"sracl.stages": ",".join(r.stage for r in self.stages)})
+        self.client.set_terminated(self.run_id, status)
+        return RunSummary(
+            run_id=self.run_id, experiment_id=self.experiment_id,
+            tracking_uri=tracking_uri(self.config), run_url=self.url,
+            ui_command=ui_command(self.config),
+            stages=[{**asdict(r), "state": r.state} for r in self.stages],
+            test_metrics=dict(self.test_metrics), model_uri=self.model_uri,
+        )
+
+    def _log_batch(self, run_id: str, *, metrics: Mapping[str, float] | None = None,
+                   params: Mapping[str, str] | None = None,
+                   tags: Mapping[str, str] | None = None) -> None:
+        now = int(time.time() * 1000)
+        metric_list = [Metric(k, float(v), now, 0) for k, v in (metrics or {}).items()
+                       if v is not None and math.isfinite(float(v))]
+        param_list = [Param(k, v) for k, v in (params or {}).items()]
+        tag_list = [RunTag(k, str(v)) for k, v in (tags or {}).items()]
+        for start in range(0, max(len(metric_list), len(param_list), len(tag_list)), _BATCH):
+            self.client.log_batch(run_id, metrics=metric_list[start:start + _BATCH],
+                                  params=param_list[start:start + _BATCH],
+                                  tags=tag_list[start:start + _BATCH])

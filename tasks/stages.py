@@ -1,0 +1,89 @@
+"""One Prefect task per stage, each a thin wrapper over :func:`run_stage`.
+
+Tasks take the config path, the overrides and the expected fingerprint, never
+DataFrames: inputs come from the artifact store. The fingerprint decides
+whether a stage computes (Prefect's own result cache stays off, so the artifact
+store is the single source of truth and deleting a cache folder really
+recomputes it). A stage found complete finishes in a ``Cached`` state and its
+task run is named ``<stage>-cached``; a computed one is named
+``<stage>-computed``.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from prefect import Task, get_run_logger
+from prefect.cache_policies import NO_CACHE
+from prefect.states import Completed, State
+
+from sracl_core.config import load_config
+from sracl_core.errors import SraclError
+from sracl_core.stages.graph import STAGE_ORDER, stage_fingerprints, store_for
+from sracl_core.stages.runner import run_stage
+
+GPU_STAGES = frozenset({"profiles", "embeddings", "train", "evaluate"})
+"""Stages that take the accelerator when one is present; tagged ``gpu`` so a Prefect
+tag concurrency limit (``prefect concurrency-limit create gpu 1``) keeps them serial
+across flow runs."""
+
+
+class FingerprintChanged(SraclError):
+    """The config on disk no longer gives the fingerprint the flow planned with."""
+
+
+def stage_run_name(parameters: dict[str, Any]) -> str:
+    """``<stage>-cached`` or ``<stage>-computed``, decided when the task run starts.
+
+    Prefect names a task run as it begins, after the stages before it finished,
+    so the artifact store already says which it will be.
+    """
+    stage = parameters["stage"]
+    if parameters.get("force"):
+        return f"{stage}-computed"
+    config = load_config(parameters["config_path"], parameters.get("overrides") or [])
+    complete = store_for(config).is_complete(stage, parameters["fingerprint"])
+    return f"{stage}-{'cached' if complete else 'computed'}"
+
+
+def run_stage_task(config_path: str, overrides: list[str], stage: str, fingerprint: str,
+                   force: bool = False) -> State:
+    """Compute one stage unless its fingerprint is complete; returns a ``Completed`` state
+    (named ``Cached`` when nothing was computed) whose data is the stage record."""
+    logger = get_run_logger()
+    config = load_config(config_path, overrides)
+    actual = stage_fingerprints(config)[stage]
+    if actual != fingerprint:
+        raise FingerprintChanged(
+            f"{stage}: the config now gives fingerprint {actual}, the flow planned {fingerprint}; "
+            f"was {config_path} edited during the run? Start the run again."
+        )
+    started = time.perf_counter()
+    outcome = run_stage(config, stage, force=force)
+    seconds = round(time.perf_counter() - started, 3)
+    record = {"stage": stage, "fingerprint": fingerprint, "cached": outcome.cached,
+              "path": outcome.path, "seconds": seconds}
+    if outcome.cached:
+        logger.info("%s: cached, fingerprint %s, %s", stage, fingerprint, outcome.path)
+        return Completed(name="Cached", message=f"{stage} cached ({fingerprint})", data=record)
+    logger.info("%s: computed in %.1f s, fingerprint %s, %s", stage, seconds, fingerprint,
+                outcome.path)
+    return Completed(message=f"{stage} computed ({fingerprint})", data=record)
+
+
+def _stage_task(stage: str) -> Task[..., State]:
+    tags = ["sracl", f"stage:{stage}", *(["gpu"] if stage in GPU_STAGES else [])]
+    return Task(run_stage_task, name=f"sracl-{stage}", task_run_name=stage_run_name,
+                cache_policy=NO_CACHE, tags=tags)
+
+
+STAGE_TASKS: dict[str, Task[..., State]] = {name: _stage_task(name) for name in STAGE_ORDER}
+
+ingest = STAGE_TASKS["ingest"]
+prompts = STAGE_TASKS["prompts"]
+profiles = STAGE_TASKS["profiles"]
+embeddings = STAGE_TASKS["embeddings"]
+neighbours = STAGE_TASKS["neighbours"]
+train = STAGE_TASKS["train"]
+evaluate = STAGE_TASKS["evaluate"]
