@@ -103,6 +103,32 @@ def run(
         console.print(f"{outcome.stage:<11} {state:<9} {outcome.path}")
 
 
+@app.command()
+def recommend(
+    users: Annotated[list[int], typer.Argument(help="user ids (1-based, as in the ingest tables)")],
+    config: ConfigOption = DEFAULT_CONFIG,
+    overrides: OverrideOption = None,
+    top_k: Annotated[int, typer.Option("--top-k", "-k", help="list length")] = 10,
+    include_history: Annotated[bool, typer.Option(help="allow items the user already has")]
+    = False,
+) -> None:
+    """Top-K next items for users, from the trained model of this config (run train first)."""
+    from sracl_core.serving import recommend_for_users
+
+    resolved = load(config, overrides)
+    try:
+        rows = recommend_for_users(resolved, users, top_k, exclude_history=not include_history)
+    except SraclError as error:
+        fail(error)
+    table = Table(title=f"top-{top_k} for {resolved.dataset}")
+    for column in ("user", "rank", "item", "original id", "title"):
+        table.add_column(column)
+    for row in rows.iter_rows(named=True):
+        table.add_row(str(row["user"]), str(row["rank"]), str(row["item"]),
+                      row["original_id"], row["title"] or "")
+    console.print(table)
+
+
 data_app = typer.Typer(help="Prepare datasets: download public ones, build samples.",
                        no_args_is_help=True)
 app.add_typer(data_app, name="data")

@@ -23,20 +23,26 @@ def metric_key(name: str, exclude_history: bool) -> str:
     return f"{'unseen' if exclude_history else 'all'}/{name}"
 
 
-def _item_scores(model: Backbone, sequences: torch.Tensor, exclude_history: bool) -> torch.Tensor:
+def _item_scores(model: Backbone, sequences: torch.Tensor, exclude_history: bool,
+                 history: torch.Tensor | None = None) -> torch.Tensor:
     """[B, n_items + 1] scores indexed by item id; column 0 (padding) and, optionally, seen
-    items are -inf."""
+    items are -inf. Seen items are ``history`` (the whole history, padded with 0, any
+    width) when given, else the input window itself, which is shorter for users with more
+    than ``max_len`` items."""
     scores = model.scores(sequences).float()
     scores = torch.cat([scores.new_full((scores.shape[0], 1), float("-inf")), scores], dim=1)
     if exclude_history:
-        scores.scatter_(1, sequences, float("-inf"))
+        seen = sequences if history is None else history.to(scores.device)
+        scores.scatter_(1, seen, float("-inf"))
     return scores
 
 
 def target_ranks(scores: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-    """0-based rank of each target: how many items score strictly higher."""
+    """0-based rank of each target: how many items score strictly higher; a target scored
+    -inf (filtered out) gets rank n_items, a miss at every cut-off."""
     target_scores = scores.gather(1, targets[:, None])
-    return (scores > target_scores).sum(dim=1)
+    ranks = (scores > target_scores).sum(dim=1)
+    return torch.where(target_scores[:, 0] == float("-inf"), scores.shape[1] - 1, ranks)
 
 
 def metrics_from_ranks(ranks: torch.Tensor, ks: Sequence[int] = (5, 10, 20),
@@ -56,7 +62,8 @@ def metrics_from_ranks(ranks: torch.Tensor, ks: Sequence[int] = (5, 10, 20),
 @torch.no_grad()
 def evaluate(model: Backbone, inputs: torch.Tensor, targets: torch.Tensor,
              ks: Sequence[int] = (5, 10, 20), mrr_ks: Sequence[int] = (10, 20),
-             exclude_history: bool = False, batch_size: int = 2048) -> dict[str, float]:
+             exclude_history: bool = False, batch_size: int = 2048,
+             history: torch.Tensor | None = None) -> dict[str, float]:
     """Full-ranking metrics of ``model`` on left-padded ``inputs`` with one target item each."""
     was_training = model.training
     model.eval()
@@ -65,7 +72,8 @@ def evaluate(model: Backbone, inputs: torch.Tensor, targets: torch.Tensor,
     try:
         for start in range(0, inputs.shape[0], batch_size):
             seqs = inputs[start:start + batch_size].to(device)
-            scores = _item_scores(model, seqs, exclude_history)
+            seen = None if history is None else history[start:start + batch_size]
+            scores = _item_scores(model, seqs, exclude_history, seen)
             ranks.append(target_ranks(scores, targets[start:start + batch_size].to(device)).cpu())
     finally:
         model.train(was_training)
@@ -75,7 +83,8 @@ def evaluate(model: Backbone, inputs: torch.Tensor, targets: torch.Tensor,
 
 @torch.no_grad()
 def recommend(model: Backbone, sequences: torch.Tensor, top_k: int = 20,
-              exclude_history: bool = True, batch_size: int = 2048) -> torch.Tensor:
+              exclude_history: bool = True, batch_size: int = 2048,
+              history: torch.Tensor | None = None) -> torch.Tensor:
     """[B, top_k] item ids, best first; ties go to the smaller item id."""
     was_training = model.training
     model.eval()
@@ -83,8 +92,9 @@ def recommend(model: Backbone, sequences: torch.Tensor, top_k: int = 20,
     lists = []
     try:
         for start in range(0, sequences.shape[0], batch_size):
+            seen = None if history is None else history[start:start + batch_size]
             scores = _item_scores(model, sequences[start:start + batch_size].to(device),
-                                  exclude_history)
+                                  exclude_history, seen)
             # stable descending sort = ties broken by smaller id; topk alone does not promise it
             order = torch.sort(scores, dim=1, descending=True, stable=True).indices
             lists.append(order[:, :top_k].cpu())

@@ -39,6 +39,24 @@ def evaluation_split(context: StageContext, split: str) -> EvalSplit:
                      _long(sequences["user"]))
 
 
+def full_history(context: StageContext, split: str) -> torch.Tensor:
+    """Every item a user had before the split's target, padded to the longest history.
+
+    Filtering seen items must use the whole history, not the ``max_len`` input
+    window, or long-history users get already-bought items recommended.
+    """
+    sequences = context.input_table("ingest", "sequences").sort("user")
+    history = sequences["train"]
+    if split == "test":
+        history = sequences.select(pl.concat_list("train", "valid"))["train"]
+    return history_matrix(history)
+
+
+def history_matrix(histories: pl.Series) -> torch.Tensor:
+    width = max(1, int(histories.list.len().max() or 1))
+    return _padded(histories, width)
+
+
 def semantic_neighbours(context: StageContext) -> SemanticNeighbours:
     """Item neighbours, and for every training sample its profile row and that row's neighbours.
 

@@ -1,0 +1,48 @@
+"""Top-K recommendations for known users from the trained model of a config.
+
+The model sees each user's whole known sequence (training, validation and test
+items), i.e. it recommends what comes *after* the data, which is what a user of
+``sracl recommend`` wants; evaluation (``stages/evaluate.py``) is the place for
+held-out metrics.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import torch
+
+from sracl_core.config import PipelineConfig
+from sracl_core.errors import SraclError
+from sracl_core.rec.checkpoint import load_model
+from sracl_core.rec.data import left_pad
+from sracl_core.rec.metrics import recommend
+from sracl_core.stages.graph import stage_fingerprints, store_for
+from sracl_core.stages.rec_inputs import history_matrix
+
+
+def recommend_for_users(config: PipelineConfig, users: list[int], top_k: int,
+                        exclude_history: bool = True) -> pl.DataFrame:
+    """One row per (user, rank): item id, original item id and title."""
+    store = store_for(config)
+    fingerprints = stage_fingerprints(config)
+    model = load_model(Path(store.path("train", fingerprints["train"])) / "model")
+    sequences = store.read_table("ingest", fingerprints["ingest"], "sequences")
+    known = sequences.filter(pl.col("user").is_in(users))
+    missing = sorted(set(users) - set(known["user"].to_list()))
+    if missing:
+        raise SraclError(f"unknown user ids {missing}; users are 1..{sequences.height}")
+    known = known.sort(pl.col("user").replace_strict({u: i for i, u in enumerate(users)}))
+    full = known.select(pl.concat_list("train", "valid", "test").alias("items"))["items"]
+    inputs = torch.from_numpy(left_pad(full.to_list(), config.data.max_len))
+    lists = recommend(model, inputs, top_k=top_k, exclude_history=exclude_history,
+                      history=history_matrix(full))
+    items = store.read_table("ingest", fingerprints["ingest"], "items").select(
+        "item", "original_id", "title")
+    rows = pl.DataFrame({
+        "user": [u for u in users for _ in range(top_k)],
+        "rank": [r for _ in users for r in range(1, top_k + 1)],
+        "item": lists.reshape(-1).tolist(),
+    }).with_columns(pl.col("item").cast(pl.Int32))
+    return rows.join(items, on="item", how="left", maintain_order="left")
