@@ -55,10 +55,6 @@ def artifact_location(config: PipelineConfig) -> str | None:
     return None
 
 
-def registered_model_name(config: PipelineConfig) -> str:
-    return config.tracking.registered_model or f"sracl-{config.dataset}"
-
-
 def ui_command(config: PipelineConfig) -> str:
     """The command that shows these runs in a browser."""
     uri = tracking_uri(config)

@@ -19,6 +19,8 @@ from mlflow import MlflowClient
 from mlflow.entities import Metric
 
 from sracl_core.artifacts import ArtifactStore
+from sracl_core.tracking_model import log_recommender, registered_model_name
+from sracl_core.tracking_plots import training_curves
 
 if TYPE_CHECKING:
     from sracl_core.config import PipelineConfig
@@ -151,6 +153,112 @@ def item_titles(run: StageLog) -> pl.DataFrame | None:
     return items.select("item", "title")
 
 
+def log_neighbours(run: StageLog) -> StageLogResult:
+    """Stats, and neighbour examples a person can judge: item titles next to their neighbours'
+    titles, a user's latest titles next to those of the users retrieved for them."""
+    log_stats(run)
+    titles = item_titles(run)
+    rows = run.config.tracking.sample_rows
+    items = run.table("item_neighbours")
+    if titles is not None and items is not None:
+        title_of = dict(zip(titles["item"].to_list(), titles["title"].to_list(), strict=True))
+        examples = items.sort("item").head(rows).select(
+            "item",
+            pl.col("item").replace_strict(title_of, default=None).alias("title"),
+            pl.col("neighbours").list.eval(
+                pl.element().replace_strict(title_of, default=None)).alias("neighbour_titles"),
+        )
+        run.log_table(examples, "examples/item_neighbours.json")
+    histories = profile_histories(run, titles)
+    users = run.table("user_neighbours")
+    if histories is not None and users is not None:
+        latest = dict(zip(histories["profile"].to_list(), histories["history"].to_list(),
+                          strict=True))
+        examples = users.sort("profile").head(rows).select(
+            "profile",
+            pl.col("profile").replace_strict(latest, default=None).alias("history"),
+            pl.col("neighbours").list.eval(
+                pl.element().replace_strict(latest, default=None)).alias("neighbour_histories"),
+        )
+        run.log_table(examples, "examples/user_neighbours.json")
+    return StageLogResult()
+
+
+def profile_histories(run: StageLog, titles: pl.DataFrame | None,
+                      latest: int = 3) -> pl.DataFrame | None:
+    """``profile -> "title; title; title"``: the newest titles of the sequence a profile row
+    stands for (the user's training sequence, or the training prefix)."""
+    prompts = run.table("user_prompts", stage="prompts")
+    sequences = run.table("sequences", stage="ingest")
+    samples = run.table("train_samples", stage="ingest")
+    if titles is None or prompts is None or sequences is None or samples is None:
+        return None
+    title_of = dict(zip(titles["item"].to_list(), titles["title"].to_list(), strict=True))
+    rows = (prompts.select("profile", "user", "sample")
+            .join(sequences.select("user", "train"), on="user", how="left")
+            .join(samples.select("sample", "prefix"), on="sample", how="left")
+            .with_columns(pl.coalesce("prefix", "train").alias("sequence")))
+    return rows.select(
+        "profile",
+        pl.col("sequence").list.tail(latest).list.eval(
+            pl.element().replace_strict(title_of, default="?")).list.join("; ").alias("history"),
+    )
+
+
+def log_train(run: StageLog) -> StageLogResult:
+    """Per-epoch losses and validation metrics (step = epoch) on the stage and pipeline runs,
+    the training curves, the epoch table, and the best model, registered."""
+    log_stats(run)
+    epochs = run.table("epochs")
+    if epochs is not None and epochs.height:
+        log_epochs(run, epochs)
+        figure = training_curves(epochs)
+        for run_id in (run.run_id, run.parent_run_id):
+            run.client.log_figure(run_id, figure, "plots/training_curves.png")
+        run.log_table(epochs, "tables/epochs.json", parent=True)
+    model_uri = None
+    model_dir = run.store.path("train", run.fingerprint) / "model"
+    items = run.store.path("ingest", run.fingerprints["ingest"]) / "items.parquet"
+    if run.config.tracking.log_model and model_dir.is_dir() and items.is_file():
+        model_uri = log_recommender(
+            run.client, run.run_id, name=registered_model_name(run.config), model_dir=model_dir,
+            items_table=items, train_fingerprint=run.fingerprint, top_k=run.config.tracking.top_k)
+        for run_id in (run.run_id, run.parent_run_id):
+            run.client.set_tag(run_id, "sracl.model_uri", model_uri)
+    return StageLogResult(model_uri=model_uri)
+
+
+def log_epochs(run: StageLog, epochs: pl.DataFrame) -> None:
+    """Every numeric column of the epoch table, one step per epoch."""
+    columns = [name for name, dtype in epochs.schema.items()
+               if dtype.is_numeric() and name != "epoch"]
+    for row in epochs.iter_rows(named=True):
+        run.log_metrics({name: row[name] for name in columns}, step=int(row["epoch"]),
+                        parent=True)
+
+
+def log_evaluate(run: StageLog) -> StageLogResult:
+    """Test metrics (``test/all/...`` ranks every item, ``test/unseen/...`` filters history)
+    on both runs, as a table, and example recommendations with titles."""
+    metrics = run.table("metrics")
+    values: dict[str, float] = {}
+    if metrics is not None and {"metric", "value"} <= set(metrics.columns):
+        values = dict(zip(metrics["metric"].to_list(), metrics["value"].to_list(), strict=True))
+        run.log_metrics({f"test/{name}": value for name, value in values.items()}, parent=True)
+        run.log_table(metrics, "tables/test_metrics.json", parent=True)
+    titles = item_titles(run)
+    recommendations = run.table("recommendations")
+    if titles is not None and recommendations is not None:
+        title_of = dict(zip(titles["item"].to_list(), titles["title"].to_list(), strict=True))
+        examples = recommendations.sort("user").head(run.config.tracking.sample_rows).select(
+            "user",
+            pl.col("items").list.head(5).list.eval(
+                pl.element().replace_strict(title_of, default=None)).alias("top5_titles"),
+        )
+        run.log_table(examples, "examples/recommendations.json")
+    return StageLogResult(test_metrics={k: float(v) for k, v in values.items()})
+
+
 StageLogger = Callable[[StageLog], StageLogResult]
 
 STAGE_LOGGERS: dict[str, StageLogger] = {
@@ -158,5 +266,7 @@ STAGE_LOGGERS: dict[str, StageLogger] = {
     "prompts": log_samples,
     "profiles": log_samples,
     "embeddings": log_stats_only,
-    "neighbours": log_samples,
+    "neighbours": log_neighbours,
+    "train": log_train,
+    "evaluate": log_evaluate,
 }

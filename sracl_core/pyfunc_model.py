@@ -1,0 +1,77 @@
+"""The trained recommender as an MLflow pyfunc: item sequences in, top-K item ids out.
+
+The logged model carries the train stage's model folder (safetensors weights +
+JSON config) and the ingest item table, so ``mlflow models serve`` answers with
+both the pipeline's item ids and the dataset's original ids. It needs
+``sracl_core`` importable where it is loaded (serve with ``--env-manager local``
+from the project's environment).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import mlflow.pyfunc
+import pandas as pd
+import polars as pl
+import torch
+from mlflow.models import ModelSignature
+from mlflow.types.schema import Array, ColSpec, ParamSchema, ParamSpec, Schema
+
+SEQUENCE = "sequence"
+MODEL_ARTIFACT = "model"
+ITEMS_ARTIFACT = "items"
+
+
+def signature(top_k: int) -> ModelSignature:
+    """Input: a ``sequence`` of item ids per row (oldest first); params: ``top_k``,
+    ``exclude_history``; output: ``items`` (pipeline ids) and ``original_items``."""
+    return ModelSignature(
+        inputs=Schema([ColSpec(Array("long"), SEQUENCE)]),
+        outputs=Schema([ColSpec(Array("long"), "items"),
+                        ColSpec(Array("string"), "original_items")]),
+        params=ParamSchema([ParamSpec("top_k", "long", top_k),
+                            ParamSpec("exclude_history", "boolean", True)]),
+    )
+
+
+def input_example() -> pd.DataFrame:
+    return pd.DataFrame({SEQUENCE: [[1, 2, 3], [4]]})
+
+
+class TopKRecommender(mlflow.pyfunc.PythonModel):
+    """Scores every item for each input sequence and returns the best ``top_k``."""
+
+    def __init__(self, top_k: int = 20) -> None:
+        self.top_k = top_k
+
+    def load_context(self, context: mlflow.pyfunc.PythonModelContext) -> None:
+        from sracl_core.rec.checkpoint import load_model
+
+        self.model = load_model(context.artifacts[MODEL_ARTIFACT])
+        items = pl.read_parquet(context.artifacts[ITEMS_ARTIFACT]).sort("item")
+        self.original_ids = ["", *items["original_id"].cast(pl.String).to_list()]
+
+    def predict(self, context: mlflow.pyfunc.PythonModelContext, model_input: pd.DataFrame,
+                params: dict[str, Any] | None = None) -> pd.DataFrame:
+        from sracl_core.rec.metrics import recommend
+
+        params = params or {}
+        sequences = self.window([list(s) for s in model_input[SEQUENCE]])
+        top = recommend(self.model, sequences, top_k=int(params.get("top_k", self.top_k)),
+                        exclude_history=bool(params.get("exclude_history", True)))
+        lists = top.tolist()
+        return pd.DataFrame({"items": lists,
+                             "original_items": [[self.original_ids[i] for i in row]
+                                                for row in lists]})
+
+    def window(self, sequences: list[list[int]]) -> torch.Tensor:
+        """Check the ids, keep each sequence's newest ``max_len`` items, left-pad with 0."""
+        from sracl_core.rec.data import left_pad
+
+        n_items = self.model.n_items
+        for row, sequence in enumerate(sequences):
+            bad = [item for item in sequence if not 1 <= int(item) <= n_items]
+            if bad:
+                raise ValueError(f"row {row}: item ids must be in 1..{n_items}, got {bad[:5]}")
+        return torch.from_numpy(left_pad(sequences, self.model.max_len))
