@@ -85,22 +85,26 @@ def run(
     = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
-    """Run the pipeline (or one stage); cached stages are skipped, changed ones recomputed."""
-    from sracl_core.pipeline import run_pipeline, select_stages
-
+    """Run the pipeline (or one stage) as a Prefect flow tracked in MLflow; cached stages are
+    skipped, changed ones recomputed. Without PREFECT_API_URL Prefect runs a temporary local
+    server; its state lives in <cache_root>/prefect unless PREFECT_HOME is set."""
     configure_logging(verbose)
     resolved = load(config, overrides)
     for name in (stage, until):
         if name is not None and name not in STAGE_ORDER:
             fail(ValueError(f"unknown stage {name!r}; stages: {', '.join(STAGE_ORDER)}"))
-    stages = select_stages(resolved, stage, downstream=downstream, until=until)
+    from flows.environment import configure_prefect
+
+    configure_prefect(resolved.cache_root / "prefect")
+    from flows.pipeline import pipeline_flow
+    from flows.summary import print_summary
+
     try:
-        outcomes = run_pipeline(resolved, stages, force=stages if force else ())
+        result = pipeline_flow(config_path=str(config.resolve()), overrides=list(overrides or []),
+                               stage=stage, downstream=downstream, until=until, force=force)
     except SraclError as error:
         fail(error)
-    for outcome in outcomes:
-        state = "cached" if outcome.cached else "computed"
-        console.print(f"{outcome.stage:<11} {state:<9} {outcome.path}")
+    print_summary(console, result)
 
 
 @app.command()
