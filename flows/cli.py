@@ -163,5 +163,28 @@ def data_sample(
                   f"{sample.interactions.height} interactions to {output}")
 
 
+@data_app.command("download")
+def data_download(
+    name: Annotated[str, typer.Argument(
+        help="dataset: movielens-100k, movielens-1m, amazon2014-beauty, amazon2014-sports, "
+        "amazon2014-toys, amazon2023-<category> (e.g. amazon2023-all-beauty)")],
+    dest: Annotated[Path, typer.Option(help="folder to download into")] = Path("data"),
+    retries: Annotated[int, typer.Option(help="resume attempts after a dropped connection")]
+    = 3,
+) -> None:
+    """Download a public dataset: resumable (.part + HTTP Range), checksum-verified, unzipped."""
+    from sracl_core.data import download
+
+    configure_logging()
+    try:
+        paths = download.download_dataset(name, dest, retries=retries)
+    except SraclError as error:
+        fail(error)
+    for path in paths:
+        console.print(f"downloaded {path}")
+    hint = download.REGISTRY[name.lower()].source_hint.format(dest=dest)
+    console.print("read it with this data.source section:\n" + hint, highlight=False)
+
+
 if __name__ == "__main__":
     app()
