@@ -173,3 +173,31 @@ def test_bad_1m_line(tmp_path: Path, file: str, line: str, expected: str):
         read_source(MovieLensSource(root=root))
     assert f"{path}:{n_lines + 1}:" in str(caught.value)
     assert expected in str(caught.value)
+
+
+def test_yaml_config_ingests_a_movielens_folder(tmp_path: Path):
+    from sracl_core.artifacts import ArtifactStore
+    from sracl_core.config import load_config
+    from sracl_core.stages.runner import run_stage
+
+    root = copy_of(ML_1M, tmp_path / "data")
+    config_path = tmp_path / "movielens.yaml"
+    config_path.write_text(
+        "dataset: ml1m\ncache_root: cache\n"
+        "data:\n  source:\n    format: movielens\n    root: data/ml-1m\n    min_rating: 3\n"
+        "  k_core: 1\n"
+    )
+    config = load_config(config_path)
+    assert config.data.source.root == root
+    outcome = run_stage(config, "ingest")
+    store = ArtifactStore(config.cache_root, config.dataset)
+    items = store.read_table("ingest", outcome.fingerprint, "items")
+    # User 2 keeps one rating >= 3 and is dropped. Items are numbered by first appearance
+    # in the file; the sequence is in time order (914 was rated before 661).
+    assert items.select("item", "original_id", "title").rows() == [
+        (1, "1193", "One Flew Over the Cuckoo's Nest (1975)"),
+        (2, "661", "James and the Giant Peach (1996)"),
+        (3, "914", "My Fair Lady (1964)"),
+    ]
+    sequences = store.read_table("ingest", outcome.fingerprint, "sequences")
+    assert sequences.rows() == [(1, [1], 3, 2)]
