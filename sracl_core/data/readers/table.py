@@ -37,7 +37,7 @@ _INTEGER = re.compile(r"-?[0-9]+")
 @register("table")
 def read_table(source: TableSource) -> RawDataset:
     interactions = read_interaction_table(source)
-    items = read_item_table(source) if source.items is not None else None
+    items = read_item_table(source.items, source) if source.items is not None else None
     return RawDataset(interactions, items, source.interactions, source.items)
 
 
@@ -59,9 +59,8 @@ def read_interaction_table(source: TableSource) -> pl.DataFrame:
     )
 
 
-def read_item_table(source: TableSource) -> pl.DataFrame:
-    assert source.items is not None
-    path, mapping = source.items, source.item_columns
+def read_item_table(path: Path, source: TableSource) -> pl.DataFrame:
+    mapping = source.item_columns
     fields = {"item_id": mapping.item, **{name: getattr(mapping, name)
                                           for name in (*TEXT_FIELDS, "price")}}
     present = {field: column for field, column in fields.items() if column is not None}
