@@ -52,6 +52,18 @@ def write_config(path: Path, interactions: Path, items: Path | None, **sections:
 
 
 @pytest.fixture
+def make_config(tmp_path: Path):
+    """A config over a hand-written dataset: ``make_config(sequences, titles, **sections)``."""
+
+    def build(sequences: dict[int, list[int]], titles: dict[int, str] | None = None,
+              **sections: dict) -> Path:
+        interactions, items = write_sasrec_dataset(tmp_path / "data", sequences, titles)
+        return write_config(tmp_path / "config.yaml", interactions, items, **sections)
+
+    return build
+
+
+@pytest.fixture
 def tiny_config(tmp_path: Path) -> Path:
     """Three users, five items, every title present."""
     sequences = {1: [1, 2, 3, 4], 2: [2, 3, 4, 5, 1], 3: [5, 4, 3]}

@@ -35,6 +35,12 @@ def clean(raw: RawDataset, config: DataConfig) -> CleanDataset:
     stats: dict[str, float | int] = {"raw_interactions": raw.interactions.height}
     frame = _check_metadata(raw, config, stats)
     frame = _dedupe(frame, config.dedupe, stats)
+    if frame.height == 0:
+        raise EmptyDatasetError(
+            f"{raw.interactions_path}: no interactions left after dropping the "
+            f"{stats['dropped_missing_metadata']} whose items are not in {raw.items_path}; "
+            "check that both files use the same item ids"
+        )
     before = frame.height
     frame = k_core(frame, user_k=max(config.k_core, MIN_USER_INTERACTIONS), item_k=config.k_core)
     stats["dropped_by_k_core"] = before - frame.height

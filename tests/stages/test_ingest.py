@@ -47,3 +47,10 @@ def test_empty_result_names_the_file_and_the_threshold(tiny_config: Path):
         run_stage(config, "ingest")
     assert not (config.cache_root / config.dataset / "ingest").exists() or not any(
         (config.cache_root / config.dataset / "ingest").iterdir())
+
+
+def test_empty_after_metadata_check_blames_the_metadata_not_k_core(make_config):
+    config = load_config(make_config({1: [1, 2, 3]}, {9: "other"}))
+    with pytest.raises(EmptyDatasetError, match=r"after dropping the 3 whose items are not in "
+                                                 r".*items.tsv"):
+        run_stage(config, "ingest")

@@ -25,7 +25,7 @@ def trained(tmp_path_factory) -> tuple[PipelineConfig, dict[str, StageOutcome]]:
 
 
 def test_plain_backbone_needs_no_llm_stages(trained):
-    config, outcomes = trained
+    _, outcomes = trained
     assert list(outcomes) == ["ingest", "train", "evaluate"]
 
 
