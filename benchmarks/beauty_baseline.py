@@ -28,6 +28,8 @@ def main() -> None:
     parser.add_argument("--method", choices=["sasrec", "sracl-cooc"], default="sasrec")
     parser.add_argument("--epochs", type=int, default=40)
     parser.add_argument("--seed", type=int, default=2024)
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch threads; 1 avoids oversubscription on a shared machine")
     parser.add_argument("--out", type=Path, default=Path("/tmp/sracl_beauty_baseline"))
     args = parser.parse_args()
 
@@ -35,7 +37,8 @@ def main() -> None:
     data = leave_one_out(sequences, n_items, max_len=20)
     objective = ({"use_cs": False, "use_is": False} if args.method == "sasrec"
                  else {"retrieval": "collaborative"})
-    config = TrainConfig(epochs=args.epochs, objective=objective, progress=False)
+    config = TrainConfig(epochs=args.epochs, objective=objective, progress=False,
+                         num_threads=args.threads)
     print(f"{len(sequences)} users, {n_items} items, {data.train_prefixes.shape[0]} samples; "
           f"{args.method}, seed {args.seed}", flush=True)
     started = time.perf_counter()

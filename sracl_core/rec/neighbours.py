@@ -42,8 +42,10 @@ def cooccurrence_item_vectors(data: TrainingData, dim: int) -> torch.Tensor:
     n = data.n_items + 1
     a, b = data.train_prefixes[:, -1].cpu(), data.train_targets.cpu()
     index = torch.stack([torch.cat([a, b]), torch.cat([b, a])])
-    counts = torch.sparse_coo_tensor(index, torch.ones(index.shape[1]), (n, n)).coalesce()
-    counts = torch.sparse_coo_tensor(counts.indices(), counts.values().log1p(), (n, n))
+    counts = torch.sparse_coo_tensor(index, torch.ones(index.shape[1]), (n, n),
+                                     check_invariants=True).coalesce()
+    counts = torch.sparse_coo_tensor(counts.indices(), counts.values().log1p(), (n, n),
+                                     check_invariants=True)
     generator_state = torch.random.get_rng_state()
     torch.manual_seed(0)  # svd_lowrank is randomised; keep it off the training RNG stream
     u, s, _ = torch.svd_lowrank(counts, q=min(dim, n - 1), niter=4)

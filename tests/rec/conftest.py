@@ -1,0 +1,47 @@
+"""Tiny synthetic datasets shared by the rec tests (small enough for milliseconds per epoch)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from sracl_core.rec.data import SemanticNeighbours, TrainingData, leave_one_out
+from sracl_core.rec.neighbours import item_neighbours_from_vectors, nearest_neighbours
+
+
+def synthetic_sequences(n_users: int, n_items: int, seed: int) -> dict[int, list[int]]:
+    """Users walk through items with a drift, so there is a learnable next-item signal."""
+    g = torch.Generator().manual_seed(seed)
+    sequences = {}
+    for user in range(1, n_users + 1):
+        length = int(torch.randint(4, 12, (1,), generator=g))
+        start = int(torch.randint(1, n_items + 1, (1,), generator=g))
+        steps = torch.randint(1, 3, (length,), generator=g).cumsum(0)
+        sequences[user] = [int((start + s - 1) % n_items) + 1 for s in steps]
+    return sequences
+
+
+@pytest.fixture
+def tiny_data() -> TrainingData:
+    return leave_one_out(synthetic_sequences(60, 30, seed=0), n_items=30, max_len=8)
+
+
+def make_neighbours(data: TrainingData, k: int = 3, d_text: int = 16,
+                    seed: int = 0) -> SemanticNeighbours:
+    """Prefix-granularity neighbours from random 'text' vectors."""
+    g = torch.Generator().manual_seed(seed)
+    item_vectors = torch.randn(data.n_items + 1, d_text, generator=g)
+    profile_embeddings = torch.nn.functional.normalize(
+        torch.randn(data.train_prefixes.shape[0], d_text, generator=g), dim=1)
+    return SemanticNeighbours(
+        item_neighbours=item_neighbours_from_vectors(item_vectors, k),
+        sample_profile=torch.arange(data.train_prefixes.shape[0]),
+        profile_neighbours=nearest_neighbours(profile_embeddings, k),
+        profile_sequences=data.train_prefixes,
+        profile_embeddings=profile_embeddings,
+    )
+
+
+@pytest.fixture
+def tiny_neighbours(tiny_data: TrainingData) -> SemanticNeighbours:
+    return make_neighbours(tiny_data)

@@ -1,0 +1,34 @@
+"""Config sections: typos fail, runtime knobs stay out of the fingerprint."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from sracl_core.config_base import fingerprint_payload
+from sracl_core.rec.config import EvaluateConfig, SASRecConfig, TrainConfig
+
+
+def test_defaults_are_the_paper_settings() -> None:
+    cfg = TrainConfig()
+    assert cfg.backbone_params() == SASRecConfig(n_layers=2, n_heads=2, hidden_size=64,
+                                                 inner_size=256, hidden_dropout=0.5)
+    assert (cfg.objective.alpha, cfg.objective.beta, cfg.objective.substitution_prob) == (
+        0.1, 0.1, 0.2)
+    assert (cfg.lr, cfg.batch_size, cfg.patience) == (1e-3, 256, 10)
+    assert EvaluateConfig().ks == [5, 10, 20]
+
+
+def test_unknown_keys_and_bad_metrics_fail() -> None:
+    with pytest.raises(ValidationError):
+        TrainConfig.model_validate({"objective": {"alpah": 0.2}})
+    with pytest.raises(ValidationError):
+        TrainConfig(early_stopping_metric="Recall@10")
+
+
+def test_runtime_fields_do_not_change_the_fingerprint() -> None:
+    base = fingerprint_payload(TrainConfig())
+    assert fingerprint_payload(TrainConfig(eval_batch_size=7, bucketed_encoder=False,
+                                           progress=False, device="cpu")) == base
+    assert fingerprint_payload(TrainConfig(objective={"alpha": 0.2})) != base
+    assert fingerprint_payload(TrainConfig(objective={"neighbour_gradients": False})) != base
