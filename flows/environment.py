@@ -8,6 +8,7 @@ exported ``PREFECT_HOME`` keeps Prefect's state wherever the user wants it.
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from pathlib import Path
@@ -33,11 +34,16 @@ def prefect_defaults(prefect_home: Path | None = None) -> dict[str, str]:
 def configure_prefect(prefect_home: Path | None = None) -> None:
     """Set the defaults that are not set yet; must run before ``import prefect`` to count.
 
+    The HTTP client's per-request INFO lines (Prefect talks to its API constantly)
+    are silenced, so the console shows the pipeline's progress.
+
     The temporary (ephemeral) server's UI is off: nobody can open it before it
     stops, and building it slows the start.
     """
     for key, value in prefect_defaults(prefect_home).items():
         os.environ.setdefault(key, value)
+    for noisy in ("httpx", "httpcore"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     if "prefect" in sys.modules and prefect_home is not None:
         from prefect.settings import get_current_settings
 

@@ -31,6 +31,6 @@ def training_curves(epochs: pl.DataFrame) -> Figure:
             right.axvline(improved[-1], color="grey", linestyle="--", label="best epoch")
     for axis in (left, right):
         if axis.lines:
-            axis.legend(fontsize="small")
+            axis.legend(fontsize="small", loc="upper right")
         axis.grid(alpha=0.3)
     return figure

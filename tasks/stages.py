@@ -65,10 +65,9 @@ def run_stage_task(config_path: str, overrides: list[str], stage: str, fingerpri
     record = {"stage": stage, "fingerprint": fingerprint, "cached": outcome.cached,
               "path": outcome.path, "seconds": seconds}
     if outcome.cached:
-        logger.info("%s: cached, fingerprint %s, %s", stage, fingerprint, outcome.path)
+        logger.info("%s: cached (%s), skipped", stage, fingerprint)
         return Completed(name="Cached", message=f"{stage} cached ({fingerprint})", data=record)
-    logger.info("%s: computed in %.1f s, fingerprint %s, %s", stage, seconds, fingerprint,
-                outcome.path)
+    logger.info("%s: computed (%s) in %.1f s", stage, fingerprint, seconds)
     return Completed(message=f"{stage} computed ({fingerprint})", data=record)
 
 
