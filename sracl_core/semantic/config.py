@@ -7,6 +7,21 @@ from typing import Literal
 from pydantic import Field
 
 from sracl_core.config_base import StrictModel, runtime_field
+from sracl_core.semantic import templates
+
+
+class PromptTemplates(StrictModel):
+    """The words sent to the LLM.
+
+    Defaults live in :mod:`sracl_core.semantic.templates`; being config fields,
+    the texts are part of the prompts stage fingerprint, so editing a template
+    (in code or per dataset in YAML) re-runs the prompts and everything after.
+    """
+
+    item_system: str = templates.ITEM_SYSTEM
+    item_instruction: str = templates.ITEM_INSTRUCTION
+    user_system: str = templates.USER_SYSTEM
+    user_instruction: str = templates.USER_INSTRUCTION
 
 
 class PromptsConfig(StrictModel):
@@ -18,6 +33,36 @@ class PromptsConfig(StrictModel):
     max_item_sequences: int = Field(5, ge=0, description="sampled prefixes shown per item")
     sequence_titles: int = Field(11, ge=1, description="titles shown per sampled prefix")
     description_chars: int = Field(300, ge=0, description="item description cut to this length")
+    title_chars: int = Field(
+        60, ge=8, description="titles listed in sequences are cut to this length (prefill cost)")
+    max_user_titles: int = Field(
+        20, ge=1, description="user granularity: the last N training titles are shown")
+    templates: PromptTemplates = PromptTemplates()
+
+
+class VllmOptions(StrictModel):
+    """How the offline vLLM engine is started; none of it changes what greedy decoding says."""
+
+    dtype: str = runtime_field("auto", "'auto': float32 on CPU, the model's dtype on GPU")
+    max_model_len: int = runtime_field(2048, "context length reserved per sequence", ge=256)
+    enforce_eager: bool | None = runtime_field(
+        None, "skip CUDA graphs / torch.compile; None: eager on CPU only")
+    gpu_memory_utilization: float = runtime_field(0.85, "GPU memory share (GPU only)", gt=0,
+                                                  le=1)
+    cpu_kv_cache_gib: float = runtime_field(2.0, "KV cache size on the CPU backend", gt=0)
+    tensor_parallel_size: int = runtime_field(1, "GPUs per model replica", ge=1)
+
+
+class OpenAIOptions(StrictModel):
+    """An OpenAI-compatible chat endpoint (a served vLLM, DeepSeek, ...)."""
+
+    base_url: str = runtime_field("http://127.0.0.1:8000/v1", "endpoint root, ending in /v1")
+    api_key_env: str = runtime_field(
+        "OPENAI_API_KEY", "name of the environment variable holding the key (never the key)")
+    concurrency: int = runtime_field(8, "requests in flight at once", ge=1)
+    timeout_s: float = runtime_field(120.0, "per-request timeout", gt=0)
+    max_retries: int = runtime_field(4, "retries of a failed request, with backoff", ge=0)
+    backoff_s: float = runtime_field(1.0, "first retry delay; doubles each retry", ge=0)
 
 
 class ProfilesConfig(StrictModel):
@@ -29,7 +74,20 @@ class ProfilesConfig(StrictModel):
     temperature: float = Field(0.0, ge=0.0)
     max_tokens_item: int = Field(160, ge=1)
     max_tokens_user: int = Field(128, ge=1)
-    batch_size: int = runtime_field(64, "prompts sent to the engine at once")
+    json_mode: Literal["schema", "object", "none"] = Field(
+        "schema", description="item answers: JSON-schema constrained decoding, any JSON object, "
+        "or free text parsed afterwards")
+    title_in_item_text: bool = Field(
+        True, description="prefix the embedded item text with its title (the paper embeds the "
+        "LLM answer alone; small LLMs' answers are noisy without it)")
+    max_attempts: int = Field(
+        3, ge=1, description="tries per prompt; retries of empty or invalid answers sample "
+        "at retry_temperature so they can differ from the greedy answer")
+    retry_temperature: float = Field(0.7, ge=0.0)
+    batch_size: int = runtime_field(0, "prompts sent to the engine at once, each batch "
+                                       "cached when done; 0: all at once", ge=0)
+    vllm: VllmOptions = VllmOptions()
+    openai: OpenAIOptions = OpenAIOptions()
 
 
 class EmbeddingsConfig(StrictModel):
@@ -37,7 +95,9 @@ class EmbeddingsConfig(StrictModel):
 
     encoder: Literal["sentence-transformers", "hf-pooler"] = "sentence-transformers"
     model: str = "embedded:all-minilm-l6-v2"
-    batch_size: int = runtime_field(64, "texts encoded at once")
+    max_length: int = Field(256, ge=8, description="tokens per text; longer texts are cut")
+    batch_size: int = runtime_field(64, "texts encoded at once", ge=1)
+    device: str = runtime_field("auto", "'auto', 'cpu' or 'cuda'")
 
 
 class NeighboursConfig(StrictModel):
@@ -45,3 +105,11 @@ class NeighboursConfig(StrictModel):
 
     k: int = Field(10, ge=1)
     index: Literal["flat", "ivf", "hnsw"] = "flat"
+    nlist: int = Field(0, ge=0, description="ivf: clusters; 0 picks about 4*sqrt(n)")
+    nprobe: int = Field(16, ge=1, description="ivf: clusters searched per query")
+    hnsw_m: int = Field(32, ge=4, description="hnsw: links per node")
+    hnsw_ef_search: int = Field(128, ge=1, description="hnsw: search breadth")
+    exclude_same_user: bool = Field(
+        True, description="a profile's neighbours never include profiles of the same user "
+        "(matters for prefix granularity, where a user's prefixes are near-duplicates)")
+    use_gpu: bool = runtime_field(True, "use the GPU index when faiss has GPUs")

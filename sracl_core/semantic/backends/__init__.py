@@ -1,0 +1,13 @@
+"""LLM backends behind one interface (see :mod:`.base`)."""
+
+from sracl_core.semantic.backends.base import (
+    ChatRequest,
+    Generation,
+    LazyBackend,
+    LLMBackend,
+    create_backend,
+    register_backend,
+)
+
+__all__ = ["ChatRequest", "Generation", "LLMBackend", "LazyBackend", "create_backend",
+           "register_backend"]

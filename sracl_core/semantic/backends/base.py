@@ -1,0 +1,94 @@
+"""The one interface every LLM backend implements, and the registry that picks one.
+
+A backend turns chat requests into generations and reports failures per
+request instead of raising, so one bad prompt never loses a batch. Engines are
+imported only when their backend is created (``sracl status`` and the OpenAI
+path never import vLLM).
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from sracl_core.semantic.config import ProfilesConfig
+
+
+@dataclass(frozen=True)
+class ChatRequest:
+    """One conversation: a system prompt (shared, first, for prefix caching) and a user turn."""
+
+    key: str
+    system: str
+    prompt: str
+    max_tokens: int
+    temperature: float
+    json_schema: dict[str, Any] | None = None
+    json_object: bool = False
+    seed: int | None = None
+
+
+@dataclass(frozen=True)
+class Generation:
+    """A backend's answer to one request; ``error`` is set when there is no answer."""
+
+    text: str | None
+    error: str | None = None
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    finish_reason: str | None = None
+
+
+class LLMBackend(Protocol):
+    """Generates answers for a list of requests, in order."""
+
+    model: str
+
+    def generate(self, requests: list[ChatRequest]) -> list[Generation]: ...
+
+    def close(self) -> None: ...
+
+
+_BACKENDS: dict[str, str] = {
+    "vllm": "sracl_core.semantic.backends.vllm_backend:VllmBackend",
+    "openai": "sracl_core.semantic.backends.openai_backend:OpenAIBackend",
+}
+
+
+def register_backend(name: str, target: str) -> None:
+    """Plug in a backend: ``target`` is ``module:Class``, the class takes a ProfilesConfig."""
+    _BACKENDS[name] = target
+
+
+def create_backend(config: ProfilesConfig) -> LLMBackend:
+    if config.backend not in _BACKENDS:
+        raise ValueError(f"unknown LLM backend {config.backend!r}; known: {sorted(_BACKENDS)}")
+    module, _, name = _BACKENDS[config.backend].partition(":")
+    return getattr(importlib.import_module(module), name)(config)
+
+
+class LazyBackend:
+    """Creates the real backend on the first generation, so a fully cached run loads no model."""
+
+    def __init__(self, config: ProfilesConfig) -> None:
+        self.model = config.model
+        self._config = config
+        self._backend: LLMBackend | None = None
+
+    @property
+    def started(self) -> bool:
+        return self._backend is not None
+
+    def generate(self, requests: list[ChatRequest]) -> list[Generation]:
+        if not requests:
+            return []
+        if self._backend is None:
+            self._backend = create_backend(self._config)
+        return self._backend.generate(requests)
+
+    def close(self) -> None:
+        if self._backend is not None:
+            self._backend.close()
+            self._backend = None

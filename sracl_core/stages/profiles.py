@@ -1,0 +1,68 @@
+"""Profiles: the LLM answers every prompt (through the response cache) -> profile tables."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from sracl_core.config import PipelineConfig
+from sracl_core.semantic.backends.base import ChatRequest, LazyBackend
+from sracl_core.semantic.cache import ResponseCache
+from sracl_core.semantic.generation import generate_cached
+from sracl_core.semantic.parsing import is_valid_item_answer, is_valid_user_answer
+from sracl_core.semantic.profiles import (
+    item_profiles,
+    item_requests,
+    user_profiles,
+    user_requests,
+)
+from sracl_core.stages.runner import StageContext
+
+log = logging.getLogger(__name__)
+
+
+def llm_cache_dir(config: PipelineConfig) -> Path:
+    """Shared by every dataset and fingerprint: a response depends only on model and prompt."""
+    return Path(config.cache_root) / "llm_cache"
+
+
+def run(context: StageContext) -> None:
+    config = context.config.profiles
+    item_prompts = context.input_table("prompts", "item_prompts")
+    user_prompts = context.input_table("prompts", "user_prompts")
+    items, users = item_requests(item_prompts, config), user_requests(user_prompts, config)
+    item_keys = {request.key for request in items}
+
+    def validate(request: ChatRequest, text: str) -> bool:
+        if request.key in item_keys:
+            return is_valid_item_answer(text)
+        return is_valid_user_answer(text)
+
+    cache = ResponseCache(llm_cache_dir(context.config))
+    backend = LazyBackend(config)
+    try:
+        answers, report = generate_cached(
+            backend, items + users, cache, validate, batch_size=config.batch_size,
+            max_attempts=config.max_attempts, retry_temperature=config.retry_temperature,
+            label="profiles")
+    finally:
+        backend.close()
+    item_table = item_profiles(item_prompts, config, answers)
+    user_table = user_profiles(user_prompts, config, answers)
+    writer = context.writer
+    writer.write_table("item_profiles", item_table)
+    writer.write_table("user_profiles", user_table)
+    item_fallbacks = int(item_table["parse_fallback"].sum())
+    user_fallbacks = int(user_table["parse_fallback"].sum())
+    writer.stats.update(report.as_stats("llm"), item_parse_fallbacks=item_fallbacks,
+                        user_fallbacks=user_fallbacks, llm_cache=str(cache.directory))
+    if item_fallbacks or user_fallbacks:
+        log.warning("profiles: %d item answers were not valid JSON and %d user answers were "
+                    "empty after %d tries; their raw text is used (parse_fallback = true)",
+                    item_fallbacks, user_fallbacks, config.max_attempts)
+    if report.generated:
+        log.info("profiles: generated %d answers, %d tokens in %.0f s (%.1f tokens/s)",
+                 report.generated, report.completion_tokens, report.seconds,
+                 report.completion_tokens / max(report.seconds, 1e-9))
+    log.info("profiles: %d item and %d user profiles -> %s", item_table.height,
+             user_table.height, writer.directory)

@@ -1,0 +1,66 @@
+import numpy as np
+import pytest
+
+from sracl_core.semantic.config import NeighboursConfig
+from sracl_core.semantic.encoders import normalise
+from sracl_core.semantic.neighbours import top_k
+
+
+def _brute_force(vectors: np.ndarray, k: int, groups: np.ndarray | None = None):
+    similarity = vectors @ vectors.T
+    np.fill_diagonal(similarity, -np.inf)
+    if groups is not None:
+        similarity[groups[:, None] == groups[None, :]] = -np.inf
+    return np.sort(similarity, axis=1)[:, ::-1][:, :k]
+
+
+def _vectors(n: int, dim: int, seed: int = 0) -> np.ndarray:
+    return normalise(np.random.default_rng(seed).normal(size=(n, dim)))
+
+
+@pytest.mark.parametrize("index", ["flat", "hnsw", "ivf"])
+def test_scores_match_brute_force_and_self_is_never_returned(index):
+    vectors = _vectors(300, 16)
+    config = NeighboursConfig(k=5, index=index, nlist=8, nprobe=8, use_gpu=False)
+    labels, scores = top_k(vectors, 5, config)
+    assert labels.shape == (300, 5) and scores.shape == (300, 5)
+    assert not (labels == np.arange(300)[:, None]).any()
+    assert all(len(set(row)) == 5 for row in labels.tolist())
+    recomputed = np.einsum("nd,nkd->nk", vectors, vectors[labels])
+    np.testing.assert_allclose(scores, recomputed, atol=1e-5)
+    if index == "flat":
+        np.testing.assert_allclose(scores, _brute_force(vectors, 5), atol=1e-5)
+    assert (np.diff(scores, axis=1) <= 1e-6).all()
+
+
+def test_duplicated_vectors_exclude_self_by_id_and_keep_the_twin():
+    base = _vectors(50, 8, seed=1)
+    vectors = np.concatenate([base, base[:10], base[:10]])
+    labels, scores = top_k(vectors, 3, NeighboursConfig(k=3, use_gpu=False))
+    for row in range(vectors.shape[0]):
+        assert row not in labels[row]
+    for row in range(10):
+        twins = {row, row + 50, row + 60} - {row}
+        assert set(labels[row][:2]) == twins
+        np.testing.assert_allclose(scores[row][:2], 1.0, atol=1e-5)
+
+
+def test_groups_exclude_every_member_of_the_querys_group():
+    vectors = _vectors(120, 12, seed=2)
+    groups = np.repeat(np.arange(30), 4)
+    labels, scores = top_k(vectors, 6, NeighboursConfig(k=6, use_gpu=False), groups=groups)
+    assert not (groups[labels] == groups[:, None]).any()
+    np.testing.assert_allclose(scores, _brute_force(vectors, 6, groups), atol=1e-5)
+
+
+def test_asking_for_more_neighbours_than_exist_is_a_clear_error():
+    with pytest.raises(ValueError, match="only 4 candidates"):
+        top_k(_vectors(5, 4), 10, NeighboursConfig(use_gpu=False))
+
+
+def test_rows_an_ivf_index_leaves_short_are_searched_exactly():
+    vectors = _vectors(100, 8, seed=3)
+    config = NeighboursConfig(k=10, index="ivf", nlist=50, nprobe=1, use_gpu=False)
+    labels, _ = top_k(vectors, 10, config)
+    assert (labels >= 0).all()
+    assert all(len(set(row)) == 10 and i not in row for i, row in enumerate(labels.tolist()))
