@@ -1,0 +1,286 @@
+"""Seconds per training batch: plain SASRec and full SRA-CL, optimised vs straightforward.
+
+    .venv/bin/python benchmarks/bench_train.py [--batches 8] [--rounds 3] [--threads 2]
+
+Real Beauty sequences (131,413 training prefixes, batch 256, max_len 20, hidden
+64, 2 layers, k = 10, alpha = beta = 0.1). Neighbours only need the right shapes
+and statistics for timing: item neighbours from item co-occurrence, prefix-level
+profile neighbours drawn at random among the 131,413 prefixes (so neighbour
+sequences have the anchors' length distribution), random unit 1,024-d
+"semantic" embeddings as in SimCSE RoBERTa-large.
+
+The straightforward step is written here the way the public reference does it:
+per-sample Python batch building (padding, neighbour look-up, item substitution),
+a RecBole-style SASRec run at full width over every position with an additive
+mask, one forward call per sequence group, the GAT on repeated anchor vectors and
+the InfoNCE mask built in a Python loop. Both run in this process, interleaved,
+so machine load hits both alike; peak RSS is measured per variant in a fresh
+subprocess.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import random
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from sracl_core.rec.config import ObjectiveConfig, SASRecConfig, TrainConfig
+from sracl_core.rec.data import SemanticNeighbours, TrainingData, leave_one_out, read_interactions
+from sracl_core.rec.neighbours import cooccurrence_item_vectors, item_neighbours_from_vectors
+from sracl_core.rec.trainer import build_objective
+
+BATCH = 256
+K = 10
+D_TEXT = 1024
+
+
+def beauty(path: str) -> TrainingData:
+    sequences, n_items = read_interactions(path)
+    return leave_one_out(sequences, n_items, max_len=20)
+
+
+def timing_neighbours(data: TrainingData, seed: int = 0) -> SemanticNeighbours:
+    g = torch.Generator().manual_seed(seed)
+    n = data.train_prefixes.shape[0]
+    offsets = torch.randint(1, n, (n, K), generator=g)  # never self
+    return SemanticNeighbours(
+        item_neighbours=item_neighbours_from_vectors(cooccurrence_item_vectors(data, 64), K),
+        sample_profile=torch.arange(n),
+        profile_neighbours=(torch.arange(n)[:, None] + offsets) % n,
+        profile_sequences=data.train_prefixes,
+        profile_embeddings=F.normalize(torch.randn(n, D_TEXT, generator=g), dim=1),
+    )
+
+
+# ---- the straightforward implementation -------------------------------------------------
+
+class NaiveSASRec(nn.Module):
+    """RecBole-style SASRec: every position of every layer at full width, additive mask."""
+
+    def __init__(self, cfg: SASRecConfig, n_items: int, max_len: int) -> None:
+        super().__init__()
+        d = cfg.hidden_size
+        self.cfg = cfg
+        self.item_embedding = nn.Embedding(n_items + 1, d, padding_idx=0)
+        self.position_embedding = nn.Embedding(max_len, d)
+        self.norm = nn.LayerNorm(d, eps=cfg.layer_norm_eps)
+        self.dropout = nn.Dropout(cfg.hidden_dropout)
+        self.layers = nn.ModuleList()
+        for _ in range(cfg.n_layers):
+            self.layers.append(nn.ModuleDict({
+                "q": nn.Linear(d, d), "k": nn.Linear(d, d), "v": nn.Linear(d, d),
+                "o": nn.Linear(d, d), "ln1": nn.LayerNorm(d, eps=cfg.layer_norm_eps),
+                "f1": nn.Linear(d, cfg.inner_size), "f2": nn.Linear(cfg.inner_size, d),
+                "ln2": nn.LayerNorm(d, eps=cfg.layer_norm_eps)}))
+        for module in self.modules():
+            if isinstance(module, nn.Linear | nn.Embedding):
+                module.weight.data.normal_(0.0, cfg.initializer_range)
+            if isinstance(module, nn.Linear):
+                module.bias.data.zero_()
+
+    def forward(self, seq: torch.Tensor) -> torch.Tensor:
+        b, width = seq.shape
+        heads = self.cfg.n_heads
+        dh = self.cfg.hidden_size // heads
+        h = self.item_embedding(seq) + self.position_embedding(torch.arange(width))
+        h = self.dropout(self.norm(h))
+        mask = (seq > 0).long()[:, None, None, :] * torch.ones(width, width).tril().long()
+        mask = (1.0 - mask.float()) * -10000.0
+        for layer in self.layers:
+            def split(x: torch.Tensor) -> torch.Tensor:
+                return x.view(b, width, heads, dh).permute(0, 2, 1, 3)
+            q, k, v = split(layer["q"](h)), split(layer["k"](h)), split(layer["v"](h))
+            scores = q @ k.transpose(-1, -2) / math.sqrt(dh) + mask
+            probs = F.dropout(torch.softmax(scores, -1), self.cfg.attn_dropout, self.training)
+            context = (probs @ v).permute(0, 2, 1, 3).reshape(b, width, -1)
+            h = layer["ln1"](self.dropout(layer["o"](context)) + h)
+            h = layer["ln2"](self.dropout(layer["f2"](F.gelu(layer["f1"](h)))) + h)
+        return h[:, -1]
+
+
+class NaiveSRACL(nn.Module):
+    def __init__(self, n_items: int, max_len: int, nb: SemanticNeighbours, full: bool) -> None:
+        super().__init__()
+        self.encoder = NaiveSASRec(SASRecConfig(), n_items, max_len)
+        self.n_items, self.nb, self.full = n_items, nb, full
+        self.W = nn.Parameter(torch.empty(D_TEXT, 64))
+        self.a = nn.Parameter(torch.empty(128, 1))
+        nn.init.xavier_uniform_(self.W, gain=1.414)
+        nn.init.xavier_uniform_(self.a, gain=1.414)
+
+    @staticmethod
+    def info_nce(z1: torch.Tensor, z2: torch.Tensor) -> torch.Tensor:
+        n = z1.shape[0]
+        z = torch.cat([z1, z2])
+        sim = z @ z.T
+        pos = torch.cat([torch.diag(sim, n), torch.diag(sim, -n)]).view(2 * n, 1)
+        mask = torch.ones(2 * n, 2 * n, dtype=torch.bool).fill_diagonal_(False)
+        for i in range(n):
+            mask[i, n + i] = mask[n + i, i] = False
+        logits = torch.cat([pos, sim[mask].view(2 * n, -1)], 1)
+        return F.cross_entropy(logits, torch.zeros(2 * n, dtype=torch.long))
+
+    def loss(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        table = self.encoder.item_embedding.weight[1:self.n_items + 1]
+        loss = F.cross_entropy(self.encoder(batch["seq"]) @ table.T, batch["target"] - 1)
+        if not self.full:
+            return loss
+        is_loss = self.info_nce(self.encoder(batch["aug1"]), self.encoder(batch["aug2"]))
+        anchor = self.encoder(batch["seq"])
+        b, k, width = batch["neighbours"].shape
+        encoded = self.encoder(batch["neighbours"].reshape(b * k, width)).view(b, k, -1)
+        rows = batch["rows"]
+        nrows = self.nb.profile_neighbours[rows]
+        e_n = self.nb.profile_embeddings[nrows] @ self.W
+        e_u = (self.nb.profile_embeddings[rows][:, None].repeat(1, k, 1)) @ self.W
+        att = F.leaky_relu((torch.cat([e_u, e_n], -1) @ self.a).squeeze(-1), 0.2)
+        att = F.dropout(torch.softmax(att, 1), 0.5, self.training)
+        cs_loss = self.info_nce(anchor, (att[..., None] * encoded).sum(1))
+        return loss + 0.1 * cs_loss + 0.1 * is_loss
+
+
+def naive_batch(data: TrainingData, nb: SemanticNeighbours, rows: list[int],
+                item_nb: list[list[int]], prefix_lists: list[list[int]]) -> dict[str, torch.Tensor]:
+    """Per-sample Python batch building, as a map-style Dataset + default collate does it."""
+    width = data.max_len
+
+    def pad(seq: list[int]) -> list[int]:
+        return ([0] * (width - len(seq)) + seq)[-width:]
+
+    def replace(seq: list[int]) -> list[int]:
+        return [random.choice(item_nb[t]) if t and random.random() < 0.2 else t for t in seq]
+
+    seqs, augs1, augs2, neighbours = [], [], [], []
+    for row in rows:
+        padded = pad(prefix_lists[row])
+        seqs.append(padded)
+        augs1.append(replace(padded))
+        augs2.append(replace(padded))
+        neighbours.append([pad(prefix_lists[int(r)]) for r in nb.profile_neighbours[row]])
+    index = torch.tensor(rows)
+    return {"seq": torch.tensor(seqs), "target": data.train_targets[index],
+            "aug1": torch.tensor(augs1), "aug2": torch.tensor(augs2),
+            "neighbours": torch.tensor(np.array(neighbours)), "rows": index}
+
+
+# ---- timing -----------------------------------------------------------------------------
+
+def make_steps(data: TrainingData, nb: SemanticNeighbours, variant: str) -> Callable[[int], None]:
+    """A function running training step ``i`` of the named variant."""
+    torch.manual_seed(0)
+    order = torch.randperm(data.train_prefixes.shape[0])
+    batches = [order[i * BATCH:(i + 1) * BATCH] for i in range(len(order) // BATCH)]
+    if variant.startswith("naive"):
+        model = NaiveSRACL(data.n_items, data.max_len, nb, full=variant == "naive-sracl")
+        prefix_lists = [[int(t) for t in row if t] for row in data.train_prefixes.tolist()]
+        item_nb = nb.item_neighbours.tolist()
+        optimizer = torch.optim.Adam(model.parameters(), 1e-3)
+
+        def naive_step(i: int) -> None:
+            batch = naive_batch(data, nb, batches[i].tolist(), item_nb, prefix_lists)
+            loss = model.loss(batch)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+        return naive_step
+
+    objective = {"sasrec": {"use_cs": False, "use_is": False},
+                 "sracl": {},
+                 "sracl-nograd": {"neighbour_gradients": False},
+                 "sracl-dedup": {"dedup_neighbours": True}}[variant]
+    module, _ = build_objective(TrainConfig(objective=ObjectiveConfig(**objective)), data, nb)
+    optimizer = torch.optim.Adam(module.parameters(), 1e-3)
+    generator = torch.Generator().manual_seed(0)
+
+    def fast_step(i: int) -> None:
+        samples = batches[i]
+        parts = module(data.train_prefixes[samples], data.train_targets[samples], samples,
+                       generator)
+        optimizer.zero_grad()
+        parts["total"].backward()
+        optimizer.step()
+    return fast_step
+
+
+def reset_peak_rss() -> None:
+    """Forget the setup's peak (the 538 MB of random 'text' vectors are built once)."""
+    with open("/proc/self/clear_refs", "w") as handle:
+        handle.write("5")
+
+
+def peak_rss_kib() -> float:
+    with open("/proc/self/status") as handle:
+        return next(float(line.split()[1]) for line in handle if line.startswith("VmHWM"))
+
+
+def peak_rss_mib(variant: str, args: argparse.Namespace) -> float:
+    out = subprocess.run([sys.executable, __file__, "--data", args.data, "--threads",
+                          str(args.threads), "--memory-of", variant],
+                         capture_output=True, text=True, check=True)
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", default="/work/shared/datasets/beauty/interactions.txt")
+    parser.add_argument("--batches", type=int, default=6, help="timed batches per round")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--variants", default="naive-sasrec,sasrec,naive-sracl,sracl,"
+                                               "sracl-nograd,sracl-dedup")
+    parser.add_argument("--memory-of", default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    random.seed(0)
+    data = beauty(args.data)
+    nb = timing_neighbours(data)
+
+    if args.memory_of:
+        step = make_steps(data, nb, args.memory_of)
+        step(0)
+        reset_peak_rss()
+        for i in range(1, 5):
+            step(i)
+        print(peak_rss_kib() / 1024)
+        return
+
+    variants = args.variants.split(",")
+    steps = {v: make_steps(data, nb, v) for v in variants}
+    for v in variants:  # warm-up
+        steps[v](0)
+    times: dict[str, list[float]] = {v: [] for v in variants}
+    cpu: dict[str, list[float]] = {v: [] for v in variants}
+    for r in range(args.rounds):
+        for v in variants:
+            started, cpu_started = time.perf_counter(), time.process_time()
+            for i in range(args.batches):
+                steps[v](1 + r * args.batches + i)
+            times[v].append((time.perf_counter() - started) / args.batches)
+            cpu[v].append((time.process_time() - cpu_started) / args.batches)
+    print(f"torch {torch.__version__}, {args.threads} threads, batch {BATCH}, "
+          f"{args.rounds} rounds x {args.batches} batches, median s/batch")
+    print(f"{'variant':14s} {'s/batch':>8s} {'samples/s':>10s} {'vs naive':>9s} "
+          f"{'CPU s/batch':>11s} {'vs naive':>9s} {'peak RSS MiB':>12s}")
+    for v in variants:
+        base = "naive-sasrec" if v in {"sasrec", "naive-sasrec"} else "naive-sracl"
+        row = f"{v:14s}"
+        for series, with_rate in ((times, True), (cpu, False)):
+            median = statistics.median(series[v])
+            ratio = statistics.median(series[base]) / median if base in series else float("nan")
+            rate = f" {BATCH / median:10.0f}" if with_rate else ""
+            row += f" {median:{8 if with_rate else 11}.3f}{rate} {ratio:8.1f}x"
+        print(f"{row} {peak_rss_mib(v, args):12.0f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
