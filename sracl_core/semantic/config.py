@@ -68,7 +68,9 @@ class OpenAIOptions(StrictModel):
 class ProfilesConfig(StrictModel):
     """Which LLM writes the profiles and how it samples."""
 
-    backend: Literal["vllm", "openai"] = "vllm"
+    backend: str = Field("vllm", description="'vllm' (offline engine), 'openai' (any "
+                         "OpenAI-compatible endpoint) or a backend registered in "
+                         "sracl_core.semantic.backends")
     model: str = Field("embedded:smollm2-135m-instruct",
                        description="'embedded:<name>' or a local path / hub id")
     temperature: float = Field(0.0, ge=0.0)
@@ -93,7 +95,8 @@ class ProfilesConfig(StrictModel):
 class EmbeddingsConfig(StrictModel):
     """Which text encoder embeds the profiles."""
 
-    encoder: Literal["sentence-transformers", "hf-pooler"] = "sentence-transformers"
+    encoder: str = Field("sentence-transformers", description="'sentence-transformers', "
+                         "'hf-pooler' (SimCSE) or one registered in sracl_core.semantic.encoders")
     model: str = "embedded:all-minilm-l6-v2"
     max_length: int = Field(256, ge=8, description="tokens per text; longer texts are cut")
     batch_size: int = runtime_field(64, "texts encoded at once", ge=1)

@@ -9,6 +9,7 @@ path never import vLLM).
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -51,22 +52,27 @@ class LLMBackend(Protocol):
     def close(self) -> None: ...
 
 
-_BACKENDS: dict[str, str] = {
+BackendFactory = Callable[["ProfilesConfig"], LLMBackend]
+
+_BACKENDS: dict[str, str | BackendFactory] = {
     "vllm": "sracl_core.semantic.backends.vllm_backend:VllmBackend",
     "openai": "sracl_core.semantic.backends.openai_backend:OpenAIBackend",
 }
 
 
-def register_backend(name: str, target: str) -> None:
-    """Plug in a backend: ``target`` is ``module:Class``, the class takes a ProfilesConfig."""
+def register_backend(name: str, target: str | BackendFactory) -> None:
+    """Plug in a backend: a factory taking a ProfilesConfig, or ``module:Class`` to import late."""
     _BACKENDS[name] = target
 
 
 def create_backend(config: ProfilesConfig) -> LLMBackend:
     if config.backend not in _BACKENDS:
         raise ValueError(f"unknown LLM backend {config.backend!r}; known: {sorted(_BACKENDS)}")
-    module, _, name = _BACKENDS[config.backend].partition(":")
-    return getattr(importlib.import_module(module), name)(config)
+    target = _BACKENDS[config.backend]
+    if isinstance(target, str):
+        module, _, name = target.partition(":")
+        target = getattr(importlib.import_module(module), name)
+    return target(config)
 
 
 class LazyBackend:

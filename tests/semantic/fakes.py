@@ -1,0 +1,60 @@
+"""A scripted LLM backend for tests that need an engine to die or misbehave on cue.
+
+A real engine cannot be made to crash after a given batch or to answer
+garbage for one prompt deterministically, so the tests of resume, retries and
+fallbacks use this fake (and say so in their names); the real vLLM engine is
+exercised in the slow tests.
+"""
+
+from __future__ import annotations
+
+from sracl_core.semantic.backends.base import ChatRequest, Generation, register_backend
+
+GOOD_ITEM = '{"item summary": "A useful product.", "potential user analysis": "Anyone."}'
+
+
+class Interrupted(Exception):
+    """Stands in for a kill in the middle of the stage."""
+
+
+class ScriptedFakeBackend:
+    """Answers every prompt; can die after N batches or answer some prompts badly."""
+
+    calls: list[list[ChatRequest]] = []
+    die_after_batches: int | None = None
+    bad_prompts: set[str] = set()
+    failing_prompts: set[str] = set()
+
+    def __init__(self, config) -> None:
+        self.model = config.model
+
+    def generate(self, requests: list[ChatRequest]) -> list[Generation]:
+        cls = type(self)
+        if cls.die_after_batches is not None and len(cls.calls) >= cls.die_after_batches:
+            raise Interrupted
+        cls.calls.append(requests)
+        answers = []
+        for request in requests:
+            marker = request.prompt.splitlines()[-1]
+            if any(bad in request.prompt for bad in cls.failing_prompts):
+                answers.append(Generation(None, error="engine exploded"))
+            elif any(bad in request.prompt for bad in cls.bad_prompts):
+                answers.append(Generation("no json here, sorry", completion_tokens=5))
+            elif request.json_schema is not None:
+                answers.append(Generation(GOOD_ITEM, completion_tokens=9))
+            else:
+                answers.append(Generation(f"Likes {marker}", completion_tokens=4))
+        return answers
+
+    def close(self) -> None:
+        pass
+
+
+def use_scripted_fake() -> type[ScriptedFakeBackend]:
+    """Register the fake as backend ``scripted-fake`` with a clean script."""
+    register_backend("scripted-fake", ScriptedFakeBackend)
+    ScriptedFakeBackend.calls = []
+    ScriptedFakeBackend.die_after_batches = None
+    ScriptedFakeBackend.bad_prompts = set()
+    ScriptedFakeBackend.failing_prompts = set()
+    return ScriptedFakeBackend
