@@ -186,5 +186,77 @@ def data_download(
     console.print("read it with this data.source section:\n" + hint, highlight=False)
 
 
+models_app = typer.Typer(help="Embedded models: list them, prepare them once for offline use.",
+                         no_args_is_help=True)
+app.add_typer(models_app, name="models")
+
+
+@models_app.command("list")
+def models_list() -> None:
+    """Show the embedded models and whether each is ready in the local model cache."""
+    from sracl_core.semantic import models
+
+    table = Table(title=f"embedded models (cache: {models.model_cache_dir()})")
+    for column in ("name", "kind", "ready", "description"):
+        table.add_column(column)
+    for entry in models.REGISTRY.values():
+        name = models.EMBEDDED_PREFIX + entry.name
+        table.add_row(name, entry.kind, "yes" if models.is_prepared(name) else "no",
+                      entry.description)
+    console.print(table)
+
+
+@models_app.command("prepare")
+def models_prepare(
+    name: Annotated[list[str] | None, typer.Argument(
+        help="embedded model names (default: all), e.g. embedded:smollm2-135m-instruct")] = None,
+    force: Annotated[bool, typer.Option(help="convert again even if already prepared")] = False,
+) -> None:
+    """Make embedded models loadable offline (the LLM's GGUF -> a Hugging Face folder), once."""
+    from sracl_core.semantic import models
+
+    configure_logging()
+    names = name or [models.EMBEDDED_PREFIX + entry for entry in models.REGISTRY]
+    for model in names:
+        try:
+            path = models.prepare(model, force=force)
+        except SraclError as error:
+            fail(error)
+        console.print(f"{model}: ready at {path}")
+
+
+inspect_app = typer.Typer(help="Look inside computed artifacts.", no_args_is_help=True)
+app.add_typer(inspect_app, name="inspect")
+
+
+@inspect_app.command("neighbours")
+def inspect_neighbours(
+    config: ConfigOption = DEFAULT_CONFIG,
+    overrides: OverrideOption = None,
+    item: Annotated[int | None, typer.Option(help="item id (1..number of items)")] = None,
+    user: Annotated[int | None, typer.Option(help="user id")] = None,
+) -> None:
+    """Print an item (or a user) with its semantic neighbours, their scores and profiles."""
+    from sracl_core.semantic import inspect
+
+    if (item is None) == (user is None):
+        fail(ValueError("give exactly one of --item ID or --user ID"))
+    resolved = load(config, overrides)
+    try:
+        view = (inspect.item_neighbours(resolved, item) if item is not None
+                else inspect.user_neighbours(resolved, user))
+    except SraclError as error:
+        fail(error)
+    anchor = view.anchor
+    console.print(f"[bold]{anchor.label}[/] (id {anchor.id})", highlight=False)
+    console.print(f"  profile: {anchor.detail}", highlight=False)
+    table = Table(title=f"top-{len(view.neighbours)} semantic neighbours")
+    for column in ("#", "score", "id", "neighbour", "profile"):
+        table.add_column(column, overflow="fold")
+    for rank, entry in enumerate(view.neighbours, start=1):
+        table.add_row(str(rank), f"{entry.score:.3f}", str(entry.id), entry.label, entry.detail)
+    console.print(table)
+
+
 if __name__ == "__main__":
     app()
