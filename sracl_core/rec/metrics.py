@@ -4,9 +4,10 @@ Every item is ranked (no sampled negatives). The rank of the target is the
 number of items with a *strictly* higher score, so ties are resolved in the
 target's favour, deterministically and independently of item order; the padding
 id 0 is never ranked. Metric names carry the filtering: ``all/NDCG@10`` ranks all
-items (the paper's protocol), ``unseen/NDCG@10`` removes the items of the input
-sequence first; there a target the user already had counts as a miss, as it
-would for a deployed recommender that filters seen items.
+items (the paper's protocol), ``unseen/NDCG@10`` removes the user's seen items
+first (``history``, a left- or right-padded matrix of any width; by default the
+input window); there a target the user already had counts as a miss, as it would
+for a deployed recommender that filters seen items.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from collections.abc import Sequence
 import torch
 
 from sracl_core.rec.backbones.base import Backbone
+from sracl_core.rec.config import EvaluateConfig
+from sracl_core.rec.data import EvalSplit
 
 
 def metric_key(name: str, exclude_history: bool) -> str:
@@ -81,6 +84,17 @@ def evaluate(model: Backbone, inputs: torch.Tensor, targets: torch.Tensor,
     return {metric_key(name, exclude_history): value for name, value in metrics.items()}
 
 
+def evaluate_split(model: Backbone, split: EvalSplit, config: EvaluateConfig,
+                   history: torch.Tensor | None = None) -> dict[str, float]:
+    """The evaluate stage: every metric, once per filtering setting in the config."""
+    metrics: dict[str, float] = {}
+    for exclude in config.exclude_history:
+        metrics.update(evaluate(model, split.inputs, split.targets, config.ks, config.mrr_ks,
+                                exclude_history=exclude, batch_size=config.batch_size,
+                                history=history))
+    return metrics
+
+
 @torch.no_grad()
 def recommend(model: Backbone, sequences: torch.Tensor, top_k: int = 20,
               exclude_history: bool = True, batch_size: int = 2048,
@@ -96,8 +110,8 @@ def recommend(model: Backbone, sequences: torch.Tensor, top_k: int = 20,
             scores = _item_scores(model, sequences[start:start + batch_size].to(device),
                                   exclude_history, seen)
             # stable descending sort = ties broken by smaller id; topk alone does not promise it
-            order = torch.sort(scores, dim=1, descending=True, stable=True).indices
-            lists.append(order[:, :top_k].cpu())
+            order = torch.sort(scores[:, 1:], dim=1, descending=True, stable=True).indices
+            lists.append(order[:, :top_k].cpu() + 1)
     finally:
         model.train(was_training)
     return torch.cat(lists)

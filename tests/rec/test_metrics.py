@@ -8,7 +8,15 @@ import pytest
 import torch
 
 from sracl_core.rec.backbones.base import Backbone
-from sracl_core.rec.metrics import evaluate, metrics_from_ranks, recommend, target_ranks
+from sracl_core.rec.config import EvaluateConfig
+from sracl_core.rec.data import EvalSplit
+from sracl_core.rec.metrics import (
+    evaluate,
+    evaluate_split,
+    metrics_from_ranks,
+    recommend,
+    target_ranks,
+)
 
 
 class FixedScores(Backbone):
@@ -78,3 +86,24 @@ def test_recommend_orders_by_score_and_breaks_ties_by_id() -> None:
     assert top.tolist() == [[1, 3]]
     assert 0 not in recommend(model, torch.tensor([[0, 0, 2]]), top_k=4,
                               exclude_history=False).tolist()[0]
+
+
+def test_evaluate_split_reports_each_filter_setting() -> None:
+    model = FixedScores(torch.tensor([[0.0, 0.0], [5.0, 1.0], [0.0, 0.0]]))
+    split = EvalSplit(torch.tensor([[0, 0, 1]]), torch.tensor([1]), torch.tensor([1]))
+    metrics = evaluate_split(model, split, EvaluateConfig(ks=[1], mrr_ks=[1]))
+    assert metrics == {"all/HR@1": 1.0, "all/NDCG@1": 1.0, "all/MRR@1": 1.0,
+                       "unseen/HR@1": 0.0, "unseen/NDCG@1": 0.0, "unseen/MRR@1": 0.0}
+
+
+def test_full_history_filters_items_outside_the_input_window() -> None:
+    table = torch.zeros(5, 4)
+    table[2] = torch.tensor([4.0, 3.0, 2.0, 1.0])
+    model = FixedScores(table)
+    window, history = torch.tensor([[0, 0, 2]]), torch.tensor([[1, 3, 2, 0, 0]])
+    assert recommend(model, window, top_k=2, exclude_history=True).tolist() == [[1, 3]]
+    top = recommend(model, window, top_k=1, exclude_history=True, history=history)
+    assert top.tolist() == [[4]]
+    result = evaluate(model, window, torch.tensor([1]), ks=(3,), mrr_ks=(),
+                      exclude_history=True, history=history)
+    assert result["unseen/HR@3"] == 0.0
