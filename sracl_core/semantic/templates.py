@@ -54,4 +54,8 @@ USER_SYSTEM = (
     "at most 100 words. Write the paragraph only."
 )
 
-USER_INSTRUCTION = "Purchased items: {titles}"
+USER_INSTRUCTION = (
+    "Purchased items: {titles}\n\n"
+    "In one paragraph, describe what this customer likes: kinds of products, needs, styles "
+    "and brands. Do not list the items."
+)

@@ -4,8 +4,8 @@ The whole list of conversations goes to ``LLM.chat`` at once (the engine
 schedules and batches it); item answers are constrained to the JSON schema
 with structured outputs. On the CPU backend the engine runs in-process (no
 spawned engine core, which also keeps it working under pytest and Prefect),
-in float32 and eager mode, with a fixed KV-cache size instead of a share of
-all memory.
+in eager mode (bfloat16 where the CPU has bf16 instructions, else float32),
+with a fixed KV-cache size instead of a share of all memory.
 """
 
 from __future__ import annotations
@@ -29,6 +29,13 @@ def _on_cpu() -> bool:
     return not torch.cuda.is_available()
 
 
+def _cpu_dtype() -> str:
+    """bfloat16 where the CPU has native bf16 dot products (~20% faster here), else float32."""
+    import torch
+
+    return "bfloat16" if torch.cpu._is_avx512_bf16_supported() else "float32"
+
+
 class VllmBackend:
     """One engine for the life of the object; call :meth:`close` to free it."""
 
@@ -43,9 +50,12 @@ class VllmBackend:
 
         self.model = config.model
         path = models.resolve(config.model)
+        dtype = options.dtype
+        if dtype == "auto":
+            dtype = _cpu_dtype() if cpu else "auto"
         engine_args: dict[str, Any] = {
             "model": path,
-            "dtype": ("float32" if cpu else "auto") if options.dtype == "auto" else options.dtype,
+            "dtype": dtype,
             "max_model_len": options.max_model_len,
             "enforce_eager": cpu if options.enforce_eager is None else options.enforce_eager,
             "tensor_parallel_size": options.tensor_parallel_size,
