@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
@@ -36,9 +37,11 @@ _BATCH = 100
 
 
 def tracking_uri(config: PipelineConfig) -> str:
-    """The configured URI, or a SQLite database in the cache root (MLflow 3's default store)."""
-    if config.tracking.uri:
-        return config.tracking.uri
+    """The config's URI, else ``MLFLOW_TRACKING_URI`` (how a container is pointed at the
+    MLflow server), else a SQLite database in the cache root (MLflow 3's default store)."""
+    uri = config.tracking.uri or os.environ.get("MLFLOW_TRACKING_URI")
+    if uri:
+        return uri
     return f"sqlite:///{(Path(config.cache_root) / 'mlflow.db').resolve()}"
 
 
@@ -50,7 +53,7 @@ def artifact_location(config: PipelineConfig) -> str | None:
     """
     if config.tracking.artifact_location:
         return config.tracking.artifact_location
-    if config.tracking.uri is None:
+    if tracking_uri(config).startswith("sqlite:///"):
         return (Path(config.cache_root) / "mlartifacts").resolve().as_uri()
     return None
 

@@ -16,10 +16,11 @@ class TrackingConfig(StrictModel):
 
     enabled: bool = Field(True, description="log each pipeline run to MLflow")
     uri: str | None = Field(
-        None, description="MLflow tracking URI; None = sqlite:///<cache_root>/mlflow.db")
+        None, description="MLflow tracking URI; None = $MLFLOW_TRACKING_URI if set, else "
+                          "sqlite:///<cache_root>/mlflow.db")
     artifact_location: str | None = Field(
         None, description="artifact root of a new experiment; None = <cache_root>/mlartifacts "
-                          "for the default store, the server's choice otherwise")
+                          "for a SQLite store, the server's choice otherwise")
     experiment: str = "sracl"
     registered_model: str | None = Field(
         None, description="model registry name; None = sracl-<dataset>")
