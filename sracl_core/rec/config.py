@@ -61,6 +61,9 @@ class ObjectiveConfig(StrictModel):
     retrieval: Literal["semantic", "collaborative"] = Field(
         "semantic", description="collaborative: neighbours from item co-occurrence, built in train")
     collaborative_dim: int = Field(64, ge=2, description="co-occurrence SVD size (collaborative)")
+    duorec: bool = Field(False, description="DuoRec contrastive regulariser on top of the "
+                                            "backbone (SASRec + duorec = the DuoRec model)")
+    duorec_weight: float = Field(0.1, ge=0.0)
     cl4srec: bool = Field(False, description="CL4SRec random crop/mask/reorder views")
     cl4srec_weight: float = Field(0.1, ge=0.0)
     crop_ratio: float = Field(0.2, gt=0.0, le=1.0)

@@ -67,21 +67,55 @@ class SampleSynthesizer(nn.Module):
         return F.dropout(weights, self.dropout, training=self.training)
 
 
+class SameTargetSampler(nn.Module):
+    """DuoRec's supervised positive: another training sequence with the same target item.
+
+    Drawn uniformly among the other samples sharing the target (the sample itself
+    when it is the only one). The tables are non-persistent buffers: they follow
+    ``.to(device)`` but stay out of checkpoints.
+    """
+
+    def __init__(self, prefixes: torch.Tensor, targets: torch.Tensor) -> None:
+        super().__init__()
+        order = torch.argsort(targets, stable=True)
+        counts = torch.bincount(targets)
+        position = torch.empty_like(order)
+        position[order] = torch.arange(order.numel())
+        for name, value in {"prefixes": prefixes, "targets": targets, "order": order,
+                            "counts": counts, "starts": counts.cumsum(0) - counts,
+                            "position": position}.items():
+            self.register_buffer(name, value, persistent=False)
+
+    def forward(self, samples: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        """[B] sample indices -> [B, L] partner sequences."""
+        target = self.targets[samples]
+        start, count = self.starts[target], self.counts[target]
+        others = (count - 1).clamp(min=1)
+        draw = torch.rand(samples.shape, generator=generator, device=samples.device)
+        offset = (draw * others).long().clamp(max=others - 1)
+        offset = offset + ((offset >= self.position[samples] - start) & (count > 1)).long()
+        return self.prefixes[self.order[start + offset]]
+
+
 class SRACLObjective(nn.Module):
     """A backbone plus everything training adds to it; ``forward`` returns the loss parts.
 
-    Loss parts are named ``rec``, ``cs``, ``is``, ``cl4srec`` (those switched on)
-    and ``total``. The neighbour tables are plain attributes, not buffers: they
+    Loss parts are named ``rec``, ``cs``, ``is``, ``duorec``, ``cl4srec`` (those
+    switched on) and ``total``. The neighbour tables are plain attributes, not buffers: they
     are inputs, and stay out of checkpoints.
     """
 
     def __init__(self, backbone: Backbone, cfg: ObjectiveConfig,
-                 neighbours: SemanticNeighbours | None, mask_token: int | None = None) -> None:
+                 neighbours: SemanticNeighbours | None, mask_token: int | None = None,
+                 same_target: SameTargetSampler | None = None) -> None:
         super().__init__()
         if cfg.needs_neighbours and neighbours is None:
             raise ValueError("L_CS / L_IS need neighbours (use_cs=False, use_is=False for none)")
         if cfg.cl4srec and mask_token is None:
             raise ValueError("CL4SRec needs a mask token in the item table")
+        if cfg.duorec and same_target is None:
+            raise ValueError("DuoRec needs the training samples (same_target)")
+        self.same_target = same_target
         self.backbone = backbone
         self.cfg = cfg
         self.neighbours = neighbours
@@ -104,6 +138,9 @@ class SRACLObjective(nn.Module):
                                         generator)
             chunks["is_2"] = substitute(sequences, nb.item_neighbours, cfg.substitution_prob,
                                         generator)
+        if cfg.duorec:  # a second dropout sample vs a same-target sequence
+            chunks["duo_aug"] = sequences
+            chunks["duo_sem"] = self.same_target(samples, generator)
         if cfg.cl4srec:
             for name in ("cl_1", "cl_2"):
                 chunks[name] = cl4srec_view(
@@ -134,6 +171,9 @@ class SRACLObjective(nn.Module):
         if cfg.use_is:
             parts["is"] = info_nce(vectors["is_1"], vectors["is_2"], cfg.temperature)
             total = total + cfg.beta * parts["is"]
+        if cfg.duorec:
+            parts["duorec"] = info_nce(vectors["duo_aug"], vectors["duo_sem"], cfg.temperature)
+            total = total + cfg.duorec_weight * parts["duorec"]
         if cfg.cl4srec:
             parts["cl4srec"] = info_nce(vectors["cl_1"], vectors["cl_2"], cfg.temperature)
             total = total + cfg.cl4srec_weight * parts["cl4srec"]

@@ -34,7 +34,7 @@ from sracl_core.rec.config import TrainConfig
 from sracl_core.rec.data import SemanticNeighbours, TrainingData
 from sracl_core.rec.metrics import evaluate, metric_key
 from sracl_core.rec.neighbours import collaborative_neighbours
-from sracl_core.rec.objectives import SRACLObjective
+from sracl_core.rec.objectives import SameTargetSampler, SRACLObjective
 
 LAST = "last"
 BEST = "best"
@@ -112,7 +112,10 @@ def build_objective(config: TrainConfig, data: TrainingData,
                               bucketed=config.bucketed_encoder,
                               bucket_overhead_tokens=config.bucket_overhead_tokens)
     mask_token = data.n_items + 1 if n_special else None
-    return SRACLObjective(backbone, config.objective, neighbours, mask_token), n_special
+    same_target = (SameTargetSampler(data.train_prefixes, data.train_targets)
+                   if config.objective.duorec else None)
+    return SRACLObjective(backbone, config.objective, neighbours, mask_token,
+                          same_target), n_special
 
 
 def train(config: TrainConfig, data: TrainingData, neighbours: SemanticNeighbours | None, *,

@@ -10,7 +10,13 @@ import torch.nn.functional as F
 
 from sracl_core.rec.backbones import build_backbone
 from sracl_core.rec.config import ObjectiveConfig, SASRecConfig
-from sracl_core.rec.objectives import SampleSynthesizer, SRACLObjective, info_nce, rec_loss
+from sracl_core.rec.objectives import (
+    SameTargetSampler,
+    SampleSynthesizer,
+    SRACLObjective,
+    info_nce,
+    rec_loss,
+)
 
 
 def test_info_nce_matches_hand_computation() -> None:
@@ -52,8 +58,10 @@ def objective(data, neighbours, **switches) -> SRACLObjective:
     n_special = 1 if cfg.cl4srec else 0
     backbone = build_backbone("sasrec", SASRecConfig(hidden_size=16, inner_size=32),
                               data.n_items, data.max_len, n_special=n_special)
+    same_target = (SameTargetSampler(data.train_prefixes, data.train_targets)
+                   if cfg.duorec else None)
     return SRACLObjective(backbone, cfg, neighbours,
-                          data.n_items + 1 if n_special else None)
+                          data.n_items + 1 if n_special else None, same_target)
 
 
 def run(module: SRACLObjective, data, seed: int = 0) -> dict[str, torch.Tensor]:
@@ -69,6 +77,8 @@ def run(module: SRACLObjective, data, seed: int = 0) -> dict[str, torch.Tensor]:
     ({"use_is": False}, {"rec", "cs", "total"}),
     ({"synthesizer": "random"}, {"rec", "cs", "is", "total"}),
     ({"use_cs": False, "use_is": False, "cl4srec": True}, {"rec", "cl4srec", "total"}),
+    ({"use_cs": False, "use_is": False, "duorec": True}, {"rec", "duorec", "total"}),
+    ({"duorec": True}, {"rec", "cs", "is", "duorec", "total"}),
     ({"neighbour_gradients": False, "share_anchor_encoding": True, "dedup_neighbours": True},
      {"rec", "cs", "is", "total"}),
 ])
@@ -76,7 +86,7 @@ def test_every_switch_trains(tiny_data, tiny_neighbours, switches, parts) -> Non
     module = objective(tiny_data, tiny_neighbours, **switches)
     out = run(module, tiny_data)
     assert set(out) == parts
-    weights = {"cs": 0.1, "is": 0.1, "cl4srec": 0.1}
+    weights = {"cs": 0.1, "is": 0.1, "cl4srec": 0.1, "duorec": 0.1}
     expected = out["rec"] + sum(weights[k] * out[k] for k in out if k in weights)
     torch.testing.assert_close(out["total"], expected)
     out["total"].backward()
@@ -122,3 +132,15 @@ def test_loss_is_deterministic_given_seeds(tiny_data, tiny_neighbours) -> None:
 def test_neighbours_required_for_sracl_losses(tiny_data) -> None:
     with pytest.raises(ValueError, match="neighbours"):
         objective(tiny_data, None)
+
+
+def test_same_target_partner_shares_the_target_and_is_another_sample() -> None:
+    targets = torch.tensor([5, 3, 5, 5, 7, 3])
+    prefixes = torch.arange(6)[:, None].expand(6, 2).clone()  # row i encodes sample i
+    sampler = SameTargetSampler(prefixes, targets)
+    g = torch.Generator().manual_seed(0)
+    for _ in range(20):
+        partners = sampler(torch.arange(6), g)[:, 0]
+        assert torch.equal(targets[partners], targets)
+        alone = torch.tensor([False, False, False, False, True, False])
+        assert torch.all((partners != torch.arange(6)) | alone)
