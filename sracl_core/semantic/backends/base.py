@@ -29,6 +29,8 @@ class ChatRequest:
     json_schema: dict[str, Any] | None = None
     json_object: bool = False
     seed: int | None = None
+    prefill: str | None = None
+    """The start of the answer, continued by the model; the returned text includes it."""
 
 
 @dataclass(frozen=True)

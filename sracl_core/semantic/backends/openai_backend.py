@@ -6,7 +6,10 @@ timeouts, rate limits and server errors; other client errors are final. A
 request that still fails comes back as a :class:`Generation` with its error,
 so the rest of the batch is kept. The API key is read from the environment
 variable named in the config and is never logged or stored; a local server
-needs none (a placeholder is sent).
+needs none (a placeholder is sent). An answer prefill is sent as a final
+assistant message with vLLM's ``continue_final_message`` (a vLLM server
+extension; other servers may ignore or reject it, so ``prefill: auto`` keeps
+it off for this backend).
 """
 
 from __future__ import annotations
@@ -90,10 +93,13 @@ class OpenAIBackend:
         raise AssertionError("unreachable")
 
     async def _call(self, client: Any, request: ChatRequest) -> Generation:
+        messages = [{"role": "system", "content": request.system},
+                    {"role": "user", "content": request.prompt}]
+        if request.prefill is not None:
+            messages.append({"role": "assistant", "content": request.prefill})
         arguments: dict[str, Any] = {
             "model": self.model,
-            "messages": [{"role": "system", "content": request.system},
-                         {"role": "user", "content": request.prompt}],
+            "messages": messages,
             "temperature": request.temperature,
             "max_tokens": request.max_tokens,
         }
@@ -106,11 +112,14 @@ class OpenAIBackend:
             }
         elif request.json_object:
             arguments["response_format"] = {"type": "json_object"}
+        if request.prefill is not None:
+            arguments["extra_body"] = {"continue_final_message": True,
+                                       "add_generation_prompt": False}
         response = await client.chat.completions.create(**arguments)
         choice = response.choices[0]
         usage = response.usage
         return Generation(
-            text=choice.message.content or "",
+            text=(request.prefill or "") + (choice.message.content or ""),
             prompt_tokens=usage.prompt_tokens if usage else None,
             completion_tokens=usage.completion_tokens if usage else None,
             finish_reason=choice.finish_reason,

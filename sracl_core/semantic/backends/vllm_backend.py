@@ -83,29 +83,45 @@ class VllmBackend:
                               seed=request.seed, structured_outputs=structured)
 
     def generate(self, requests: list[ChatRequest]) -> list[Generation]:
-        if not requests:
-            return []
+        """Answers in request order; prefilled and plain requests go in one call each."""
+        results: list[Generation | None] = [None] * len(requests)
+        for prefilled in (True, False):
+            positions = [i for i, r in enumerate(requests) if (r.prefill is not None) == prefilled]
+            if positions:
+                answers = self._chat([requests[i] for i in positions], prefilled)
+                for position, answer in zip(positions, answers, strict=True):
+                    results[position] = answer
+        return [result for result in results if result is not None]
+
+    def _chat(self, requests: list[ChatRequest], prefilled: bool) -> list[Generation]:
+        conversations = []
+        for request in requests:
+            messages = [{"role": "system", "content": request.system},
+                        {"role": "user", "content": request.prompt}]
+            if prefilled:
+                messages.append({"role": "assistant", "content": request.prefill})
+            conversations.append(messages)
+        from vllm.exceptions import VLLMClientError
+
         try:
-            outputs = self._llm.chat(
-                [[{"role": "system", "content": r.system}, {"role": "user", "content": r.prompt}]
-                 for r in requests],
-                [self._sampling(r) for r in requests],
-                use_tqdm=True,
-            )
-        except (ValueError, RuntimeError) as error:
+            outputs = self._llm.chat(conversations, [self._sampling(r) for r in requests],
+                                     use_tqdm=True, add_generation_prompt=not prefilled,
+                                     continue_final_message=prefilled)
+        except (ValueError, VLLMClientError) as error:
             if len(requests) == 1:
                 return [Generation(None, error=f"{type(error).__name__}: {error}")]
             half = len(requests) // 2
             log.warning("vllm: a batch of %d failed (%s); splitting it to find the bad prompt",
                         len(requests), error)
-            return self.generate(requests[:half]) + self.generate(requests[half:])
-        return [self._generation(output) for output in outputs]
+            return self._chat(requests[:half], prefilled) + self._chat(requests[half:], prefilled)
+        return [self._generation(output, request.prefill or "")
+                for output, request in zip(outputs, requests, strict=True)]
 
     @staticmethod
-    def _generation(output: Any) -> Generation:
+    def _generation(output: Any, prefill: str) -> Generation:
         completion = output.outputs[0]
         return Generation(
-            text=completion.text,
+            text=prefill + completion.text,
             prompt_tokens=len(output.prompt_token_ids or []),
             completion_tokens=len(completion.token_ids),
             finish_reason=completion.finish_reason,
