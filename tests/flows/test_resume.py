@@ -16,13 +16,14 @@ import pytest
 pytestmark = pytest.mark.slow
 
 KILLED_RUN = """
-import json, sys, time
+import json, os, sys, time
 from pathlib import Path
 
 from flows.environment import configure_prefect
 
 prefect_home, marker, stage, config_path, overrides = sys.argv[1:6]
 configure_prefect(Path(prefect_home))
+parent = os.getppid()
 
 from sracl_core.artifacts import StageWriter
 
@@ -33,7 +34,9 @@ def write_then_hang(self, name, table):
     path = write_table(self, name, table)
     if self.directory.parent.name == stage:
         Path(marker).write_text(str(self.directory))
-        time.sleep(3600)
+        while os.getppid() == parent:  # wait for SIGKILL; never outlive a dead test
+            time.sleep(0.5)
+        os._exit(1)
     return path
 
 
