@@ -21,6 +21,16 @@ def synthetic_sequences(n_users: int, n_items: int, seed: int) -> dict[int, list
     return sequences
 
 
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Tiny tensors gain nothing from threads, and OpenMP threads spinning on a shared,
+    loaded machine made this suite ten times slower; restored afterwards."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture
 def tiny_data() -> TrainingData:
     return leave_one_out(synthetic_sequences(60, 30, seed=0), n_items=30, max_len=8)
