@@ -78,9 +78,13 @@ class ProfilesConfig(StrictModel):
     model: str = Field("embedded:smollm2-135m-instruct",
                        description="'embedded:<name>' or a local path / hub id")
     temperature: float = Field(0.0, ge=0.0)
-    max_tokens_item: int = Field(128, ge=1, description="the embedded default's CPU budget; "
-                                 "the paper's 80+50 words need ~200 on a GPU")
-    max_tokens_user: int = Field(96, ge=1, description="~70 words; the paper asks <=100")
+    max_tokens_item: int = Field(96, ge=1, description="the embedded default's CPU budget "
+                                 "(~5 min for the sample); the paper's 80+50 words need ~200")
+    max_tokens_user: int = Field(64, ge=1, description="~45 words on the CPU budget; the "
+                                 "paper asks <=100 words (~140 tokens)")
+    repetition_penalty: float = Field(
+        1.1, gt=0, description="vLLM's penalty on repeated tokens; small models loop at "
+        "temperature 0 without it (1.0 = off, as an API like DeepSeek would be used)")
     json_mode: Literal["auto", "schema", "object", "none"] = Field(
         "auto", description="item answers: JSON-schema constrained decoding, any JSON object, "
         "or free text parsed afterwards; 'auto' = schema, except 'none' for vLLM on CPU, where "
@@ -92,6 +96,9 @@ class ProfilesConfig(StrictModel):
     title_in_item_text: bool = Field(
         True, description="prefix the embedded item text with its title (the paper embeds the "
         "LLM answer alone; small LLMs' answers are noisy without it)")
+    history_in_user_text: bool = Field(
+        True, description="append the user's titles to the embedded user text (a small "
+        "LLM's paragraph alone is too generic to retrieve by)")
     max_attempts: int = Field(
         3, ge=1, description="tries per prompt; retries of empty or invalid answers sample "
         "at retry_temperature so they can differ from the greedy answer")

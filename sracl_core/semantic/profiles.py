@@ -3,10 +3,12 @@
 ``text`` is what the embeddings stage encodes. For items it is the parsed
 summary and user analysis, prefixed with the item's name when
 ``title_in_item_text`` (a 135M model's summaries drift without that anchor;
-the paper's setting is off). Rows without any item text were never sent to
-the LLM (see :mod:`sracl_core.semantic.prompts`): their text is the item's
-name or the user's titles. An answer that never validated keeps its raw text
-(or the name/titles if it was empty) and is flagged ``parse_fallback``.
+the paper's setting is off). For users it is the answer, followed by the
+user's titles when ``history_in_user_text`` (same reason). Rows without any
+item text were never sent to the LLM (see :mod:`sracl_core.semantic.prompts`):
+their text is the item's name or the user's titles. An answer that never
+validated keeps its raw text (or the name/titles if it was empty) and is
+flagged ``parse_fallback``.
 """
 
 from __future__ import annotations
@@ -50,7 +52,8 @@ def prefills(config: ProfilesConfig, templates: PromptTemplates) -> dict[str, st
 
 def _sampling(config: ProfilesConfig, kind: str, prefill: str | None) -> dict[str, Any]:
     """The settings that shape an answer; part of the response cache key."""
-    values: dict[str, Any] = {"temperature": config.temperature, "prefill": prefill}
+    values: dict[str, Any] = {"temperature": config.temperature, "prefill": prefill,
+                              "repetition_penalty": config.repetition_penalty}
     if kind == "item":
         return {**values, "max_tokens": config.max_tokens_item, "json_mode": json_mode(config)}
     return {**values, "max_tokens": config.max_tokens_user}
@@ -73,6 +76,7 @@ def item_requests(item_prompts: pl.DataFrame, config: ProfilesConfig,
             max_tokens=config.max_tokens_item, temperature=config.temperature,
             json_schema=ITEM_JSON_SCHEMA if mode == "schema" else None,
             json_object=mode == "object", prefill=prefill,
+            repetition_penalty=config.repetition_penalty,
         )
         for system, prompt in rows.iter_rows()
     ]
@@ -85,7 +89,8 @@ def user_requests(user_prompts: pl.DataFrame, config: ProfilesConfig,
     return [
         ChatRequest(key=_key(config, "user", prefill, system, prompt), system=system,
                     prompt=prompt, max_tokens=config.max_tokens_user,
-                    temperature=config.temperature, prefill=prefill)
+                    temperature=config.temperature, prefill=prefill,
+                    repetition_penalty=config.repetition_penalty)
         for system, prompt in rows.iter_rows()
     ]
 
@@ -124,6 +129,8 @@ def user_profiles(user_prompts: pl.DataFrame, config: ProfilesConfig, templates:
             continue
         answer = answers[_key(config, "user", prefill, system, prompt)]
         text = " ".join((answer.text or "").split())
+        if text and config.history_in_user_text:
+            text = f"{text} Purchased: {titles}"
         rows.append((profile, user, sample, text or titles, not answer.valid, True))
     return pl.DataFrame(rows, orient="row", schema={
         "profile": pl.Int64, "user": pl.Int32, "sample": pl.Int64, "text": pl.String,

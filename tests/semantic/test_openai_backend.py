@@ -107,7 +107,7 @@ def _requests(n: int, **extra: object) -> list[ChatRequest]:
 def test_answers_in_order_with_usage_key_from_env_and_bounded_concurrency(monkeypatch, caplog):
     monkeypatch.setenv("SRACL_TEST_KEY", "sk-very-secret")
     caplog.set_level(logging.DEBUG)
-    with serve(lambda n: "ok", delay=0.05) as (server, url):
+    with serve(lambda n: "ok", delay=0.2) as (server, url):
         backend = create_backend(_config(url, concurrency=3))
         generations = backend.generate(_requests(12, json_schema=ITEM_JSON_SCHEMA))
     assert [g.text for g in generations] == [f"echo p{i}" for i in range(12)]

@@ -31,6 +31,7 @@ class ChatRequest:
     seed: int | None = None
     prefill: str | None = None
     """The start of the answer, continued by the model; the returned text includes it."""
+    repetition_penalty: float = 1.0
 
 
 @dataclass(frozen=True)

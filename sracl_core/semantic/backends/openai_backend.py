@@ -9,7 +9,7 @@ variable named in the config and is never logged or stored; a local server
 needs none (a placeholder is sent). An answer prefill is sent as a final
 assistant message with vLLM's ``continue_final_message`` (a vLLM server
 extension; other servers may ignore or reject it, so ``prefill: auto`` keeps
-it off for this backend).
+it off for this backend); so is a repetition penalty other than 1.0.
 """
 
 from __future__ import annotations
@@ -112,9 +112,13 @@ class OpenAIBackend:
             }
         elif request.json_object:
             arguments["response_format"] = {"type": "json_object"}
+        extra: dict[str, Any] = {}
         if request.prefill is not None:
-            arguments["extra_body"] = {"continue_final_message": True,
-                                       "add_generation_prompt": False}
+            extra.update(continue_final_message=True, add_generation_prompt=False)
+        if request.repetition_penalty != 1.0:
+            extra["repetition_penalty"] = request.repetition_penalty
+        if extra:
+            arguments["extra_body"] = extra
         response = await client.chat.completions.create(**arguments)
         choice = response.choices[0]
         usage = response.usage

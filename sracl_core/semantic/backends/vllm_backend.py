@@ -80,7 +80,8 @@ class VllmBackend:
         elif request.json_object:
             structured = StructuredOutputsParams(json_object=True)
         return SamplingParams(temperature=request.temperature, max_tokens=request.max_tokens,
-                              seed=request.seed, structured_outputs=structured)
+                              seed=request.seed, structured_outputs=structured,
+                              repetition_penalty=request.repetition_penalty)
 
     def generate(self, requests: list[ChatRequest]) -> list[Generation]:
         """Answers in request order; prefilled and plain requests go in one call each."""
