@@ -73,8 +73,8 @@ class ObjectiveConfig(StrictModel):
         True, description="False (fast, changes the math): neighbour sequences encoded without "
                           "gradient")
     share_anchor_encoding: bool = Field(
-        False, description="True (fast, changes the math): L_CS reuses the L_rec anchor encoding "
-                           "instead of a second dropout sample, as the reference does")
+        False, description="True (fast, changes the math): L_CS reuses the L_rec anchor encoding; "
+                           "the reference encodes the anchor twice (two dropout samples)")
     dedup_neighbours: bool = Field(
         False, description="True (fast, changes dropout noise): a neighbour sequence that "
                            "appears several times in a batch is encoded once")
