@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass
 
 import polars as pl
@@ -40,7 +41,7 @@ class _Tables:
 
 
 def _short(text: str | None, limit: int = 160) -> str:
-    text = " ".join((text or "").split())
+    text = " ".join(html.unescape(text or "").split())
     return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
@@ -57,7 +58,7 @@ def item_neighbours(config: PipelineConfig, item: int) -> NeighbourView:
 
     def entry(item_id: int, score: float | None) -> Entry:
         row = lookup[item_id]
-        label = row["title"] or f"item {row['original_id']}"
+        label = _short(row["title"], 90) if row["title"] else f"item {row['original_id']}"
         return Entry(item_id, label, score, _short(row["summary"] or row["text"]))
 
     neighbours, scores = found.row(0)[1:]

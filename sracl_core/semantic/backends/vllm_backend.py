@@ -33,7 +33,8 @@ def _cpu_dtype() -> str:
     """bfloat16 where the CPU has native bf16 dot products (~20% faster here), else float32."""
     import torch
 
-    return "bfloat16" if torch.cpu._is_avx512_bf16_supported() else "float32"
+    supported = getattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False)
+    return "bfloat16" if supported() else "float32"
 
 
 class VllmBackend:
@@ -68,7 +69,6 @@ class VllmBackend:
             engine_args["gpu_memory_utilization"] = options.gpu_memory_utilization
         log.info("vllm: loading %s (%s) on %s", config.model, path, "CPU" if cpu else "GPU")
         self._llm = LLM(**engine_args)
-        self._max_model_len = options.max_model_len
 
     def _sampling(self, request: ChatRequest) -> Any:
         from vllm import SamplingParams
