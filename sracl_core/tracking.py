@@ -17,7 +17,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import mlflow
 from mlflow import MlflowClient
 from mlflow.entities import Metric, Param, RunTag
 from mlflow.exceptions import MlflowException
@@ -38,7 +37,12 @@ _BATCH = 100
 
 def tracking_uri(config: PipelineConfig) -> str:
     """The config's URI, else ``MLFLOW_TRACKING_URI`` (how a container is pointed at the
-    MLflow server), else a SQLite database in the cache root (MLflow 3's default store)."""
+    MLflow server), else a SQLite database in the cache root (MLflow 3's default store).
+
+    Everything here logs through a client bound to this URI; the process-wide MLflow
+    URI (which MLflow mirrors into ``MLFLOW_TRACKING_URI``) is only touched, and then
+    restored, around the one fluent call (see :mod:`sracl_core.tracking_model`).
+    """
     uri = config.tracking.uri or os.environ.get("MLFLOW_TRACKING_URI")
     if uri:
         return uri
@@ -154,8 +158,7 @@ class PipelineRun:
         uri = tracking_uri(config)
         if uri.startswith("sqlite:///"):
             Path(config.cache_root).mkdir(parents=True, exist_ok=True)
-        mlflow.set_tracking_uri(uri)
-        client = MlflowClient(tracking_uri=uri)
+        client = MlflowClient(tracking_uri=uri, registry_uri=uri)
         experiment_id = ensure_experiment(client, config)
         all_tags = {TAG_KIND: "pipeline", "sracl.dataset": config.dataset, **(tags or {})}
         run = client.create_run(experiment_id, run_name=run_name, tags=all_tags)

@@ -7,12 +7,16 @@ no new model versions (and stays fast).
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import mlflow
 from mlflow import MlflowClient
+from mlflow.tracking._tracking_service.utils import _use_tracking_uri
 
 from sracl_core.pyfunc_model import (
     ITEMS_ARTIFACT,
@@ -47,7 +51,7 @@ def log_recommender(client: MlflowClient, run_id: str, *, name: str, model_dir: 
     """``models:/<name>/<version>`` of the registered pyfunc for this train artifact."""
     version = registered_version(client, name, train_fingerprint)
     if version is None:
-        with mlflow.start_run(run_id=run_id):
+        with process_tracking_uri(client.tracking_uri), mlflow.start_run(run_id=run_id):
             info = mlflow.pyfunc.log_model(
                 name="recommender",
                 python_model=TopKRecommender(top_k),
@@ -61,6 +65,25 @@ def log_recommender(client: MlflowClient, run_id: str, *, name: str, model_dir: 
         version = str(info.registered_model_version)
         client.set_model_version_tag(name, version, TAG_TRAIN_FINGERPRINT, train_fingerprint)
     return f"models:/{name}/{version}"
+
+
+@contextmanager
+def process_tracking_uri(uri: str) -> Iterator[None]:
+    """Point MLflow's process-wide URI at ``uri`` for a fluent call, then put it back.
+
+    ``log_model`` logs only to the active run of the global URI, and setting that URI
+    also rewrites ``MLFLOW_TRACKING_URI``; left set, it would silently redirect every
+    later config of this process that relies on the default store.
+    """
+    saved = os.environ.get("MLFLOW_TRACKING_URI")
+    try:
+        with _use_tracking_uri(uri):
+            yield
+    finally:
+        if saved is None:
+            os.environ.pop("MLFLOW_TRACKING_URI", None)
+        else:
+            os.environ["MLFLOW_TRACKING_URI"] = saved
 
 
 def _requirements() -> list[str]:

@@ -7,6 +7,7 @@ epochs, so the store holds a full train/evaluate run in seconds.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -51,8 +52,9 @@ def logged(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     config = load_config(DEFAULT_CONFIG, [f"cache_root={cache}", *PLAIN])
     run = log_pipeline(config, {"prefect.flow_run_id": "flow-run-1"})
     summary = run.finish()
+    uri = tracking_uri(config)
     return {"config": config, "summary": summary,
-            "client": MlflowClient(tracking_uri=tracking_uri(config))}
+            "client": MlflowClient(tracking_uri=uri, registry_uri=uri)}
 
 
 def nested_runs(client: MlflowClient, parent: Any) -> dict[str, Any]:
@@ -68,7 +70,9 @@ def artifact_paths(client: MlflowClient, run_id: str, folder: str | None = None)
     return paths
 
 
-def test_default_store_is_sqlite_with_artifacts_beside_it(tmp_path: Path):
+def test_default_store_is_sqlite_with_artifacts_beside_it(tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     config = load_config(DEFAULT_CONFIG, [f"cache_root={tmp_path}"])
     assert tracking_uri(config) == f"sqlite:///{tmp_path}/mlflow.db"
     assert artifact_location(config) == (tmp_path / "mlartifacts").as_uri()
@@ -91,7 +95,8 @@ def test_helpers_name_things_the_way_mlflow_accepts():
     assert metric_name("valid/all/NDCG@10") == "valid/all/NDCG_10"
 
 
-def test_parent_run_has_config_params_dataset_stats_and_test_metrics(logged: dict[str, Any]):
+def test_parent_run_has_config_params_dataset_stats_and_test_metrics(logged: dict[str, Any],
+                                                                    tmp_path: Path):
     client, summary = logged["client"], logged["summary"]
     run = client.get_run(summary.run_id)
     assert run.info.status == "FINISHED"
@@ -108,8 +113,8 @@ def test_parent_run_has_config_params_dataset_stats_and_test_metrics(logged: dic
     assert {"config/resolved.yaml", "plots/training_curves.png", "tables/test_metrics.json",
             "tables/epochs.json", "tables/dataset_stats.json"} <= artifact_paths(
         client, summary.run_id)
-    resolved = mlflow.artifacts.load_text(f"runs:/{summary.run_id}/config/resolved.yaml")
-    assert "dataset: beauty-sample" in resolved
+    resolved = Path(client.download_artifacts(summary.run_id, "config/resolved.yaml", tmp_path))
+    assert "dataset: beauty-sample" in resolved.read_text()
 
 
 def test_per_epoch_losses_and_validation_metrics_have_one_step_per_epoch(
@@ -141,8 +146,10 @@ def test_each_stage_is_a_nested_run_with_fingerprint_state_and_outputs(logged: d
     assert children["train"].data.tags["sracl.model_uri"] == summary.model_uri
 
 
-def test_best_model_is_registered_and_serves_top_k_lists(logged: dict[str, Any]):
+def test_best_model_is_registered_and_serves_top_k_lists(logged: dict[str, Any],
+                                                        monkeypatch: pytest.MonkeyPatch):
     client, summary, config = logged["client"], logged["summary"], logged["config"]
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", tracking_uri(config))
     name = registered_model_name(config)
     versions = client.search_model_versions(f"name = '{name}'")
     assert [str(v.version) for v in versions] == ["1"]
@@ -166,6 +173,15 @@ def test_a_cached_rerun_is_a_new_run_pointing_at_the_same_model(logged: dict[str
     assert len(client.search_model_versions(
         f"name = '{registered_model_name(logged['config'])}'")) == 1
     assert again.test_metrics == first.test_metrics
+
+
+def test_logging_leaves_the_process_tracking_uri_alone(logged: dict[str, Any],
+                                                       tmp_path: Path):
+    """MLflow mirrors its global URI into MLFLOW_TRACKING_URI; a leak would send the next
+    config's runs (default store = its own cache) into the previous config's database."""
+    assert "MLFLOW_TRACKING_URI" not in os.environ
+    other = load_config(DEFAULT_CONFIG, [f"cache_root={tmp_path}", *PLAIN])
+    assert tracking_uri(other) == f"sqlite:///{tmp_path}/mlflow.db"
 
 
 def test_a_stage_without_outputs_logs_only_its_record(logged: dict[str, Any]):
