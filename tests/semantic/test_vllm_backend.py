@@ -62,10 +62,10 @@ def test_item_answers_follow_the_json_schema(engine):
 def test_prefilled_answers_continue_the_given_start(engine):
     item = ChatRequest(key="i", system=ITEM, prompt="Product information:\nTitle: Argan oil "
                        "hair serum\n\nPurchase sequences ending with this product:\n[None]\n\n"
-                       "Answer in JSON.", max_tokens=48, temperature=0.0, prefill=ITEM_PREFILL)
+                       "Answer in JSON.", max_tokens=24, temperature=0.0, prefill=ITEM_PREFILL)
     user = ChatRequest(key="u", system=SYSTEM, prompt="Purchased items: Shampoo; Hair oil",
-                       max_tokens=16, temperature=0.0, prefill=USER_PREFILL)
-    plain = _user("p", "Shampoo; Hair oil", 16)
+                       max_tokens=8, temperature=0.0, prefill=USER_PREFILL)
+    plain = _user("p", "Shampoo; Hair oil", 8)
     generations = engine.generate([item, plain, user])
     assert generations[0].text.startswith(ITEM_PREFILL)
     assert len(generations[0].text) > len(ITEM_PREFILL)
@@ -76,7 +76,7 @@ def test_prefilled_answers_continue_the_given_start(engine):
 
 def test_a_prompt_longer_than_the_context_fails_alone(engine):
     long = _user("long", "; ".join(["Very long product title with many words"] * 200))
-    generations = engine.generate([_user("ok", "Nail polish"), long])
+    generations = engine.generate([_user("ok", "Nail polish", 8), long])
     assert generations[0].error is None and generations[0].text
     assert generations[1].text is None and generations[1].error
 

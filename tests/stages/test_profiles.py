@@ -115,3 +115,25 @@ def test_backend_failures_stop_the_stage_but_keep_the_answers_fake_backend(tiny_
     fake.failing_prompts = set()
     run_stage(config, "profiles")
     assert len(fake.calls[-1]) == 1
+
+
+@pytest.mark.slow
+def test_real_vllm_engine_runs_the_semantic_stages_end_to_end(tiny_config):
+    config = load_config(tiny_config, ["profiles.max_tokens_item=48",
+                                       "profiles.max_tokens_user=32", "neighbours.k=2",
+                                       "profiles.vllm.cpu_kv_cache_gib=0.5",
+                                       "profiles.vllm.max_model_len=1024"])
+    outcomes = {stage: Path(run_stage(config, stage).path)
+                for stage in ("ingest", "prompts", "profiles", "embeddings", "neighbours")}
+    items = pl.read_parquet(outcomes["profiles"] / "item_profiles.parquet")
+    users = pl.read_parquet(outcomes["profiles"] / "user_profiles.parquet")
+    assert items.height == 5 and users.height == 3
+    assert items["generated"].all() and (items["summary"].str.len_chars() > 0).all()
+    assert (users["text"].str.len_chars() > 0).all()
+    stats = json.loads((outcomes["profiles"] / "manifest.json").read_text())["stats"]
+    assert stats["llm_generated"] >= 8 and stats["llm_completion_tokens"] > 0
+    neighbours = pl.read_parquet(outcomes["neighbours"] / "item_neighbours.parquet")
+    assert neighbours["neighbours"].list.len().to_list() == [2] * 5
+    again = run_stage(load_config(tiny_config, ["profiles.max_tokens_item=48",
+                                                "profiles.max_tokens_user=32"]), "profiles")
+    assert again.cached
