@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import polars as pl
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 
 def training_curves(epochs: pl.DataFrame) -> Figure:
@@ -33,4 +34,5 @@ def training_curves(epochs: pl.DataFrame) -> Figure:
         if axis.lines:
             axis.legend(fontsize="small", loc="upper right")
         axis.grid(alpha=0.3)
+        axis.xaxis.set_major_locator(MaxNLocator(integer=True))
     return figure
