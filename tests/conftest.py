@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,6 +15,22 @@ SHARED_DATASETS = PROJECT_ROOT.parent / "shared" / "datasets"
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def stop_ephemeral_prefect_server() -> Iterator[None]:
+    """Send Prefect's last logs and events, then stop its temporary server, while pytest's
+    output streams are still open (Prefect's own exit hooks would log to closed streams)."""
+    yield
+    if "prefect" not in sys.modules:
+        return
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogWorker
+    from prefect.server.api.server import SubprocessASGIServer
+
+    APILogWorker.drain_all(timeout=30)
+    EventsWorker.drain_all(timeout=30)
+    SubprocessASGIServer().stop()
 
 
 @pytest.fixture(scope="session")

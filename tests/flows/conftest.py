@@ -12,7 +12,7 @@ import importlib.util
 import os
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -83,17 +83,3 @@ def harness(tmp_path_factory: pytest.TempPathFactory) -> Harness:
 def first_run(harness: Harness) -> dict[str, Any]:
     """The whole embedded pipeline, run once through the Prefect flow on an empty cache."""
     return harness.run()
-
-
-@pytest.fixture(scope="session", autouse=True)
-def stop_ephemeral_prefect_server() -> Iterator[None]:
-    """Send Prefect's last logs and events, then stop its temporary server, while pytest's
-    output streams are still open (Prefect's own exit hooks would log to closed streams)."""
-    yield
-    from prefect.events.worker import EventsWorker
-    from prefect.logging.handlers import APILogWorker
-    from prefect.server.api.server import SubprocessASGIServer
-
-    APILogWorker.drain_all(timeout=30)
-    EventsWorker.drain_all(timeout=30)
-    SubprocessASGIServer().stop()
