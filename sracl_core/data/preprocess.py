@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import polars as pl
 
 from sracl_core.data.config import DataConfig
-from sracl_core.data.raw import RawDataset
+from sracl_core.data.raw import RawDataset, empty_items
 from sracl_core.errors import DataFormatError, EmptyDatasetError
 
 log = logging.getLogger(__name__)
@@ -152,8 +152,6 @@ def _item_table(item_ids: pl.Series, raw_items: pl.DataFrame | None) -> pl.DataF
     frame = pl.DataFrame({"item": pl.int_range(1, len(item_ids) + 1, eager=True, dtype=pl.Int32),
                           "original_id": item_ids})
     if raw_items is None:
-        from sracl_core.data.raw import empty_items
-
         raw_items = empty_items()
     text = raw_items.unique("item_id", keep="first").rename({"item_id": "original_id"})
     return frame.join(text, on="original_id", how="left", maintain_order="left")

@@ -13,7 +13,7 @@ from pathlib import Path
 import polars as pl
 
 from sracl_core.rec.checkpoint import load_model
-from sracl_core.rec.metrics import evaluate, recommend
+from sracl_core.rec.metrics import evaluate_split, recommend
 from sracl_core.stages.rec_inputs import evaluation_split, full_history
 from sracl_core.stages.runner import StageContext
 
@@ -25,11 +25,7 @@ def run(context: StageContext) -> None:
     model = load_model(Path(context.input_path("train")) / "model")
     test = evaluation_split(context, "test")
     history = full_history(context, "test")
-    metrics: dict[str, float] = {}
-    for exclude_history in config.exclude_history:
-        metrics.update(evaluate(model, test.inputs, test.targets, ks=config.ks,
-                                mrr_ks=config.mrr_ks, exclude_history=exclude_history,
-                                batch_size=config.batch_size, history=history))
+    metrics = evaluate_split(model, test, config, history=history)
     context.writer.write_table("metrics", pl.DataFrame(
         {"metric": list(metrics), "value": list(metrics.values())}))
     top = recommend(model, test.inputs, top_k=config.top_k, exclude_history=True,

@@ -26,7 +26,7 @@ from pathlib import Path
 import polars as pl
 
 from sracl_core.data.config import Amazon2014Source
-from sracl_core.data.raw import RawDataset, items_frame
+from sracl_core.data.raw import RAW_ITEM_SCHEMA, RawDataset, items_frame
 from sracl_core.data.readers import register
 from sracl_core.data.readers.lines import (
     numbered_lines,
@@ -57,9 +57,7 @@ def read_amazon2014(source: Amazon2014Source) -> RawDataset:
 
 def read_meta_2014(path: Path, wanted: set[str] | None = None) -> pl.DataFrame:
     """Item text for the ``wanted`` asins (all of them when ``wanted`` is None)."""
-    columns: dict[str, list] = {name: [] for name in
-                                ("item_id", "title", "brand", "categories", "description",
-                                 "price")}
+    columns: dict[str, list] = {name: [] for name in RAW_ITEM_SCHEMA}
     for line_number, line in numbered_lines(path, "the metadata file"):
         spotted = _ASIN_PATTERN.search(line)
         if wanted is not None and spotted is not None and spotted.group(1) not in wanted:

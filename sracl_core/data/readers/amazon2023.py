@@ -24,7 +24,7 @@ from pathlib import Path
 import polars as pl
 
 from sracl_core.data.config import Amazon2023Source
-from sracl_core.data.raw import RawDataset, items_frame
+from sracl_core.data.raw import RAW_ITEM_SCHEMA, RawDataset, items_frame
 from sracl_core.data.readers import register
 from sracl_core.data.readers.lines import (
     numbered_lines,
@@ -53,9 +53,7 @@ def read_amazon2023(source: Amazon2023Source) -> RawDataset:
 
 def read_meta_2023(path: Path, wanted: set[str] | None = None) -> pl.DataFrame:
     """Item text for the ``wanted`` parent asins (all of them when ``wanted`` is None)."""
-    columns: dict[str, list] = {name: [] for name in
-                                ("item_id", "title", "brand", "categories", "description",
-                                 "price")}
+    columns: dict[str, list] = {name: [] for name in RAW_ITEM_SCHEMA}
     for line_number, line in numbered_lines(path, "the metadata file"):
         record = parse_json_object(path, line_number, line)
         item = required_id(record, "parent_asin", path, line_number)
