@@ -5,11 +5,8 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,48 +20,19 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 PREFECT = [sys.executable, "-m", "prefect"]
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_until_healthy(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    while True:
-        if process.poll() is not None:
-            raise AssertionError(f"the server exited: {log.read_text()[-3000:]}")
-        try:
-            if httpx.get(url, timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-
-
 @pytest.fixture(scope="module")
-def prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+def prefect_server(tmp_path_factory: pytest.TempPathFactory,
+                   serve) -> Iterator[dict[str, Any]]:
     """``prefect server start`` on 127.0.0.1 with its own home; the CLI env to talk to it."""
     home = tmp_path_factory.mktemp("prefect-server")
-    port = free_port()
     env = {**os.environ, "PREFECT_HOME": str(home), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
            "PREFECT_UI_ENABLED": "false"}
     env.pop("PREFECT_API_URL", None)
-    log = home / "server.log"
-    with log.open("wb") as output:
-        server = subprocess.Popen(
-            [*PREFECT, "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-            env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
-    api = f"http://127.0.0.1:{port}/api"
-    try:
-        wait_until_healthy(f"{api}/health", server, log)
+    command = lambda port: [*PREFECT, "server", "start", "--host", "127.0.0.1",  # noqa: E731
+                            "--port", str(port)]
+    with serve(command, "/api/health", home / "server.log", env) as base:
+        api = f"{base}/api"
         yield {"api": api, "env": {**env, "PREFECT_API_URL": api}, "home": home}
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait()
 
 
 def prefect_cli(server: dict[str, Any], *arguments: str) -> str:

@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,44 +13,17 @@ import pytest
 pytestmark = [pytest.mark.slow, pytest.mark.network_loopback]
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
-def mlflow_ui(first_run: dict[str, Any], tmp_path_factory: pytest.TempPathFactory
-              ) -> Iterator[str]:
+def mlflow_ui(first_run: dict[str, Any], tmp_path_factory: pytest.TempPathFactory,
+              serve) -> Iterator[str]:
     """The UI command the run summary prints, on a free port; stopped afterwards."""
     command = first_run["tracking"]["ui_command"].split()
     assert command[:3] == ["mlflow", "server", "--backend-store-uri"]
-    port = free_port()
     log = tmp_path_factory.mktemp("mlflow-ui") / "server.log"
-    with log.open("wb") as output:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "mlflow", "server", "--backend-store-uri", command[3],
-             "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
-            stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        while True:
-            if server.poll() is not None:
-                raise AssertionError(f"mlflow server exited: {log.read_text()[-3000:]}")
-            try:
-                if httpx.get(f"{base}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.5)
+    with serve(lambda port: [sys.executable, "-m", "mlflow", "server", "--backend-store-uri",
+                             command[3], "--host", "127.0.0.1", "--port", str(port),
+                             "--workers", "1"], "/health", log) as base:
         yield base
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait()
 
 
 def get(base: str, route: str, **params: Any) -> Any:
