@@ -1,6 +1,8 @@
 """Seconds per training batch: plain SASRec and full SRA-CL, optimised vs straightforward.
 
     .venv/bin/python benchmarks/bench_train.py [--batches 8] [--rounds 3] [--threads 2]
+    python benchmarks/bench_train.py --device cuda     # on a GPU: the optimised variants,
+                                                       # bf16 autocast, peak CUDA memory
 
 Real Beauty sequences (131,413 training prefixes, batch 256, max_len 20, hidden
 64, 2 layers, k = 10, alpha = beta = 0.1). Neighbours only need the right shapes
@@ -15,7 +17,8 @@ a RecBole-style SASRec run at full width over every position with an additive
 mask, one forward call per sequence group, the GAT on repeated anchor vectors and
 the InfoNCE mask built in a Python loop. Both run in this process, interleaved,
 so machine load hits both alike; peak RSS is measured per variant in a fresh
-subprocess.
+subprocess. On CUDA the "-flat" variants turn off length bucketing, which saves
+FLOPs on a CPU but adds kernel launches on a GPU, so its worth is measured there.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ from sracl_core.rec.neighbours import cooccurrence_item_vectors, item_neighbours
 from sracl_core.rec.trainer import build_objective
 
 BATCH = 256
+CPU = torch.device("cpu")
 K = 10
 D_TEXT = 1024
 
@@ -175,10 +179,11 @@ def naive_batch(data: TrainingData, nb: SemanticNeighbours, rows: list[int],
 
 # ---- timing -----------------------------------------------------------------------------
 
-def make_steps(data: TrainingData, nb: SemanticNeighbours, variant: str) -> Callable[[int], None]:
+def make_steps(data: TrainingData, nb: SemanticNeighbours, variant: str,
+               device: torch.device = CPU) -> Callable[[int], None]:
     """A function running training step ``i`` of the named variant."""
     torch.manual_seed(0)
-    order = torch.randperm(data.train_prefixes.shape[0])
+    order = torch.randperm(data.train_prefixes.shape[0], device=device)
     batches = [order[i * BATCH:(i + 1) * BATCH] for i in range(len(order) // BATCH)]
     if variant.startswith("naive"):
         model = NaiveSRACL(data.n_items, data.max_len, nb, full=variant == "naive-sracl")
@@ -194,18 +199,23 @@ def make_steps(data: TrainingData, nb: SemanticNeighbours, variant: str) -> Call
             optimizer.step()
         return naive_step
 
+    name, flat = variant.removesuffix("-flat"), variant.endswith("-flat")
     objective = {"sasrec": {"use_cs": False, "use_is": False},
                  "sracl": {},
                  "sracl-nograd": {"neighbour_gradients": False},
-                 "sracl-dedup": {"dedup_neighbours": True}}[variant]
-    module, _ = build_objective(TrainConfig(objective=ObjectiveConfig(**objective)), data, nb)
+                 "sracl-dedup": {"dedup_neighbours": True}}[name]
+    config = TrainConfig(objective=ObjectiveConfig(**objective), bucketed_encoder=not flat)
+    module, _ = build_objective(config, data, nb)
+    module.to(device)
     optimizer = torch.optim.Adam(module.parameters(), 1e-3)
-    generator = torch.Generator().manual_seed(0)
+    generator = torch.Generator(device).manual_seed(0)
+    prefixes, targets = data.train_prefixes.to(device), data.train_targets.to(device)
+    autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda")
 
     def fast_step(i: int) -> None:
         samples = batches[i]
-        parts = module(data.train_prefixes[samples], data.train_targets[samples], samples,
-                       generator)
+        with autocast:
+            parts = module(prefixes[samples], targets[samples], samples, generator)
         optimizer.zero_grad()
         parts["total"].backward()
         optimizer.step()
@@ -230,6 +240,22 @@ def peak_rss_mib(variant: str, args: argparse.Namespace) -> float:
     return float(out.stdout.strip().splitlines()[-1])
 
 
+def synchronize(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def peak_cuda_mib(step: Callable[[int], None], device: torch.device) -> float:
+    """Peak CUDA memory allocated during four steps (tensors built before are excluded)."""
+    synchronize(device)
+    torch.cuda.reset_peak_memory_stats(device)
+    base = torch.cuda.memory_allocated(device)
+    for i in range(1, 5):
+        step(i)
+    synchronize(device)
+    return (torch.cuda.max_memory_allocated(device) - base) / 2**20
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default="/work/shared/datasets/beauty/interactions.txt")
@@ -238,12 +264,17 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--variants", default="naive-sasrec,sasrec,naive-sracl,sracl,"
                                                "sracl-nograd,sracl-dedup")
+    parser.add_argument("--device", default="cpu",
+                        help="cuda: optimised variants only, with and without bucketing")
     parser.add_argument("--memory-of", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    device = torch.device(args.device)
+    if device.type == "cuda" and "naive" in args.variants:
+        args.variants = "sasrec,sasrec-flat,sracl,sracl-flat,sracl-nograd,sracl-dedup"
     torch.set_num_threads(args.threads)
     random.seed(0)
     data = beauty(args.data)
-    nb = timing_neighbours(data)
+    nb = timing_neighbours(data).to(device)
 
     if args.memory_of:
         step = make_steps(data, nb, args.memory_of)
@@ -255,9 +286,10 @@ def main() -> None:
         return
 
     variants = args.variants.split(",")
-    steps = {v: make_steps(data, nb, v) for v in variants}
+    steps = {v: make_steps(data, nb, v, device) for v in variants}
     for v in variants:  # warm-up
         steps[v](0)
+    synchronize(device)
     times: dict[str, list[float]] = {v: [] for v in variants}
     cpu: dict[str, list[float]] = {v: [] for v in variants}
     for r in range(args.rounds):
@@ -265,12 +297,15 @@ def main() -> None:
             started, cpu_started = time.perf_counter(), time.process_time()
             for i in range(args.batches):
                 steps[v](1 + r * args.batches + i)
+            synchronize(device)
             times[v].append((time.perf_counter() - started) / args.batches)
             cpu[v].append((time.process_time() - cpu_started) / args.batches)
-    print(f"torch {torch.__version__}, {args.threads} threads, batch {BATCH}, "
+    where = torch.cuda.get_device_name(device) if device.type == "cuda" else "CPU"
+    print(f"torch {torch.__version__} on {where}, {args.threads} threads, batch {BATCH}, "
           f"{args.rounds} rounds x {args.batches} batches, median s/batch")
+    memory_label = "peak CUDA MiB" if device.type == "cuda" else "peak RSS MiB"
     print(f"{'variant':14s} {'s/batch':>8s} {'samples/s':>10s} {'vs naive':>9s} "
-          f"{'CPU s/batch':>11s} {'vs naive':>9s} {'peak RSS MiB':>12s}")
+          f"{'CPU s/batch':>11s} {'vs naive':>9s} {memory_label:>12s}")
     for v in variants:
         base = "naive-sasrec" if v in {"sasrec", "naive-sasrec"} else "naive-sracl"
         row = f"{v:14s}"
@@ -279,7 +314,9 @@ def main() -> None:
             ratio = statistics.median(series[base]) / median if base in series else float("nan")
             rate = f" {BATCH / median:10.0f}" if with_rate else ""
             row += f" {median:{8 if with_rate else 11}.3f}{rate} {ratio:8.1f}x"
-        print(f"{row} {peak_rss_mib(v, args):12.0f}", flush=True)
+        memory = (peak_cuda_mib(steps[v], device) if device.type == "cuda"
+                  else peak_rss_mib(v, args))
+        print(f"{row} {memory:12.0f}", flush=True)
 
 
 if __name__ == "__main__":

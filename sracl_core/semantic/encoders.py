@@ -59,7 +59,9 @@ class SentenceTransformerEncoder:
                                           device=_device(config.device))
         self._model.max_seq_length = config.max_length
         self._batch_size = config.batch_size
-        self.dim = int(self._model.get_sentence_embedding_dimension())
+        dimension = getattr(self._model, "get_embedding_dimension", None) or (
+            self._model.get_sentence_embedding_dimension)  # the name before v6
+        self.dim = int(dimension())
 
     def encode(self, texts: list[str]) -> np.ndarray:
         vectors = self._model.encode(texts, batch_size=self._batch_size,
