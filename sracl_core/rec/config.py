@@ -101,8 +101,9 @@ class TrainConfig(StrictModel):
     device: str = runtime_field("auto", "auto: cuda when present, else cpu")
     amp: bool = runtime_field(True, "bf16 autocast on CUDA (ignored on CPU)")
     bucketed_encoder: bool = runtime_field(
-        True, "encode sequences in length buckets, only the last position in the last layer; "
-              "exact (padding keys are masked), only faster")
+        True, "encode sequences in length buckets on CPU (on CUDA, varying shapes are slower, "
+              "so batches run at full width there); exact (padding keys are masked), only "
+              "faster")
     bucket_overhead_tokens: int = runtime_field(
         256, "cost of one extra length bucket, in tokens, when planning buckets", ge=0)
     eval_batch_size: int = runtime_field(2048, "sequences scored at once in evaluation", ge=1)

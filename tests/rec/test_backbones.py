@@ -68,6 +68,26 @@ def test_sasrec_bucketed_equals_unbucketed_gradients() -> None:
         torch.testing.assert_close(fast, full, rtol=1e-4, atol=1e-6)
 
 
+def test_sasrec_buckets_on_cpu_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Off the CPU every batch is encoded at full width: on CUDA, a new shape per bucket made
+    cuDNN's attention rebuild its plan on every call (0.69 s against 0.0088 s per step)."""
+    model = build_backbone("sasrec", SASRecConfig(), n_items=30, max_len=10,
+                           bucket_overhead_tokens=0)
+    widths: list[int] = []
+
+    def record(x: torch.Tensor, width: int) -> torch.Tensor:
+        widths.append(width)
+        return torch.zeros(x.shape[0], 64, device=x.device)
+
+    monkeypatch.setattr(model, "_encode_width", record)
+    seqs = random_left_padded(40, 10, 30, seed=4)
+    model.encode(seqs)
+    assert len(widths) > 1 and max(widths) == 10
+    widths.clear()
+    out = model.encode(seqs.to("meta"))  # any non-CPU device takes the same branch as CUDA
+    assert widths == [10] and out.shape == (40, 64)
+
+
 def test_sasrec_output_ignores_padding_content_and_survives_empty_rows() -> None:
     torch.manual_seed(0)
     model = build_backbone("sasrec", SASRecConfig(), n_items=20, max_len=6).eval()
