@@ -71,7 +71,8 @@ class ObjectiveConfig(StrictModel):
     reorder_ratio: float = Field(0.2, ge=0.0, le=1.0)
     neighbour_gradients: bool = Field(
         True, description="False (fast, changes the math): neighbour sequences encoded without "
-                          "gradient")
+                          "gradient; on Beauty L_CS then diverged and learning lagged the exact "
+                          "objective (benchmarks/RESULTS.md), so leave it on")
     share_anchor_encoding: bool = Field(
         False, description="True (fast, changes the math): L_CS reuses the L_rec anchor encoding; "
                            "the reference encodes the anchor twice (two dropout samples)")
