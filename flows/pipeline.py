@@ -67,6 +67,7 @@ def execute(config_path: str, overrides: list[str] | None, *, stage: str | None 
     try:
         for name in stages:
             state = STAGE_TASKS[name](config_path, overrides, name, fingerprints[name], force,
+                                      tracker.run_id if tracker is not None else None,
                                       return_state=True)
             record = StageRecord(**state.result())
             records.append(record)

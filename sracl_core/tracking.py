@@ -23,8 +23,10 @@ from mlflow.exceptions import MlflowException
 from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
 
 from sracl_core.config import PipelineConfig, dump_config
+from sracl_core.rec.trainer import EpochReport
 from sracl_core.stages.graph import stage_fingerprints, store_for
-from sracl_core.tracking_stages import STAGE_LOGGERS, StageLog
+from sracl_core.stages.train import epochs_table
+from sracl_core.tracking_stages import STAGE_LOGGERS, StageLog, metric_name
 
 log = logging.getLogger(__name__)
 
@@ -114,10 +116,47 @@ class StageRecord:
     cached: bool
     path: str
     seconds: float
+    live_epochs: tuple[int, ...] = ()
+    """Epochs already logged to the pipeline run while training (see :class:`LiveEpochs`)."""
 
     @property
     def state(self) -> str:
         return "cached" if self.cached else "computed"
+
+
+class LiveEpochs:
+    """Logs each training epoch to the pipeline run as the epoch ends.
+
+    A long training then shows its curves in the MLflow UI while it runs, not only
+    once the stage is done. It takes a run id rather than a :class:`PipelineRun`,
+    so a worker process can build it from the id the flow hands its task. A
+    tracking failure never stops training: it is logged once, logging stops, and
+    the epochs not logged are filled in from the epoch table when the stage ends.
+    """
+
+    def __init__(self, config: PipelineConfig, run_id: str) -> None:
+        uri = tracking_uri(config)
+        self.client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+        self.run_id = run_id
+        self.logged: list[int] = []
+        self.failed = False
+
+    def __call__(self, report: EpochReport) -> None:
+        if self.failed:
+            return
+        row = epochs_table([report]).row(0, named=True)
+        now = int(time.time() * 1000)
+        metrics = [Metric(metric_name(name), float(value), now, report.epoch)
+                   for name, value in row.items()
+                   if name != "epoch" and isinstance(value, int | float)
+                   and not isinstance(value, bool) and math.isfinite(value)]
+        try:
+            self.client.log_batch(self.run_id, metrics=metrics)
+        except MlflowException as error:
+            log.warning("mlflow: live epoch logging stopped at epoch %d: %s", report.epoch, error)
+            self.failed = True
+        else:
+            self.logged.append(report.epoch)
 
 
 @dataclass
@@ -207,7 +246,8 @@ class PipelineRun:
         if logger is not None and self.store.is_complete(record.stage, record.fingerprint):
             try:
                 outcome = logger(StageLog(self.config, self.client, self.store, self.fingerprints,
-                                          record.stage, nested_id, self.run_id))
+                                          record.stage, nested_id, self.run_id,
+                                          frozenset(record.live_epochs)))
             except Exception as error:
                 log.warning("mlflow: logging %s's outputs failed: %s", record.stage, error,
                             exc_info=True)

@@ -52,6 +52,8 @@ class StageLog:
     stage: str
     run_id: str
     parent_run_id: str
+    live_epochs: frozenset[int] = frozenset()
+    """Epochs the pipeline run already got while training; not logged to it twice."""
 
     @property
     def fingerprint(self) -> str:
@@ -229,12 +231,14 @@ def log_train(run: StageLog) -> StageLogResult:
 
 
 def log_epochs(run: StageLog, epochs: pl.DataFrame) -> None:
-    """Every numeric column of the epoch table, one step per epoch."""
+    """Every numeric column of the epoch table, one step per epoch, on the stage run, and on
+    the pipeline run for the epochs it did not get live."""
     columns = [name for name, dtype in epochs.schema.items()
                if dtype.is_numeric() and name != "epoch"]
     for row in epochs.iter_rows(named=True):
-        run.log_metrics({name: row[name] for name in columns}, step=int(row["epoch"]),
-                        parent=True)
+        epoch = int(row["epoch"])
+        run.log_metrics({name: row[name] for name in columns}, step=epoch,
+                        parent=epoch not in run.live_epochs)
 
 
 def log_evaluate(run: StageLog) -> StageLogResult:

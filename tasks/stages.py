@@ -22,6 +22,7 @@ from sracl_core.config import load_config
 from sracl_core.errors import SraclError
 from sracl_core.stages.graph import STAGE_ORDER, stage_fingerprints, store_for
 from sracl_core.stages.runner import run_stage
+from sracl_core.tracking import LiveEpochs
 
 GPU_STAGES = frozenset({"profiles", "embeddings", "train", "evaluate"})
 """Stages that take the accelerator when one is present; tagged ``gpu`` so a Prefect
@@ -48,9 +49,12 @@ def stage_run_name(parameters: dict[str, Any]) -> str:
 
 
 def run_stage_task(config_path: str, overrides: list[str], stage: str, fingerprint: str,
-                   force: bool = False) -> State:
+                   force: bool = False, tracking_run_id: str | None = None) -> State:
     """Compute one stage unless its fingerprint is complete; returns a ``Completed`` state
-    (named ``Cached`` when nothing was computed) whose data is the stage record."""
+    (named ``Cached`` when nothing was computed) whose data is the stage record.
+
+    With ``tracking_run_id`` (the pipeline's MLflow run) the train stage logs each epoch
+    there as it ends."""
     logger = get_run_logger()
     config = load_config(config_path, overrides)
     actual = stage_fingerprints(config)[stage]
@@ -59,11 +63,13 @@ def run_stage_task(config_path: str, overrides: list[str], stage: str, fingerpri
             f"{stage}: the config now gives fingerprint {actual}, the flow planned {fingerprint}; "
             f"was {config_path} edited during the run? Start the run again."
         )
+    live = LiveEpochs(config, tracking_run_id) if tracking_run_id and stage == "train" else None
     started = time.perf_counter()
-    outcome = run_stage(config, stage, force=force)
+    outcome = run_stage(config, stage, force=force, on_epoch=live)
     seconds = round(time.perf_counter() - started, 3)
     record = {"stage": stage, "fingerprint": fingerprint, "cached": outcome.cached,
-              "path": outcome.path, "seconds": seconds}
+              "path": outcome.path, "seconds": seconds,
+              "live_epochs": tuple(live.logged) if live is not None else ()}
     if outcome.cached:
         logger.info("%s: cached (%s), skipped", stage, fingerprint)
         return Completed(name="Cached", message=f"{stage} cached ({fingerprint})", data=record)

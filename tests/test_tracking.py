@@ -18,8 +18,11 @@ from mlflow import MlflowClient
 
 from sracl_core.config import load_config
 from sracl_core.pipeline import needed_stages, run_pipeline
-from sracl_core.stages.graph import stage_fingerprints
+from sracl_core.rec.trainer import EpochReport
+from sracl_core.stages.graph import stage_fingerprints, store_for
+from sracl_core.stages.runner import run_stage
 from sracl_core.tracking import (
+    LiveEpochs,
     PipelineRun,
     StageRecord,
     artifact_location,
@@ -195,3 +198,43 @@ def test_a_stage_without_outputs_logs_only_its_record(logged: dict[str, Any]):
     assert artifact_paths(client, child.info.run_id) == set()
     assert client.get_run(summary.run_id).info.status == "FAILED"
     assert summary.model_uri is None and summary.test_metrics == {}
+
+
+def test_epochs_reach_the_pipeline_run_live_and_exactly_once(tmp_path: Path):
+    """Epoch 1 is logged while training runs; epoch 0 stands for one a killed earlier run
+    logged elsewhere, so it must come from the epoch table when the stage is logged."""
+    config = load_config(DEFAULT_CONFIG, [f"cache_root={tmp_path}", *PLAIN])
+    run = PipelineRun.start(config, run_name="live")
+    live = LiveEpochs(config, run.run_id)
+    seen_during_training: list[list[int]] = []
+
+    def on_epoch(report: EpochReport) -> None:
+        if report.epoch > 0:
+            live(report)
+        history = run.client.get_metric_history(run.run_id, "valid/all/NDCG_10")
+        seen_during_training.append(sorted(m.step for m in history))
+
+    outcomes = [run_stage(config, "ingest"), run_stage(config, "train", on_epoch=on_epoch)]
+    assert live.logged == [1] and seen_during_training == [[], [1]]
+    for outcome in outcomes:
+        run.log_stage(StageRecord(outcome.stage, outcome.fingerprint, outcome.cached,
+                                  outcome.path, 0.5, tuple(live.logged)))
+    summary = run.finish()
+    client = run.client
+    for name in ("valid/all/NDCG_10", "loss/total", "train_seconds"):
+        parent_steps = sorted(m.step for m in client.get_metric_history(summary.run_id, name))
+        assert parent_steps == [0, 1], name
+    train_run = nested_runs(client, client.get_run(summary.run_id))["train"]
+    assert sorted(m.step for m in client.get_metric_history(
+        train_run.info.run_id, "valid/all/NDCG_10")) == [0, 1]
+
+
+def test_live_epoch_logging_failure_does_not_stop_training(tmp_path: Path,
+                                                          caplog: pytest.LogCaptureFixture):
+    config = load_config(DEFAULT_CONFIG, [f"cache_root={tmp_path}", *PLAIN])
+    live = LiveEpochs(config, "no-such-run")
+    run_stage(config, "ingest")
+    run_stage(config, "train", on_epoch=live)
+    assert live.failed and live.logged == []
+    assert "live epoch logging stopped at epoch 0" in caplog.text
+    assert store_for(config).is_complete("train", stage_fingerprints(config)["train"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -14,18 +15,26 @@ from sracl_core.stages.graph import STAGES, stage_fingerprints, store_for
 
 if TYPE_CHECKING:
     from sracl_core.config import PipelineConfig
+    from sracl_core.rec.trainer import EpochReport
+
+EpochCallback = Callable[["EpochReport"], None]
 
 log = logging.getLogger(__name__)
 
 
 @dataclass
 class StageContext:
-    """What a stage's run function gets: its config, its inputs and where to write."""
+    """What a stage's run function gets: its config, its inputs and where to write.
+
+    ``on_epoch`` is the caller's hook into training (the orchestrator logs epochs to
+    MLflow as they end); stages other than train ignore it.
+    """
 
     config: PipelineConfig
     store: ArtifactStore
     fingerprints: dict[str, str]
     writer: StageWriter
+    on_epoch: EpochCallback | None = None
 
     def input_table(self, stage: str, name: str) -> pl.DataFrame:
         return self.store.read_table(stage, self.fingerprints[stage], name)
@@ -42,7 +51,8 @@ class StageOutcome:
     path: str
 
 
-def run_stage(config: PipelineConfig, stage: str, *, force: bool = False) -> StageOutcome:
+def run_stage(config: PipelineConfig, stage: str, *, force: bool = False,
+              on_epoch: EpochCallback | None = None) -> StageOutcome:
     """Compute a stage unless its fingerprint already has a complete artifact.
 
     Its inputs must be complete already; the caller (the Prefect flow or
@@ -66,6 +76,6 @@ def run_stage(config: PipelineConfig, stage: str, *, force: bool = False) -> Sta
     log.info("%s: computing %s", stage, path)
     with store.write(stage, fp, config=spec.section(config), inputs=inputs,
                      replace=force) as writer:
-        spec.run_function()(StageContext(config, store, fingerprints, writer))
+        spec.run_function()(StageContext(config, store, fingerprints, writer, on_epoch))
     log.info("%s: wrote %s", stage, path)
     return StageOutcome(stage, fp, False, path)

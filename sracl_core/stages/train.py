@@ -30,7 +30,7 @@ def run(context: StageContext) -> None:
     _remove_finished_checkpoints(context, checkpoints)
     result = train(config, data, neighbours, seed=context.config.seed,
                    checkpoint_dir=checkpoints / context.fingerprints["train"],
-                   on_epoch=_log_epoch)
+                   on_epoch=lambda report: _on_epoch(context, report))
     shutil.copytree(result.model_dir, context.writer.path("model"))
     context.writer.write_table("epochs", epochs_table(result.history))
     context.writer.stats.update(
@@ -56,6 +56,12 @@ def epochs_table(history: list[EpochReport]) -> pl.DataFrame:
         for report in history
     ]
     return pl.DataFrame(rows)
+
+
+def _on_epoch(context: StageContext, report: EpochReport) -> None:
+    _log_epoch(report)
+    if context.on_epoch is not None:
+        context.on_epoch(report)
 
 
 def _log_epoch(report: EpochReport) -> None:
