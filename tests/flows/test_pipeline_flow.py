@@ -71,6 +71,9 @@ def test_first_run_computes_every_needed_stage(harness: Any, first_run: dict[str
     for row in first_run["stages"]:
         assert (Path(row["path"]) / "manifest.json").is_file()
     assert first_run["tracking"]["test_metrics"], "evaluate's metrics reach the run summary"
+    live = {row["stage"]: list(row["live_epochs"]) for row in first_run["stages"]}
+    assert live["train"] == [0, 1], "the flow hands its MLflow run to train for live epochs"
+    assert all(epochs == [] for stage, epochs in live.items() if stage != "train")
 
 
 def test_prefect_shows_each_stage_as_a_computed_task_and_links_mlflow(
