@@ -28,7 +28,14 @@ from typing import Any
 import torch
 from safetensors.torch import load_file
 
-from sracl_core.rec import SemanticNeighbours, TrainConfig, evaluate, leave_one_out, load_model
+from sracl_core.rec import (
+    EvaluateConfig,
+    SemanticNeighbours,
+    TrainConfig,
+    evaluate_split,
+    leave_one_out,
+    load_model,
+)
 from sracl_core.rec.data import TrainingData, read_interactions
 from sracl_core.rec.trainer import BEST, EpochReport, resolve_device, train
 
@@ -50,12 +57,8 @@ def test_metrics(checkpoint_dir: Path, data: TrainingData, device: torch.device,
                  batch_size: int) -> dict[str, float]:
     """Both test variants (all items ranked, and seen items removed) of the best checkpoint."""
     best = load_model(checkpoint_dir / BEST, device)
-    inputs, targets = data.test.inputs.to(device), data.test.targets.to(device)
-    metrics: dict[str, float] = {}
-    for exclude in (False, True):
-        metrics.update(evaluate(best, inputs, targets, exclude_history=exclude,
-                                batch_size=batch_size))
-    return metrics
+    return evaluate_split(best, data.test.to(device),
+                          EvaluateConfig(exclude_history=[False, True], batch_size=batch_size))
 
 
 def parse_args() -> argparse.Namespace:

@@ -14,7 +14,6 @@ The file holds the :class:`SemanticNeighbours` tensors at user granularity;
 from __future__ import annotations
 
 import argparse
-import csv
 import time
 from pathlib import Path
 
@@ -22,6 +21,7 @@ import numpy as np
 import torch
 from safetensors.torch import save_file
 
+from sracl_core.data.readers.sasrec import read_items_tsv
 from sracl_core.rec.data import leave_one_out, read_interactions
 from sracl_core.rec.neighbours import user_profiles
 from sracl_core.semantic.config import EmbeddingsConfig, NeighboursConfig
@@ -32,15 +32,14 @@ from sracl_core.semantic.neighbours import top_k
 def read_titles(path: Path, n_items: int) -> list[str]:
     """Titles indexed by item id (index 0 unused); an item without a title gets ''.
 
-    Reads the shared datasets' ``sracl_item_id`` column or the embedded sample's ``item_id``.
+    The items TSV is read by the pipeline's own reader (id = its first column).
     """
     titles = [""] * (n_items + 1)
-    with path.open(newline="", encoding="utf-8") as handle:
-        for line, row in enumerate(csv.DictReader(handle, delimiter="\t"), start=2):
-            item = int(row.get("sracl_item_id") or row["item_id"])
-            if not 1 <= item <= n_items:
-                raise ValueError(f"{path}:{line}: sracl_item_id {item} outside 1..{n_items}")
-            titles[item] = row["title"] or ""
+    for item_id, title in read_items_tsv(path, None).select("item_id", "title").iter_rows():
+        item = int(item_id)
+        if not 1 <= item <= n_items:
+            raise ValueError(f"{path}: item id {item} outside 1..{n_items} of the interactions")
+        titles[item] = title or ""
     return titles
 
 

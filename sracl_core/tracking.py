@@ -26,7 +26,7 @@ from sracl_core.config import PipelineConfig, dump_config
 from sracl_core.rec.trainer import EpochReport
 from sracl_core.stages.graph import stage_fingerprints, store_for
 from sracl_core.stages.train import epochs_table
-from sracl_core.tracking_stages import STAGE_LOGGERS, StageLog, metric_name
+from sracl_core.tracking_stages import STAGE_LOGGERS, StageLog, epoch_metrics, metric_list
 
 log = logging.getLogger(__name__)
 
@@ -144,14 +144,9 @@ class LiveEpochs:
     def __call__(self, report: EpochReport) -> None:
         if self.failed:
             return
-        row = epochs_table([report]).row(0, named=True)
-        now = int(time.time() * 1000)
-        metrics = [Metric(metric_name(name), float(value), now, report.epoch)
-                   for name, value in row.items()
-                   if name != "epoch" and isinstance(value, int | float)
-                   and not isinstance(value, bool) and math.isfinite(value)]
+        [(epoch, values)] = epoch_metrics(epochs_table([report]))
         try:
-            self.client.log_batch(self.run_id, metrics=metrics)
+            self.client.log_batch(self.run_id, metrics=metric_list(values, epoch))
         except MlflowException as error:
             log.warning("mlflow: live epoch logging stopped at epoch %d: %s", report.epoch, error)
             self.failed = True

@@ -75,9 +75,7 @@ class StageLog:
 
     def log_metrics(self, values: Mapping[str, float], *, step: int = 0,
                     parent: bool = False) -> None:
-        now = int(time.time() * 1000)
-        metrics = [Metric(metric_name(k), float(v), now, step) for k, v in values.items()
-                   if _is_number(v)]
+        metrics = metric_list(values, step)
         for run_id in (self.run_id, self.parent_run_id) if parent else (self.run_id,):
             for start in range(0, len(metrics), 1000):
                 self.client.log_batch(run_id, metrics=metrics[start:start + 1000])
@@ -230,15 +228,26 @@ def log_train(run: StageLog) -> StageLogResult:
     return StageLogResult(model_uri=model_uri)
 
 
-def log_epochs(run: StageLog, epochs: pl.DataFrame) -> None:
-    """Every numeric column of the epoch table, one step per epoch, on the stage run, and on
-    the pipeline run for the epochs it did not get live."""
+def epoch_metrics(epochs: pl.DataFrame) -> list[tuple[int, dict[str, float]]]:
+    """(epoch, every numeric column) per row of the epoch table: what MLflow gets per step."""
     columns = [name for name, dtype in epochs.schema.items()
                if dtype.is_numeric() and name != "epoch"]
-    for row in epochs.iter_rows(named=True):
-        epoch = int(row["epoch"])
-        run.log_metrics({name: row[name] for name in columns}, step=epoch,
-                        parent=epoch not in run.live_epochs)
+    return [(int(row["epoch"]), {name: row[name] for name in columns})
+            for row in epochs.iter_rows(named=True)]
+
+
+def metric_list(values: Mapping[str, float], step: int) -> list[Metric]:
+    """MLflow metrics named the way MLflow accepts, leaving out missing and non-finite values."""
+    now = int(time.time() * 1000)
+    return [Metric(metric_name(k), float(v), now, step) for k, v in values.items()
+            if _is_number(v)]
+
+
+def log_epochs(run: StageLog, epochs: pl.DataFrame) -> None:
+    """Each epoch as one step, on the stage run, and on the pipeline run for the epochs it
+    did not get live."""
+    for epoch, values in epoch_metrics(epochs):
+        run.log_metrics(values, step=epoch, parent=epoch not in run.live_epochs)
 
 
 def log_evaluate(run: StageLog) -> StageLogResult:
