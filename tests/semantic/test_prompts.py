@@ -8,7 +8,7 @@ from .conftest import make_items
 
 
 def _sequence_section(prompt: str) -> str:
-    return prompt.split("Purchase sequences ending with this product:")[1]
+    return prompt.split("ending with this item:")[1]
 
 
 def test_no_validation_or_test_item_reaches_any_prompt(small_data):
@@ -69,7 +69,7 @@ def test_user_granularity_maps_every_sample_to_its_users_row(small_data):
     user4 = prompts.filter(pl.col("user") == 4)["prompt"].item()
     train4 = small_data["sequences"].filter(pl.col("user") == 4)["train"].item()
     expected = "; ".join(f"Train product {i}" for i in train4[-3:])
-    assert f"Purchased items: {expected}\n" in user4
+    assert f"Chosen products: {expected}\n" in user4
 
 
 def test_prefix_granularity_has_one_row_per_sample_from_its_prefix(small_data):
@@ -81,7 +81,7 @@ def test_prefix_granularity_has_one_row_per_sample_from_its_prefix(small_data):
     assert tables.sample_profiles.join(prompts, on=["sample", "profile"]).height == samples.height
     for sample, prompt in zip(prompts["sample"], prompts["prompt"], strict=True):
         prefix = samples.filter(pl.col("sample") == sample)["prefix"].item()
-        assert "Purchased items: " + "; ".join(f"Train product {i}" for i in prefix) + "\n" in (
+        assert "Chosen products: " + "; ".join(f"Train product {i}" for i in prefix) + "\n" in (
             prompt)
 
 

@@ -81,7 +81,7 @@ def test_new_users_only_generate_their_new_prompts_fake_backend(tmp_path, fake):
     run_stage(config, "profiles")
     new = [request.prompt for batch in fake.calls for request in batch][first:]
     assert len(new) == 3  # the new user, and items 6 and 7 that now have a training sequence
-    assert sum("Purchased items" in prompt for prompt in new) == 1
+    assert sum("Chosen products: " in prompt for prompt in new) == 1
 
 
 def test_invalid_answers_are_retried_then_fall_back_and_are_counted_fake_backend(tiny_config,

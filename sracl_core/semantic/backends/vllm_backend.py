@@ -23,8 +23,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-_CPU_MAX_NUM_SEQS = 64
-"""Concurrency that maximised tokens/s on 2 CPU cores; more only adds KV-cache pressure."""
+_CPU_MAX_NUM_SEQS = 128
+"""Sequences in flight on CPU. On an idle 2-core machine 128 gave 443 generated tokens/s
+against 301 at 64 and 463 with 243 at once; past 128 the gain is small and the KV cache
+must grow."""
 
 
 def _on_cpu() -> bool:
