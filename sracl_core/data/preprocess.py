@@ -97,7 +97,7 @@ def _check_metadata(raw: RawDataset, config: DataConfig,
             raw.interactions_path,
             f"every item to have a row in {raw.items_path} ({missing.height} interactions do "
             "not; set data.missing_metadata=drop to drop them)",
-            row=first["source_order"] + 1, got=f"item {first['item_id']}",
+            **raw.location(first["source_order"]), got=f"item {first['item_id']}",
         )
     log.warning("dropping %d interactions whose items are not in %s",
                 missing.height, raw.items_path)

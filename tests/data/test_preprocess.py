@@ -11,7 +11,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from sracl_core.data.config import DataConfig, SasrecSource
+from sracl_core.data.config import DataConfig, SasrecSource, TableSource
 from sracl_core.data.preprocess import CleanDataset, clean, k_core
 from sracl_core.data.raw import RAW_INTERACTION_SCHEMA, RawDataset, items_frame
 from sracl_core.data.readers import read_source
@@ -157,9 +157,31 @@ def test_missing_metadata_fails_naming_the_interactions_file_and_row(tmp_path: P
     with pytest.raises(DataFormatError) as caught:
         clean(read_source(source), config(missing_metadata="fail"))
     message = str(caught.value)
-    assert f"{interactions}: row 3:" in message
+    assert f"{interactions}:3:" in message
     assert f"every item to have a row in {items}" in message
     assert "got 'item 3'" in message
+
+
+def test_missing_metadata_names_the_line_past_blank_lines(tmp_path: Path):
+    interactions = tmp_path / "interactions.txt"
+    interactions.write_text("1 1\n\n1 2\n\n1 3\n")
+    items = tmp_path / "items.tsv"
+    items.write_text("item_id\ttitle\n1\tA\n2\tB\n")
+    source = SasrecSource(interactions=interactions, items=items)
+    with pytest.raises(DataFormatError) as caught:
+        clean(read_source(source), config(missing_metadata="fail"))
+    assert str(caught.value).startswith(f"{interactions}:5: expected every item")
+
+
+def test_missing_metadata_in_a_table_names_the_csv_line(tmp_path: Path):
+    interactions = tmp_path / "log.csv"
+    interactions.write_text('user_id,item_id,timestamp\nu,a,1\n"u\n2",ghost,2\n')
+    items = tmp_path / "items.csv"
+    items.write_text("item_id,title\na,A\n")
+    source = TableSource(interactions=interactions, items=items)
+    with pytest.raises(DataFormatError) as caught:
+        clean(read_source(source), config(missing_metadata="fail"))
+    assert str(caught.value).startswith(f"{interactions}:3: expected every item")
 
 
 def test_nothing_left_after_filtering_is_an_error():

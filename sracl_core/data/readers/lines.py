@@ -19,7 +19,7 @@ from typing import IO, Any
 
 from tqdm import tqdm
 
-from sracl_core.data.readers.text_table import require_file
+from sracl_core.data.readers.text_table import no_rows, require_file
 from sracl_core.errors import DataFormatError
 
 _GZIP_MAGIC = b"\x1f\x8b"
@@ -42,9 +42,12 @@ def numbered_lines(path: Path, what: str, encoding: str = "utf-8") -> Iterator[t
 
     Lines are decoded one at a time so that an undecodable byte is reported on
     its own line, not on whichever line a buffered decoder happened to be at.
+    A file without a single non-blank line is an error here, before an empty
+    table can be mistaken downstream for ids that do not match.
     """
     require_file(path, what)
     line_number = 0
+    records = 0
     try:
         with gzip.open(path, "rb") if _is_gzip(path) else open(path, "rb") as handle:
             lines = tqdm(handle, desc=path.name, unit=" lines", unit_scale=True,
@@ -56,10 +59,13 @@ def numbered_lines(path: Path, what: str, encoding: str = "utf-8") -> Iterator[t
                     raise DataFormatError(path, f"{encoding} text", line=line_number,
                                           got=repr(raw[error.start:error.end])) from None
                 if line.strip():
+                    records += 1
                     yield line_number, line
     except (EOFError, gzip.BadGzipFile, zlib.error) as error:
         raise DataFormatError(path, "a complete gzip file",
                               got=f"{error} after line {line_number}") from None
+    if records == 0:
+        raise no_rows(path, "lines", what)
 
 
 def parse_json_object(path: Path, line_number: int, line: str) -> dict[str, Any]:

@@ -13,7 +13,7 @@ import polars as pl
 from sracl_core.data.config import SasrecSource
 from sracl_core.data.raw import RAW_INTERACTION_SCHEMA, TEXT_FIELDS, RawDataset, items_frame
 from sracl_core.data.readers import register
-from sracl_core.data.readers.text_table import read_text_table, require_file
+from sracl_core.data.readers.text_table import no_rows, read_text_table, require_file
 from sracl_core.errors import DataFormatError
 
 
@@ -27,10 +27,15 @@ def read_sasrec(source: SasrecSource) -> RawDataset:
 
 
 def read_user_item_lines(path: Path) -> pl.DataFrame:
-    """Parse ``user item`` lines; both ids must be integers (the format is numeric)."""
+    """Parse ``user item`` lines; both ids must be integers (the format is numeric).
+
+    ``source_order`` (and the timestamp) is the 0-based line index, so a later
+    error about a record can name its line even when the file has blank lines.
+    """
     require_file(path, "the interactions file")
     users: list[str] = []
     items: list[str] = []
+    order: list[int] = []
     with open(path, encoding="utf-8") as handle:
         for line_number, line in enumerate(handle, start=1):
             fields = line.split()
@@ -45,7 +50,9 @@ def read_user_item_lines(path: Path) -> pl.DataFrame:
                                           line=line_number, got=field)
             users.append(fields[0])
             items.append(fields[1])
-    order = list(range(len(users)))
+            order.append(line_number - 1)
+    if not users:
+        raise no_rows(path, "lines", "the interactions file")
     return pl.DataFrame(
         {"user_id": users, "item_id": items, "timestamp": order, "source_order": order},
         schema=RAW_INTERACTION_SCHEMA,
@@ -54,7 +61,7 @@ def read_user_item_lines(path: Path) -> pl.DataFrame:
 
 def read_items_tsv(path: Path, id_column: str | None) -> pl.DataFrame:
     """Item text keyed by the token the interaction file uses."""
-    table = read_text_table(path, separator="\t")
+    table = read_text_table(path, separator="\t", what="the items file")
     id_column = id_column or table.columns[0]
     if id_column not in table.columns:
         raise DataFormatError(path, f"a column named {id_column!r} in the header",

@@ -11,12 +11,13 @@
   timestamp column, the row order is the time order.
 - Item prices must be numeric (a leading ``$`` and thousands commas allowed).
 
-Rows are numbered from 1 after the header in error messages.
+Errors name the file's line (1-based, the header is line 1) for delimited
+text, and the 1-based row for Parquet, which has no lines. A table with a
+header and no rows is an error of its own.
 """
 
 from __future__ import annotations
 
-import csv
 import re
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,8 +27,8 @@ import polars as pl
 from sracl_core.data.config import TableSource
 from sracl_core.data.raw import RAW_INTERACTION_SCHEMA, TEXT_FIELDS, RawDataset, items_frame
 from sracl_core.data.readers import register
-from sracl_core.data.readers.lines import open_text
-from sracl_core.data.readers.text_table import require_file
+from sracl_core.data.readers.table_rows import TableRows, raise_ragged_row
+from sracl_core.data.readers.text_table import no_rows, require_file
 from sracl_core.errors import DataFormatError
 
 PARQUET_SUFFIXES = (".parquet", ".pq")
@@ -36,27 +37,31 @@ _INTEGER = re.compile(r"-?[0-9]+")
 
 @register("table")
 def read_table(source: TableSource) -> RawDataset:
-    interactions = read_interaction_table(source)
+    interactions, rows = read_interaction_table(source)
     items = read_item_table(source.items, source) if source.items is not None else None
-    return RawDataset(interactions, items, source.interactions, source.items)
+    line_of = None if rows.separator is None else rows.line_of
+    return RawDataset(interactions, items, source.interactions, source.items, line_of)
 
 
-def read_interaction_table(source: TableSource) -> pl.DataFrame:
+def read_interaction_table(source: TableSource) -> tuple[pl.DataFrame, TableRows]:
+    """The interactions, and where their rows are (for errors found after reading)."""
     path, columns = source.interactions, source.columns
     wanted = {"user": columns.user, "item": columns.item, "timestamp": columns.timestamp}
     required = {role: name for role, name in wanted.items() if name is not None}
-    table = load_table(path, source.separator, list(required.values()), "data.source.columns")
+    table, rows = load_table(path, source.separator, list(required.values()),
+                             "data.source.columns", what="the interactions table")
     order = pl.int_range(table.height, dtype=pl.Int64, eager=True)
     if columns.timestamp is None:
         timestamps = order
     else:
-        timestamps = parse_timestamps(table[columns.timestamp], path)
-    return pl.DataFrame(
-        {"user_id": id_values(table[columns.user], path),
-         "item_id": id_values(table[columns.item], path),
+        timestamps = parse_timestamps(table[columns.timestamp], rows)
+    frame = pl.DataFrame(
+        {"user_id": id_values(table[columns.user], rows),
+         "item_id": id_values(table[columns.item], rows),
          "timestamp": timestamps, "source_order": order},
         schema=RAW_INTERACTION_SCHEMA,
     )
+    return frame, rows
 
 
 def read_item_table(path: Path, source: TableSource) -> pl.DataFrame:
@@ -64,90 +69,99 @@ def read_item_table(path: Path, source: TableSource) -> pl.DataFrame:
     fields = {"item_id": mapping.item, **{name: getattr(mapping, name)
                                           for name in (*TEXT_FIELDS, "price")}}
     present = {field: column for field, column in fields.items() if column is not None}
-    table = load_table(path, source.separator, [mapping.item], "data.source.item_columns",
-                       optional=tuple(c for f, c in present.items() if f != "item_id"))
-    columns: dict[str, list] = {"item_id": id_values(table[mapping.item], path).to_list()}
+    table, rows = load_table(path, source.separator, [mapping.item],
+                             "data.source.item_columns", what="the items table",
+                             optional=tuple(c for f, c in present.items() if f != "item_id"))
+    columns: dict[str, list] = {"item_id": id_values(table[mapping.item], rows).to_list()}
     for field in TEXT_FIELDS:
         if field in present:
             values = table[present[field]].cast(pl.String).str.strip_chars()
             columns[field] = [value or None for value in values.to_list()]
     if "price" in present:
-        columns["price"] = parse_prices(table[present["price"]], path)
+        columns["price"] = parse_prices(table[present["price"]], rows)
     return items_frame(columns)
 
 
 def load_table(path: Path, separator: str | None, required: list[str], config_key: str,
-               optional: tuple[str, ...] = ()) -> pl.DataFrame:
-    """The named columns of a table; a missing one is reported with the columns found."""
-    require_file(path, "the table")
+               what: str = "the table",
+               optional: tuple[str, ...] = ()) -> tuple[pl.DataFrame, TableRows]:
+    """The named columns of a table, and where its rows are in the file.
+
+    A missing column is reported with the columns found; a table with no rows
+    is reported here, since later it would only look like ids that never match.
+    """
+    require_file(path, what)
     if path.suffix.lower() in PARQUET_SUFFIXES:
         try:
             table = pl.read_parquet(path)
         except Exception as error:  # polars and pyarrow raise several types here
             raise DataFormatError(path, "a readable Parquet file", got=str(error)) from None
+        rows = TableRows(path, None)
     else:
         sep = separator or ("\t" if ".tsv" in (s.lower() for s in path.suffixes) else ",")
         table = _read_delimited(path, sep, required)
+        rows = TableRows(path, sep)
     for column in (*required, *optional):
         if column not in table.columns:
             raise DataFormatError(
                 path, f"a column named {column!r} (set by {config_key})",
                 got=f"columns {table.columns}",
             )
-    return table.select(*required, *(c for c in optional if c not in required))
+    if _blank(table):
+        raise no_rows(path, "parquet" if rows.separator is None else "header", what)
+    return table.select(*required, *(c for c in optional if c not in required)), rows
 
 
-def id_values(column: pl.Series, path: Path) -> pl.Series:
+def id_values(column: pl.Series, rows: TableRows) -> pl.Series:
     """Ids as non-empty text."""
     values = column.cast(pl.String).str.strip_chars()
     bad = (values.is_null() | (values == "")).arg_true()
     if bad.len():
-        raise DataFormatError(path, f"a non-empty id in column {column.name!r}",
-                              row=int(bad[0]) + 1, got=values[int(bad[0])])
+        index = int(bad[0])
+        raise rows.error(f"a non-empty id in column {column.name!r}", index,
+                         got=values[index])
     return values
 
 
-def parse_timestamps(column: pl.Series, path: Path) -> pl.Series:
+def parse_timestamps(column: pl.Series, rows: TableRows) -> pl.Series:
     """Integers as they are; ISO 8601 datetimes as microseconds since the epoch (UTC)."""
     if column.dtype.is_integer():
-        _require_no_nulls(column, path)
+        _require_no_nulls(column, rows)
         return column.cast(pl.Int64)
     if column.dtype == pl.Date:
         column = column.cast(pl.Datetime("us"))
     if isinstance(column.dtype, pl.Datetime):
-        _require_no_nulls(column, path)
+        _require_no_nulls(column, rows)
         if column.dtype.time_zone is None:
             column = column.dt.replace_time_zone("UTC")
         return column.dt.epoch("us").cast(pl.Int64)
     if column.dtype != pl.String:
-        raise DataFormatError(path, f"integer or ISO 8601 datetime values in column "
+        raise DataFormatError(rows.path, f"integer or ISO 8601 datetime values in column "
                               f"{column.name!r}", got=f"dtype {column.dtype}")
     values = column.str.strip_chars().to_list()
     parsed: list[int] = []
-    for row, value in enumerate(values, start=1):
+    for index, value in enumerate(values):
         number = _timestamp_value(value)
         if number is None:
-            raise DataFormatError(
-                path, f"an integer or ISO 8601 datetime in column {column.name!r}",
-                row=row, got=value,
-            )
+            raise rows.error(f"an integer or ISO 8601 datetime in column {column.name!r}",
+                             index, got=value)
         parsed.append(number)
     return pl.Series(column.name, parsed, dtype=pl.Int64)
 
 
-def parse_prices(column: pl.Series, path: Path) -> list[float | None]:
+def parse_prices(column: pl.Series, rows: TableRows) -> list[float | None]:
     if column.dtype.is_numeric():
         return column.cast(pl.Float64).to_list()
     prices: list[float | None] = []
-    for row, value in enumerate(column.cast(pl.String).to_list(), start=1):
+    for index, value in enumerate(column.cast(pl.String).to_list()):
         if value is None or not value.strip():
             prices.append(None)
             continue
         try:
             prices.append(float(value.strip().lstrip("$").replace(",", "")))
         except ValueError:
-            raise DataFormatError(path, f"a numeric price in column {column.name!r}",
-                                  row=row, got=value) from None
+            raise rows.error(f"a numeric price in column {column.name!r}", index,
+                             got=value) from None
     return prices
 
 
@@ -166,15 +180,21 @@ def _timestamp_value(value: str | None) -> int | None:
     return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
-def _require_no_nulls(column: pl.Series, path: Path) -> None:
+def _require_no_nulls(column: pl.Series, rows: TableRows) -> None:
     nulls = column.is_null().arg_true()
     if nulls.len():
-        raise DataFormatError(path, f"a timestamp in column {column.name!r}",
-                              row=int(nulls[0]) + 1, got="null")
+        raise rows.error(f"a timestamp in column {column.name!r}", int(nulls[0]), got="null")
+
+
+def _blank(table: pl.DataFrame) -> bool:
+    """No rows, or only blank lines (which Polars reads as rows of nulls)."""
+    if table.height == 0 or not table.columns:
+        return True
+    return bool(table.select(pl.all_horizontal(pl.all().is_null())).to_series().all())
 
 
 def _read_delimited(path: Path, separator: str, required: list[str]) -> pl.DataFrame:
-    """All columns as text; rows with the wrong number of fields are reported by row.
+    """All columns as text; rows with the wrong number of fields are reported by line.
 
     Polars rejects rows with too many fields and pads rows with too few with
     nulls, so either symptom triggers a (slower) scan with :mod:`csv` that
@@ -183,23 +203,9 @@ def _read_delimited(path: Path, separator: str, required: list[str]) -> pl.DataF
     try:
         table = pl.read_csv(path, separator=separator, infer_schema=False)
     except pl.exceptions.PolarsError as error:
-        _raise_ragged_row(path, separator)
+        raise_ragged_row(path, separator)
         raise DataFormatError(path, f"a {separator!r}-separated table with a header",
                               got=str(error).splitlines()[0]) from None
     if any(name in table.columns and table[name].null_count() for name in required):
-        _raise_ragged_row(path, separator)
+        raise_ragged_row(path, separator)
     return table
-
-
-def _raise_ragged_row(path: Path, separator: str) -> None:
-    with open_text(path) as handle:
-        rows = csv.reader(handle, delimiter=separator)
-        header = next(rows, None)
-        if header is None:
-            raise DataFormatError(path, "a header row", got="an empty file")
-        for row_number, row in enumerate(rows, start=1):
-            if row and len(row) != len(header):
-                raise DataFormatError(
-                    path, f"{len(header)} {separator!r}-separated fields like the header "
-                    f"(line {rows.line_num})", row=row_number, got=separator.join(row),
-                )

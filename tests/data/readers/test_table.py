@@ -114,21 +114,51 @@ def test_missing_item_column_names_the_items_file(write_file):
         ("b, ,5", "a non-empty id in column 'sku'"),
     ],
 )
-def test_bad_value_names_file_row_and_expectation(write_file, row: str, expected: str):
+def test_bad_value_names_file_line_and_expectation(write_file, row: str, expected: str):
     path = write_file("log.csv", ["customer,sku,when", "a,x,1", row])
     with pytest.raises(DataFormatError) as caught:
         read_source(source(path))
-    assert f"{path}: row 2:" in str(caught.value)
-    assert expected in str(caught.value)
+    assert str(caught.value).startswith(f"{path}:3: expected {expected}")
+
+
+def test_line_number_counts_the_header_not_the_row_index(write_file):
+    """The issue's case: the fifth row is on line 6 and must be reported there."""
+    rows = [f"u{i},i{i},{i}" for i in range(1, 5)]
+    path = write_file("log.csv", ["customer,sku,when", *rows, "u5,i5,soon"])
+    with pytest.raises(DataFormatError) as caught:
+        read_source(source(path))
+    assert str(caught.value) == (
+        f"{path}:6: expected an integer or ISO 8601 datetime in column 'when', got 'soon'")
+
+
+def test_line_number_follows_quoted_line_breaks_and_blank_lines(write_file):
+    path = write_file("log.csv", ["customer,sku,when", 'a,"two', 'lines",1', "", "b,y,later"])
+    with pytest.raises(DataFormatError) as caught:
+        read_source(source(path, columns={"user": "customer", "item": "sku",
+                                          "timestamp": None}))
+    assert str(caught.value).startswith(f"{path}:4: expected a non-empty id")
+    path = write_file("log2.csv", ["customer,sku,when", 'a,"two', 'lines",1', "b,y,later"])
+    with pytest.raises(DataFormatError) as caught:
+        read_source(source(path))
+    assert str(caught.value).startswith(f"{path}:4: expected an integer or ISO 8601")
+
+
+def test_parquet_rows_are_named_by_row(tmp_path: Path):
+    path = tmp_path / "log.parquet"
+    pl.DataFrame({"user_id": ["a", None], "item_id": ["x", "y"],
+                  "timestamp": [1, 2]}).write_parquet(path)
+    with pytest.raises(DataFormatError) as caught:
+        read_source(TableSource(interactions=path))
+    assert str(caught.value).startswith(f"{path}: row 2: expected a non-empty id")
 
 
 @pytest.mark.parametrize("row", ["b,y,5,extra", "b,y"])
-def test_wrong_field_count_names_row_and_line(write_file, row: str):
+def test_wrong_field_count_names_its_line(write_file, row: str):
     path = write_file("log.csv", ["customer,sku,when", "a,x,1", "c,z,2", row])
     with pytest.raises(DataFormatError) as caught:
         read_source(source(path))
-    assert f"{path}: row 3:" in str(caught.value)
-    assert "3 ','-separated fields like the header (line 4)" in str(caught.value)
+    assert str(caught.value).startswith(
+        f"{path}:4: expected 3 ','-separated fields like the header, got ")
 
 
 def test_non_numeric_price(write_file):
@@ -136,8 +166,8 @@ def test_non_numeric_price(write_file):
     items = write_file("items.tsv", ["sku\tname\tmaker\tcategory\tprice", "x\tX\t\t\tcheap"])
     with pytest.raises(DataFormatError) as caught:
         read_source(source(interactions, items))
-    assert f"{items}: row 1:" in str(caught.value)
-    assert "a numeric price in column 'price'" in str(caught.value)
+    assert str(caught.value) == f"{items}:2: expected a numeric price in column 'price', " \
+        "got 'cheap'"
 
 
 def test_float_timestamp_column_in_parquet_is_rejected(tmp_path: Path):
