@@ -47,12 +47,33 @@ def read_movielens(source: MovieLensSource) -> RawDataset:
         interactions = read_ratings(ratings_path, "::", source.min_rating)
         items = read_movies_1m(items_path)
     else:
-        found = sorted(p.name for p in root.iterdir()) if root.is_dir() else []
-        raise DataFormatError(
-            root, "a MovieLens folder with u.data and u.item (100K) or ratings.dat and "
-            "movies.dat (1M)", got=f"files {found}" if root.is_dir() else "no such folder",
-        )
+        expected = "a MovieLens folder with u.data and u.item (100K) or ratings.dat and " \
+                   "movies.dat (1M)"
+        if not root.is_dir():
+            raise DataFormatError(root, expected, got="no such folder")
+        found = sorted(p.name for p in root.iterdir())
+        raise DataFormatError(root, f"{expected}; {table_hint(root, found)}",
+                              got=f"files {found}")
     return RawDataset(interactions, items, ratings_path, items_path)
+
+
+def table_hint(root: Path, found: list[str]) -> str:
+    """How to read a folder of another layout: the ``table`` format with a column mapping.
+
+    The later MovieLens releases (``ml-latest``, ``ml-25m``) are headed CSV
+    files, which the ``table`` reader already reads, so they get a ready mapping.
+    """
+    if "ratings.csv" in found:
+        example = (f"interactions: {root / 'ratings.csv'}, columns: {{user: userId, "
+                   "item: movieId, timestamp: timestamp}")
+        if "movies.csv" in found:
+            example += (f", items: {root / 'movies.csv'}, item_columns: {{item: movieId, "
+                        "title: title, categories: genres}")
+    else:
+        example = "interactions: <file>, columns: {user: <column>, item: <column>, " \
+                  "timestamp: <column>}"
+    return f"to read another layout, use format: table with a column mapping: " \
+           f"data.source: {{format: table, {example}}}"
 
 
 def read_ratings(path: Path, separator: str, min_rating: float | None) -> pl.DataFrame:

@@ -6,8 +6,9 @@ import shutil
 from pathlib import Path
 
 import pytest
+import yaml
 
-from sracl_core.data.config import MovieLensSource
+from sracl_core.data.config import MovieLensSource, TableSource
 from sracl_core.data.readers import read_source
 from sracl_core.errors import DataFormatError
 
@@ -94,6 +95,29 @@ def test_folder_without_movielens_files_lists_what_it_found(tmp_path: Path):
     message = str(caught.value)
     assert str(tmp_path) in message and "u.data" in message and "ratings.dat" in message
     assert "ratings.csv" in message
+    assert "use format: table with a column mapping" in message
+
+
+def test_wrong_layout_hint_is_a_table_source_that_reads_the_folder(tmp_path: Path):
+    """ml-latest style CSVs: the suggested ``data.source`` can be pasted as it is."""
+    (tmp_path / "ratings.csv").write_text("userId,movieId,rating,timestamp\n1,10,4.0,5\n")
+    (tmp_path / "movies.csv").write_text('movieId,title,genres\n10,"Heat, The (1995)",Crime\n')
+    with pytest.raises(DataFormatError) as caught:
+        read_source(MovieLensSource(root=tmp_path))
+    message = str(caught.value)
+    suggested = message[message.index("data.source: ") + len("data.source: "):
+                        message.rindex(", got ")]
+    raw = read_source(TableSource.model_validate(yaml.safe_load(suggested)))
+    assert raw.interactions.rows() == [("1", "10", 5, 0)]
+    assert raw.items is not None
+    assert raw.items.select("item_id", "title", "categories").rows() == [
+        ("10", "Heat, The (1995)", "Crime")]
+
+
+def test_missing_folder_says_so(tmp_path: Path):
+    with pytest.raises(DataFormatError) as caught:
+        read_source(MovieLensSource(root=tmp_path / "ml-100k"))
+    assert str(caught.value).endswith("got 'no such folder'")
 
 
 @pytest.mark.parametrize(
