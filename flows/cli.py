@@ -157,10 +157,11 @@ def data_sample(
     except SraclError as error:
         fail(error)
     sample = dense_sample(raw, SampleSpec(users, popular_items, resolved.data.k_core, seed))
-    write_sasrec(sample, output)
+    columns = write_sasrec(sample, output)
     console.print(f"wrote {sample.interactions['user_id'].n_unique()} users, "
                   f"{sample.interactions['item_id'].n_unique()} items, "
-                  f"{sample.interactions.height} interactions to {output}")
+                  f"{sample.interactions.height} interactions to {output}"
+                  + (f" (item columns: {', '.join(columns)})" if columns else ""))
 
 
 @data_app.command("download")

@@ -9,13 +9,16 @@ original order) while surviving a fresh k-core filter.
 from __future__ import annotations
 
 import random
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
 
 from sracl_core.data.preprocess import k_core
-from sracl_core.data.raw import RawDataset
+from sracl_core.data.raw import RAW_ITEM_SCHEMA, RawDataset
+
+_SEPARATORS = re.compile(r"[\t\r\n]+")
 
 
 @dataclass(frozen=True)
@@ -43,16 +46,62 @@ def dense_sample(raw: RawDataset, spec: SampleSpec) -> RawDataset:
     items = None
     if raw.items is not None:
         items = raw.items.filter(pl.col("item_id").is_in(frame["item_id"].unique().implode()))
-    return RawDataset(frame, items, raw.interactions_path, raw.items_path)
+    return RawDataset(frame, items, raw.interactions_path, raw.items_path, raw.line_of)
 
 
-def write_sasrec(sample: RawDataset, folder: Path) -> None:
-    """Write a sample in the SASRec text format (+ items TSV) the ``sasrec`` reader reads."""
+def write_sasrec(sample: RawDataset, folder: Path) -> list[str]:
+    """Write a sample in the SASRec text format (+ items TSV) the ``sasrec`` reader reads.
+
+    Every item column is written (not only the title): prompts use brand,
+    categories, description and price too, and a sample that lost them would
+    not behave like the dataset it was cut from. The format needs integer ids,
+    so other ids are renumbered from 1 in order of first appearance, and the
+    items table keeps the original id in an ``original_id`` column. Returns the
+    items table's columns.
+    """
     folder.mkdir(parents=True, exist_ok=True)
-    lines = [f"{u} {i}\n" for u, i in sample.interactions.select("user_id", "item_id").iter_rows()]
+    frame = sample.interactions.select("user_id", "item_id")
+    item_map: dict[str, str] | None = None
+    if not _all_digits(frame["user_id"]) or not _all_digits(frame["item_id"]):
+        users = _renumber(frame["user_id"])
+        item_map = _renumber(frame["item_id"])
+        frame = frame.with_columns(pl.col("user_id").replace_strict(users),
+                                   pl.col("item_id").replace_strict(item_map))
+    lines = [f"{u} {i}\n" for u, i in frame.iter_rows()]
     (folder / "interactions.txt").write_text("".join(lines), encoding="utf-8")
-    if sample.items is not None:
-        items = sample.items.with_columns(pl.col("item_id").cast(pl.Int64)).sort("item_id")
-        rows = ["item_id\ttitle\n"] + [f"{i}\t{t}\n" for i, t in
-                                       items.select("item_id", "title").iter_rows()]
-        (folder / "items.tsv").write_text("".join(rows), encoding="utf-8")
+    if sample.items is None:
+        return []
+    items = sample.items
+    header = list(RAW_ITEM_SCHEMA)
+    if item_map is not None:
+        items = items.filter(pl.col("item_id").is_in(list(item_map))).with_columns(
+            pl.col("item_id").replace_strict(item_map), original_id=pl.col("item_id"))
+        header.append("original_id")
+    items = items.with_columns(pl.col("item_id").cast(pl.Int64)).sort("item_id")
+    rows = ["\t".join(header) + "\n"] + [
+        "\t".join(_tsv_field(value) for value in row) + "\n"
+        for row in items.select(header).iter_rows()
+    ]
+    (folder / "items.tsv").write_text("".join(rows), encoding="utf-8")
+    return header
+
+
+def _all_digits(ids: pl.Series) -> bool:
+    return bool(ids.str.contains(r"^[0-9]+$").all())
+
+
+def _renumber(ids: pl.Series) -> dict[str, str]:
+    """Original id -> ``"1"``, ``"2"``, ... in order of first appearance."""
+    return {old: str(new) for new, old in enumerate(ids.unique(maintain_order=True), start=1)}
+
+
+def _tsv_field(value: object) -> str:
+    """One field of the unquoted TSV: null is empty; tabs and line breaks become spaces.
+
+    The ``sasrec`` reader reads the table without quoting (so titles keep their
+    quote marks), hence a separator inside a value cannot be escaped, only replaced.
+    """
+    if value is None:
+        return ""
+    text = repr(value) if isinstance(value, float) else str(value)
+    return _SEPARATORS.sub(" ", text)

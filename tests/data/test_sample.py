@@ -47,3 +47,74 @@ def test_written_sample_reads_back_identically(tmp_path: Path):
         "user_id", "item_id").rows()
     titles = dict(zip(again.items["item_id"], again.items["title"], strict=True))
     assert titles == dict(zip(sample.items["item_id"], sample.items["title"], strict=True))
+
+
+def test_every_item_column_survives_writing_and_reading_back(tmp_path: Path):
+    """Brand, categories, description and price were dropped; tabs cannot break the TSV."""
+    raw = synthetic()
+    n = raw.items.height
+    items = raw.items.with_columns(
+        brand=pl.Series([f"brand {i}" if i % 3 else None for i in range(n)]),
+        categories=pl.Series([f"Beauty > Skin > {i}" for i in range(n)]),
+        description=pl.Series([f'"Soft"\ttoner,\nline {i}' for i in range(n)]),
+        price=pl.Series([None if i % 4 == 0 else i + 0.99 for i in range(n)]),
+    )
+    sample = dense_sample(RawDataset(raw.interactions, items, Path("x"), Path("y")),
+                          SampleSpec(60, 30, 5, 3))
+    columns = write_sasrec(sample, tmp_path)
+    assert columns == ["item_id", "title", "brand", "categories", "description", "price"]
+    again = read_sasrec(SasrecSource(interactions=tmp_path / "interactions.txt",
+                                     items=tmp_path / "items.tsv"))
+    expected = sample.items.with_columns(pl.col("description").str.replace_all(r"[\t\n]+", " "))
+    assert again.items.sort("item_id").rows() == expected.sort("item_id").rows()
+    assert again.items["price"].null_count() > 0 and again.items["brand"].null_count() > 0
+
+
+def test_non_numeric_ids_are_renumbered_and_the_original_kept(tmp_path: Path):
+    """Amazon ids ("B00...") do not fit the integer SASRec format; the sample must still."""
+    raw = synthetic()
+    interactions = raw.interactions.with_columns(pl.format("A{}", "user_id").alias("user_id"),
+                                                 pl.format("B{}", "item_id").alias("item_id"))
+    items = raw.items.with_columns(pl.format("B{}", "item_id").alias("item_id"))
+    sample = dense_sample(RawDataset(interactions, items, Path("x"), Path("y")),
+                          SampleSpec(60, 30, 5, 3))
+    columns = write_sasrec(sample, tmp_path)
+    assert columns[-1] == "original_id"
+    again = read_sasrec(SasrecSource(interactions=tmp_path / "interactions.txt",
+                                     items=tmp_path / "items.tsv"))
+    table = pl.read_csv(tmp_path / "items.tsv", separator="\t", infer_schema=False)
+    original = dict(zip(table["item_id"], table["original_id"], strict=True))
+    assert [original[i] for i in again.interactions["item_id"]] == \
+        sample.interactions["item_id"].to_list()
+    titles = dict(zip(sample.items["item_id"], sample.items["title"], strict=True))
+    assert {original[i]: t for i, t in zip(again.items["item_id"], again.items["title"],
+                                           strict=True)} == titles
+
+
+def test_cli_data_sample_keeps_item_columns(tmp_path: Path):
+    """``sracl data sample`` over a table source with string ids and several item columns."""
+    from typer.testing import CliRunner
+
+    from flows.cli import app
+
+    rng = random.Random(1)
+    rows = [f"u{user},sku{rng.randint(1, 12)},{t}" for user in range(40) for t in range(8)]
+    (tmp_path / "log.csv").write_text("user_id,item_id,timestamp\n" + "\n".join(rows) + "\n")
+    (tmp_path / "items.csv").write_text("item_id,title,brand,category,price\n" + "".join(
+        f'sku{i},"Mug, size {i}",Potter,Kitchen > Mugs,{i}.5\n' for i in range(1, 13)))
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        "dataset: t\ndata:\n  k_core: 2\n  source:\n    format: table\n"
+        "    interactions: log.csv\n    items: items.csv\n"
+        "    item_columns: {title: title, brand: brand, categories: category, price: price}\n")
+    result = CliRunner().invoke(app, ["data", "sample", "--config", str(config), "--output",
+                                      str(tmp_path / "out"), "--users", "10",
+                                      "--popular-items", "12"], terminal_width=200)
+    assert result.exit_code == 0, result.output
+    assert "item columns: item_id, title, brand, categories, description, price, " \
+        "original_id" in " ".join(result.output.split())
+    again = read_sasrec(SasrecSource(interactions=tmp_path / "out" / "interactions.txt",
+                                     items=tmp_path / "out" / "items.tsv"))
+    first = again.items.sort("item_id").row(0, named=True)
+    assert first["brand"] == "Potter" and first["categories"] == "Kitchen > Mugs"
+    assert first["title"].startswith("Mug, size ") and first["price"] % 1 == 0.5
