@@ -1,12 +1,17 @@
 """Train on Amazon Beauty straight from the interactions file and print metrics per epoch.
 
     .venv/bin/python benchmarks/beauty_baseline.py                    # plain SASRec
+    .venv/bin/python benchmarks/beauty_baseline.py --config configs/sports.yaml
+    .venv/bin/python benchmarks/beauty_baseline.py --data /path/interactions.txt
     .venv/bin/python benchmarks/title_neighbours.py --out /tmp/nb.safetensors
     .venv/bin/python benchmarks/beauty_baseline.py --method sracl --neighbours /tmp/nb.safetensors
     .venv/bin/python benchmarks/beauty_baseline.py --method sracl-cooc  # co-occurrence
                                                                         # neighbours (ablation)
     .venv/bin/python benchmarks/beauty_baseline.py --method sracl --neighbours ... \
         --objective '{"neighbour_gradients": false}'                    # a fast variant
+
+The data is the ``data.source`` (format: sasrec) of ``--config`` (default
+``configs/beauty.yaml``), or the file ``--data`` names.
 
 Plain SASRec with the paper's settings is the strong baseline SRA-CL is judged
 against (issue 5, deliverable 7). Checkpoints go to --out, so a killed run resumes.
@@ -28,6 +33,7 @@ from typing import Any
 import torch
 from safetensors.torch import load_file
 
+from sracl_core.data.source_files import add_data_arguments, resolve_data_arguments
 from sracl_core.rec import (
     EvaluateConfig,
     SemanticNeighbours,
@@ -63,7 +69,7 @@ def test_metrics(checkpoint_dir: Path, data: TrainingData, device: torch.device,
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", default="/work/shared/datasets/beauty/interactions.txt")
+    add_data_arguments(parser)
     parser.add_argument("--method", choices=["sasrec", "sracl", "sracl-cooc"], default="sasrec")
     parser.add_argument("--neighbours", type=Path,
                         help="--method sracl: a file written by title_neighbours.py")
@@ -83,6 +89,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--json", type=Path, help="write the run record here after every epoch")
     parser.add_argument("--out", type=Path, default=Path("/tmp/sracl_beauty_baseline"))
     args = parser.parse_args()
+    resolve_data_arguments(parser, args)
     if args.method == "sracl" and args.neighbours is None:
         parser.error("--method sracl needs --neighbours FILE (see title_neighbours.py)")
     return args

@@ -1,6 +1,7 @@
 """Seconds per training batch: plain SASRec and full SRA-CL, optimised vs straightforward.
 
     .venv/bin/python benchmarks/bench_train.py [--batches 8] [--rounds 3] [--threads 2]
+        [--config configs/beauty.yaml | --data /path/interactions.txt]
     python benchmarks/bench_train.py --device cuda     # on a GPU: the optimised variants,
                                                        # bf16 autocast, peak CUDA memory
 
@@ -31,12 +32,14 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from sracl_core.data.source_files import add_data_arguments, resolve_data_arguments
 from sracl_core.rec.config import ObjectiveConfig, SASRecConfig, TrainConfig
 from sracl_core.rec.data import SemanticNeighbours, TrainingData, leave_one_out, read_interactions
 from sracl_core.rec.neighbours import cooccurrence_item_vectors, item_neighbours_from_vectors
@@ -48,7 +51,8 @@ K = 10
 D_TEXT = 1024
 
 
-def beauty(path: str) -> TrainingData:
+def beauty(path: str | Path) -> TrainingData:
+    """Leave-one-out training data from a SASRec ``user item`` file."""
     sequences, n_items = read_interactions(path)
     return leave_one_out(sequences, n_items, max_len=20)
 
@@ -234,7 +238,7 @@ def peak_rss_kib() -> float:
 
 
 def peak_rss_mib(variant: str, args: argparse.Namespace) -> float:
-    out = subprocess.run([sys.executable, __file__, "--data", args.data, "--threads",
+    out = subprocess.run([sys.executable, __file__, "--data", str(args.data), "--threads",
                           str(args.threads), "--memory-of", variant],
                          capture_output=True, text=True, check=True)
     return float(out.stdout.strip().splitlines()[-1])
@@ -258,7 +262,7 @@ def peak_cuda_mib(step: Callable[[int], None], device: torch.device) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", default="/work/shared/datasets/beauty/interactions.txt")
+    add_data_arguments(parser)
     parser.add_argument("--batches", type=int, default=6, help="timed batches per round")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds")
     parser.add_argument("--threads", type=int, default=2)
@@ -268,6 +272,7 @@ def main() -> None:
                         help="cuda: optimised variants only, with and without bucketing")
     parser.add_argument("--memory-of", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    resolve_data_arguments(parser, args)
     device = torch.device(args.device)
     if device.type == "cuda" and "naive" in args.variants:
         args.variants = "sasrec,sasrec-flat,sracl,sracl-flat,sracl-nograd,sracl-dedup"

@@ -2,10 +2,11 @@
 
     .venv/bin/python benchmarks/profile_train_step.py [--device cuda] [--variants sasrec,sracl]
 
-Uses the same Beauty data, timing neighbours and steps as ``bench_train.py``, and
-prints as it goes (so a run cut short still says something). The profiler table
-lists the operators by self device time (CUDA) or self CPU time, which tells
-launch-bound work (many short kernels, host time >> device time) from compute.
+Uses the same data (``--config``'s data.source, or ``--data``), timing neighbours
+and steps as ``bench_train.py``, and prints as it goes (so a run cut short still
+says something). The profiler table lists the operators by self device time
+(CUDA) or self CPU time, which tells launch-bound work (many short kernels, host
+time >> device time) from compute.
 """
 
 from __future__ import annotations
@@ -17,16 +18,19 @@ import torch
 from bench_train import beauty, make_steps, synchronize, timing_neighbours
 from torch.profiler import ProfilerActivity, profile
 
+from sracl_core.data.source_files import add_data_arguments, resolve_data_arguments
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", default="/work/shared/datasets/beauty/interactions.txt")
+    add_data_arguments(parser)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--variants", default="sasrec,sracl")
     parser.add_argument("--steps", type=int, default=10, help="timed steps per variant")
     parser.add_argument("--profile", default="sracl", help="variant to profile ('' for none)")
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
+    resolve_data_arguments(parser, args)
     torch.set_num_threads(args.threads)
     device = torch.device(args.device)
     started = time.perf_counter()

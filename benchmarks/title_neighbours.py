@@ -1,6 +1,7 @@
 """Semantic neighbours for full Amazon Beauty from titles alone, for SRA-CL runs at scale.
 
     .venv/bin/python benchmarks/title_neighbours.py --out /tmp/beauty_title_neighbours.safetensors
+        [--config configs/beauty.yaml | --data interactions.txt --items items.tsv]
 
 LLM profiles for Beauty's 22,363 users do not fit a 2-core CPU, so this stands
 in for the profiles stage with the same encoder and retrieval the pipeline uses:
@@ -22,6 +23,7 @@ import torch
 from safetensors.torch import save_file
 
 from sracl_core.data.readers.sasrec import read_items_tsv
+from sracl_core.data.source_files import add_data_arguments, resolve_data_arguments
 from sracl_core.rec.data import leave_one_out, read_interactions
 from sracl_core.rec.neighbours import user_profiles
 from sracl_core.semantic.config import EmbeddingsConfig, NeighboursConfig
@@ -45,13 +47,12 @@ def read_titles(path: Path, n_items: int) -> list[str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", default="/work/shared/datasets/beauty/interactions.txt")
-    parser.add_argument("--items", type=Path,
-                        default=Path("/work/shared/datasets/beauty/items.tsv"))
+    add_data_arguments(parser, items=True)
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--k", type=int, default=10)
     parser.add_argument("--max-len", type=int, default=20)
     args = parser.parse_args()
+    resolve_data_arguments(parser, args)
 
     sequences, n_items = read_interactions(args.data)
     data = leave_one_out(sequences, n_items, max_len=args.max_len)
