@@ -7,17 +7,25 @@ tracking and orchestration behave the same from the shell and from a schedule.
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.logging import RichHandler
 from rich.table import Table
 
-from sracl_core.config import PipelineConfig, load_config
+from flows import console as console_setup
+from flows.cli_common import (
+    DEFAULT_CONFIG,
+    ConfigOption,
+    OverrideOption,
+    configure_logging,
+    console,
+    fail,
+    load,
+)
+from flows.cli_results import inspect_app, recommend
 from sracl_core.errors import SraclError
+from sracl_core.preflight import check_config, check_ingested
 from sracl_core.stages.graph import STAGE_ORDER, plan
 
 app = typer.Typer(
@@ -27,42 +35,16 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-console = Console()
-
-ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="pipeline YAML config")]
-OverrideOption = Annotated[
-    list[str] | None,
-    typer.Option("--set", help="override a config key (repeatable), "
-                 "e.g. --set train.objective.alpha=0.05"),
-]
-DEFAULT_CONFIG = Path("configs/default.yaml")
-
-
-def configure_logging(verbose: bool = False) -> None:
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(message)s",
-        handlers=[RichHandler(console=console, show_path=False, rich_tracebacks=False)],
-        force=True,
-    )
-
-
-def load(config: Path, overrides: list[str] | None) -> PipelineConfig:
-    try:
-        return load_config(config, overrides or [])
-    except SraclError as error:
-        fail(error)
-
-
-def fail(error: Exception) -> typer.Exit:
-    console.print(f"[bold red]error:[/] {error}", highlight=False)
-    raise typer.Exit(code=1)
 
 
 @app.command()
 def status(config: ConfigOption = DEFAULT_CONFIG, overrides: OverrideOption = None) -> None:
     """Show each stage as cached or missing for this config, with its fingerprint and folder."""
     resolved = load(config, overrides)
+    try:
+        check_config(resolved, config)
+    except SraclError as error:
+        fail(error)
     table = Table(title=f"{resolved.dataset} ({config})")
     for column in ("stage", "fingerprint", "state", "artifact"):
         table.add_column(column)
@@ -70,6 +52,10 @@ def status(config: ConfigOption = DEFAULT_CONFIG, overrides: OverrideOption = No
         state = "[green]cached[/]" if entry.complete else "[yellow]missing[/]"
         table.add_row(entry.stage, entry.fingerprint, state, entry.path)
     console.print(table)
+    try:
+        check_ingested(resolved)
+    except SraclError as error:
+        console.print(f"[bold yellow]warning:[/] {error}", highlight=False, soft_wrap=True)
 
 
 @app.command()
@@ -88,49 +74,37 @@ def run(
     """Run the pipeline (or one stage) as a Prefect flow tracked in MLflow; cached stages are
     skipped, changed ones recomputed. Without PREFECT_API_URL Prefect runs a temporary local
     server; its state lives in <cache_root>/prefect unless PREFECT_HOME is set."""
-    configure_logging(verbose)
-    resolved = load(config, overrides)
     for name in (stage, until):
         if name is not None and name not in STAGE_ORDER:
-            fail(ValueError(f"unknown stage {name!r}; stages: {', '.join(STAGE_ORDER)}"))
+            fail(ValueError(f"unknown stage {name!r}; expected one of: {', '.join(STAGE_ORDER)}"))
+    resolved = load(config, overrides, preflight=True)
+    log_path = console_setup.new_log_path(resolved.cache_root)
+    configure_logging(verbose, log_path)
+    console.print(f"sracl {resolved.dataset}: engine and orchestrator messages go to {log_path}",
+                  highlight=False, soft_wrap=True)
     from flows.environment import configure_prefect
 
     configure_prefect(resolved.cache_root / "prefect")
-    from flows.pipeline import pipeline_flow
-    from flows.summary import print_summary
-
     try:
+        from flows.pipeline import pipeline_flow
+        from flows.summary import print_summary
+
         result = pipeline_flow(config_path=str(config.resolve()), overrides=list(overrides or []),
                                stage=stage, downstream=downstream, until=until, force=force)
     except SraclError as error:
-        fail(error)
+        console_setup.record_failure(error)
+        fail(error, log_path)
+    except Exception as error:
+        console_setup.record_failure(error)
+        fail(RuntimeError(f"{type(error).__name__}: {error} (the traceback is in the log)"),
+             log_path)
+    from sracl_core.last_run import record
+
+    record(config, list(overrides or []))
     print_summary(console, result)
 
 
-@app.command()
-def recommend(
-    users: Annotated[list[int], typer.Argument(help="user ids (1-based, as in the ingest tables)")],
-    config: ConfigOption = DEFAULT_CONFIG,
-    overrides: OverrideOption = None,
-    top_k: Annotated[int, typer.Option("--top-k", "-k", help="list length")] = 10,
-    include_history: Annotated[bool, typer.Option(help="allow items the user already has")]
-    = False,
-) -> None:
-    """Top-K next items for users, from the trained model of this config (run train first)."""
-    from sracl_core.serving import recommend_for_users
-
-    resolved = load(config, overrides)
-    try:
-        rows = recommend_for_users(resolved, users, top_k, exclude_history=not include_history)
-    except SraclError as error:
-        fail(error)
-    table = Table(title=f"top-{top_k} for {resolved.dataset}")
-    for column in ("user", "rank", "item", "original id", "title"):
-        table.add_column(column)
-    for row in rows.iter_rows(named=True):
-        table.add_row(str(row["user"]), str(row["rank"]), str(row["item"]),
-                      row["original_id"], row["title"] or "")
-    console.print(table)
+app.command()(recommend)
 
 
 data_app = typer.Typer(help="Prepare datasets: download public ones, build samples.",
@@ -226,37 +200,7 @@ def models_prepare(
         console.print(f"{model}: ready at {path}")
 
 
-inspect_app = typer.Typer(help="Look inside computed artifacts.", no_args_is_help=True)
 app.add_typer(inspect_app, name="inspect")
-
-
-@inspect_app.command("neighbours")
-def inspect_neighbours(
-    config: ConfigOption = DEFAULT_CONFIG,
-    overrides: OverrideOption = None,
-    item: Annotated[int | None, typer.Option(help="item id (1..number of items)")] = None,
-    user: Annotated[int | None, typer.Option(help="user id")] = None,
-) -> None:
-    """Print an item (or a user) with its semantic neighbours, their scores and profiles."""
-    from sracl_core.semantic import inspect
-
-    if (item is None) == (user is None):
-        fail(ValueError("give exactly one of --item ID or --user ID"))
-    resolved = load(config, overrides)
-    try:
-        view = (inspect.item_neighbours(resolved, item) if item is not None
-                else inspect.user_neighbours(resolved, user))
-    except SraclError as error:
-        fail(error)
-    anchor = view.anchor
-    console.print(f"[bold]{anchor.label}[/] (id {anchor.id})", highlight=False)
-    console.print(f"  profile: {anchor.detail}", highlight=False)
-    table = Table(title=f"top-{len(view.neighbours)} semantic neighbours")
-    for column in ("#", "score", "id", "neighbour", "profile"):
-        table.add_column(column, overflow="fold")
-    for rank, entry in enumerate(view.neighbours, start=1):
-        table.add_row(str(rank), f"{entry.score:.3f}", str(entry.id), entry.label, entry.detail)
-    console.print(table)
 
 
 if __name__ == "__main__":

@@ -19,15 +19,19 @@ EPHEMERAL_STARTUP_TIMEOUT_SECONDS = 180
 
 def prefect_defaults(prefect_home: Path | None = None) -> dict[str, str]:
     """The environment defaults: local state in ``prefect_home``, no telemetry, patient start-up,
-    and the library's own log records forwarded to the Prefect UI."""
+    the temporary server's own chatter off the console (errors only), and the library's own
+    log records forwarded to the Prefect UI."""
     defaults = {
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
         "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": str(EPHEMERAL_STARTUP_TIMEOUT_SECONDS),
         "PREFECT_LOGGING_EXTRA_LOGGERS": "sracl_core",
         "PREFECT_UI_ENABLED": "false",
+        "PREFECT_SERVER_LOGGING_LEVEL": "ERROR",
     }
     if prefect_home is not None:
-        defaults["PREFECT_HOME"] = str(Path(prefect_home).resolve())
+        home = Path(prefect_home).resolve()
+        defaults["PREFECT_HOME"] = str(home)
+        defaults["PREFECT_MEMO_STORE_PATH"] = str(home / "memo_store.toml")
     return defaults
 
 

@@ -18,6 +18,7 @@ from flows.reporting import publish
 from sracl_core.config import PipelineConfig, load_config
 from sracl_core.errors import ConfigError
 from sracl_core.pipeline import select_stages
+from sracl_core.preflight import check_config, check_ingested
 from sracl_core.stages.graph import STAGE_ORDER, stage_fingerprints
 from sracl_core.tracking import PipelineRun, StageRecord
 from tasks.stages import STAGE_TASKS
@@ -59,6 +60,7 @@ def execute(config_path: str, overrides: list[str] | None, *, stage: str | None 
         library_logger.setLevel(logging.INFO)
     overrides = list(overrides or [])
     config = load_config(config_path, overrides)
+    check_config(config, config_path)
     stages = select_stages(config, stage, downstream=downstream, until=until)
     fingerprints = stage_fingerprints(config)
     logger.info("sracl %s: stages %s", config.dataset, " -> ".join(stages))
@@ -71,6 +73,8 @@ def execute(config_path: str, overrides: list[str] | None, *, stage: str | None 
                                       return_state=True)
             record = StageRecord(**state.result())
             records.append(record)
+            if name == "ingest":
+                check_ingested(config)
             if tracker is not None:
                 tracker.log_stage(record, tags={
                     "prefect.flow_run_id": str(flow_run.id),

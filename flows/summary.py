@@ -16,6 +16,9 @@ def print_summary(console: Console, result: dict[str, Any]) -> None:
         state = "[green]cached[/]" if row["cached"] else "[cyan]computed[/]"
         stages.add_row(row["stage"], state, f"{row['seconds']:.1f}", row["fingerprint"])
     console.print(stages)
+    cached = sum(1 for row in result["stages"] if row["cached"])
+    console.print(f"{len(result['stages'])} stages: {cached} cached, "
+                  f"{len(result['stages']) - cached} computed", highlight=False)
     tracking = result.get("tracking")
     if tracking and tracking.get("test_metrics"):
         metrics = Table(title="test metrics")

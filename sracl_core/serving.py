@@ -24,15 +24,19 @@ from sracl_core.stages.rec_inputs import history_matrix
 
 def recommend_for_users(config: PipelineConfig, users: list[int], top_k: int,
                         exclude_history: bool = True) -> pl.DataFrame:
-    """One row per (user, rank): item id, original item id and title."""
+    """One row per (user, rank) for internal user ids: ``user, rank, item, original_id,
+    title, original_user`` (the internal and the dataset's ids of both)."""
     store = store_for(config)
     fingerprints = stage_fingerprints(config)
+    if not store.is_complete("train", fingerprints["train"]):
+        raise SraclError(f"no trained model for this config yet (train {fingerprints['train']}); "
+                         "run `sracl run` with this config (and the same --set overrides) first")
     model = load_model(Path(store.path("train", fingerprints["train"])) / "model")
     sequences = store.read_table("ingest", fingerprints["ingest"], "sequences")
     known = sequences.filter(pl.col("user").is_in(users))
     missing = sorted(set(users) - set(known["user"].to_list()))
     if missing:
-        raise SraclError(f"unknown user ids {missing}; users are 1..{sequences.height}")
+        raise SraclError(f"unknown internal user ids {missing}; users are 1..{sequences.height}")
     known = known.sort(pl.col("user").replace_strict({u: i for i, u in enumerate(users)}))
     full = known.select(pl.concat_list("train", "valid", "test").alias("items"))["items"]
     inputs = torch.from_numpy(left_pad(full.to_list(), config.data.max_len))
@@ -40,9 +44,12 @@ def recommend_for_users(config: PipelineConfig, users: list[int], top_k: int,
                       history=history_matrix(full))
     items = store.read_table("ingest", fingerprints["ingest"], "items").select(
         "item", "original_id", "title")
+    owners = store.read_table("ingest", fingerprints["ingest"], "users").select(
+        "user", pl.col("original_id").alias("original_user"))
     rows = pl.DataFrame({
         "user": [u for u in users for _ in range(top_k)],
         "rank": [r for _ in users for r in range(1, top_k + 1)],
         "item": lists.reshape(-1).tolist(),
     }).with_columns(pl.col("item").cast(pl.Int32))
-    return rows.join(items, on="item", how="left", maintain_order="left")
+    return (rows.join(items, on="item", how="left", maintain_order="left")
+            .join(owners, on="user", how="left", maintain_order="left"))

@@ -17,6 +17,7 @@ class Entry:
     """One row of a neighbour list: what it is, how similar, and what it says."""
 
     id: int
+    original_id: str
     label: str
     score: float | None
     detail: str
@@ -33,8 +34,8 @@ class _Tables:
         self._store = store_for(config)
         self._fingerprints = stage_fingerprints(config)
         if not self._store.is_complete("neighbours", self._fingerprints["neighbours"]):
-            raise SraclError("no neighbours computed for this config yet; run "
-                             "`sracl run --until neighbours` first")
+            raise SraclError("no neighbours computed for this config yet; run `sracl run "
+                             "--until neighbours` with this config (and its --set overrides)")
 
     def read(self, stage: str, name: str) -> pl.DataFrame:
         return self._store.read_table(stage, self._fingerprints[stage], name)
@@ -54,12 +55,14 @@ def item_neighbours(config: PipelineConfig, item: int) -> NeighbourView:
     lookup = {row["item"]: row for row in info.iter_rows(named=True)}
     found = tables.read("neighbours", "item_neighbours").filter(pl.col("item") == item)
     if found.is_empty():
-        raise SraclError(f"item {item} is not in this dataset (items are 1..{len(lookup)})")
+        raise SraclError(f"internal item id {item} is not in this dataset (items are "
+                         f"1..{len(lookup)})")
 
     def entry(item_id: int, score: float | None) -> Entry:
         row = lookup[item_id]
         label = _short(row["title"], 90) if row["title"] else f"item {row['original_id']}"
-        return Entry(item_id, label, score, _short(row["summary"] or row["text"]))
+        return Entry(item_id, row["original_id"], label, score,
+                     _short(row["summary"] or row["text"]))
 
     neighbours, scores = found.row(0)[1:]
     return NeighbourView(entry(item, None),
@@ -76,6 +79,7 @@ def user_neighbours(config: PipelineConfig, user: int) -> NeighbourView:
         raise SraclError(f"user {user} has no profile in this dataset")
     samples = tables.read("ingest", "train_samples").select("sample", "prefix")
     sequences = tables.read("ingest", "sequences").select("user", "train")
+    originals = dict(tables.read("ingest", "users").select("user", "original_id").iter_rows())
     trains = dict(sequences.iter_rows())
     prefixes = dict(samples.iter_rows())
     by_profile = {row["profile"]: row for row in profiles.iter_rows(named=True)}
@@ -84,7 +88,8 @@ def user_neighbours(config: PipelineConfig, user: int) -> NeighbourView:
         row = by_profile[profile]
         history = prefixes[row["sample"]] if row["sample"] is not None else trains[row["user"]]
         recent = "; ".join(_short(titles.get(i), 40) for i in history[-3:])
-        return Entry(row["user"], f"user {row['user']} (profile {profile}): ... {recent}",
+        original = originals[row["user"]]
+        return Entry(row["user"], original, f"user {original} (profile {profile}): ... {recent}",
                      score, _short(row["text"]))
 
     anchor = own["profile"][-1]

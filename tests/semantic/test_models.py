@@ -40,3 +40,8 @@ def test_the_gguf_llm_is_converted_once_into_the_model_cache(monkeypatch, tmp_pa
     assert models.prepare(name) == path
     assert (path / "model.safetensors").stat().st_mtime_ns == stamp
     assert not list(tmp_path.glob(".tmp-*"))
+    from safetensors import safe_open
+
+    with safe_open(path / "model.safetensors", "pt") as weights:
+        dtypes = {weights.get_slice(key).get_dtype() for key in weights.keys()}  # noqa: SIM118
+    assert dtypes == {"BF16"}, "stored in the dtype vLLM serves it in"

@@ -79,7 +79,7 @@ def test_serving_returns_titled_lists_without_history(trained):
     history = sequences.filter(pl.col("user") == 3).select(
         pl.concat_list("train", "valid", "test"))["train"][0].to_list()
     assert not set(rows.filter(pl.col("user") == 3)["item"].to_list()) & set(history)
-    with pytest.raises(SraclError, match=r"unknown user ids \[9999\]"):
+    with pytest.raises(SraclError, match=r"unknown internal user ids \[9999\]"):
         recommend_for_users(config, [1, 9999], top_k=2)
 
 

@@ -68,6 +68,10 @@ def register_backend(name: str, target: str | BackendFactory) -> None:
     _BACKENDS[name] = target
 
 
+def registered_backends() -> list[str]:
+    return sorted(_BACKENDS)
+
+
 def create_backend(config: ProfilesConfig) -> LLMBackend:
     if config.backend not in _BACKENDS:
         raise ValueError(f"unknown LLM backend {config.backend!r}; known: {sorted(_BACKENDS)}")

@@ -1,0 +1,50 @@
+"""What every ``sracl`` command shares: the console, the config options, loading and failing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from flows import console as console_setup
+from sracl_core.config import PipelineConfig, load_config
+from sracl_core.errors import SraclError
+from sracl_core.preflight import check_config, check_ingested
+
+console = Console()
+
+ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="pipeline YAML config")]
+OverrideOption = Annotated[
+    list[str] | None,
+    typer.Option("--set", help="override a config key (repeatable), "
+                 "e.g. --set train.objective.alpha=0.05"),
+]
+DEFAULT_CONFIG = Path("configs/default.yaml")
+
+
+def configure_logging(verbose: bool = False, log_path: Path | None = None) -> None:
+    console_setup.configure_logging(log_path, verbose=verbose)
+
+
+def load(config: Path, overrides: list[str] | None, *, preflight: bool = False
+         ) -> PipelineConfig:
+    """The validated config; with ``preflight`` also the checks of names, files and data fit."""
+    try:
+        resolved = load_config(config, overrides or [])
+        if preflight:
+            check_config(resolved, config)
+            check_ingested(resolved)
+        return resolved
+    except SraclError as error:
+        fail(error)
+
+
+def fail(error: Exception, log_path: Path | None = None) -> typer.Exit:
+    console.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
+    if log_path is not None:
+        console.print(f"log: {log_path}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code=1)
+
+

@@ -1,0 +1,118 @@
+"""Commands that read a finished run: top-K recommendations and neighbour lists.
+
+They take and print the dataset's own ids, and without ``--set`` they read the
+artifacts of the last ``sracl run`` of the config file, overrides included.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from flows.cli_common import (
+    DEFAULT_CONFIG,
+    ConfigOption,
+    OverrideOption,
+    console,
+    fail,
+    load,
+)
+from sracl_core.config import PipelineConfig
+from sracl_core.errors import SraclError
+
+InternalIdsOption = Annotated[bool, typer.Option(
+    "--internal-ids", help="ids are the pipeline's internal 1..N ids, not the dataset's own")]
+
+
+def load_for_reading(config: Path, overrides: list[str] | None) -> PipelineConfig:
+    """The config of the artifacts to read: without --set, the last `sracl run` of this file's
+    overrides, so its results are reachable without repeating them."""
+    if not overrides:
+        from sracl_core.last_run import last_overrides
+
+        overrides = last_overrides(config) or []
+        if overrides:
+            console.print(f"(the last `sracl run` of {config}: --set " + " --set ".join(overrides)
+                          + ")", highlight=False, soft_wrap=True)
+    return load(config, overrides)
+
+
+def recommend(
+    users: Annotated[list[str], typer.Argument(help="user ids, as in the dataset")],
+    config: ConfigOption = DEFAULT_CONFIG,
+    overrides: OverrideOption = None,
+    top_k: Annotated[int, typer.Option("--top-k", "-k", help="list length")] = 10,
+    include_history: Annotated[bool, typer.Option(help="allow items the user already has")]
+    = False,
+    internal_ids: InternalIdsOption = False,
+) -> None:
+    """Top-K next items for users, from the trained model of this config (run it first)."""
+    from sracl_core.ids import id_maps
+    from sracl_core.serving import recommend_for_users
+
+    resolved = load_for_reading(config, overrides)
+    try:
+        user_map, _ = id_maps(resolved)
+        internal = user_map.internal(users, internal_ids=internal_ids)
+        rows = recommend_for_users(resolved, internal, top_k, exclude_history=not include_history)
+    except SraclError as error:
+        fail(error)
+    table = Table(title=f"top-{top_k} for {resolved.dataset}")
+    columns = ["user", "rank", "item", "title"] + (["internal ids"] if internal_ids else [])
+    for column in columns:
+        table.add_column(column)
+    for row in rows.iter_rows(named=True):
+        cells = [row["original_user"], str(row["rank"]), row["original_id"], row["title"] or ""]
+        if internal_ids:
+            cells.append(f"user {row['user']}, item {row['item']}")
+        table.add_row(*cells)
+    console.print(table)
+
+
+inspect_app = typer.Typer(help="Look inside computed artifacts.", no_args_is_help=True)
+
+
+@inspect_app.command("neighbours")
+def inspect_neighbours(
+    config: ConfigOption = DEFAULT_CONFIG,
+    overrides: OverrideOption = None,
+    item: Annotated[str | None, typer.Option(help="item id, as in the dataset")] = None,
+    user: Annotated[str | None, typer.Option(help="user id, as in the dataset")] = None,
+    internal_ids: InternalIdsOption = False,
+) -> None:
+    """Print an item (or a user) with its semantic neighbours, their scores and profiles."""
+    from sracl_core.ids import id_maps
+    from sracl_core.semantic import inspect
+
+    if (item is None) == (user is None):
+        fail(ValueError("give exactly one of --item ID or --user ID"))
+    resolved = load_for_reading(config, overrides)
+    try:
+        user_map, item_map = id_maps(resolved)
+        if item is not None:
+            view = inspect.item_neighbours(
+                resolved, item_map.internal([item], internal_ids=internal_ids)[0])
+        else:
+            view = inspect.user_neighbours(
+                resolved, user_map.internal([str(user)], internal_ids=internal_ids)[0])
+    except SraclError as error:
+        fail(error)
+
+    def shown_id(entry: inspect.Entry) -> str:
+        return f"{entry.original_id} (internal {entry.id})" if internal_ids else entry.original_id
+
+    anchor = view.anchor
+    console.print(f"[bold]{anchor.label}[/] (id {shown_id(anchor)})", highlight=False)
+    console.print(f"  profile: {anchor.detail}", highlight=False)
+    table = Table(title=f"top-{len(view.neighbours)} semantic neighbours")
+    for column in ("#", "score", "id", "neighbour", "profile"):
+        table.add_column(column, overflow="fold")
+    for rank, entry in enumerate(view.neighbours, start=1):
+        table.add_row(str(rank), f"{entry.score:.3f}", shown_id(entry), entry.label,
+                      entry.detail)
+    console.print(table)
+
+

@@ -1,0 +1,129 @@
+"""Checks that run before any work: a bad name or a missing file fails in seconds.
+
+A config validates field by field on load; what it cannot know alone is checked
+here. :func:`check_config` looks at the registries (backbones, LLM backends,
+encoders, embedded models) and the input files, and runs before any server
+starts or any stage computes. :func:`check_against_data` needs the ingest
+statistics, so the pipeline calls it right after ingest and before the LLM
+stages: a ``neighbours.k`` that the data cannot satisfy must not cost an hour of
+profiles first.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pydantic import BaseModel
+
+from sracl_core.errors import ConfigError
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    from sracl_core.config import PipelineConfig
+
+DOWNLOAD_HINT = (
+    "public datasets can be fetched with `sracl data download NAME --dest DIR` "
+    "(movielens-100k, movielens-1m, amazon2014-beauty, amazon2014-sports, amazon2014-toys, "
+    "amazon2023-<category>), which prints the data.source section to use; or point the key "
+    "at your copy with --set {key}=/path"
+)
+
+
+def _unknown(field: str, value: str, known: list[str]) -> str:
+    return f"{field}: unknown name {value!r}; expected one of: {', '.join(known)}"
+
+
+def _choice_problems(config: PipelineConfig) -> list[str]:
+    from sracl_core.rec.backbones.base import registered_backbones
+    from sracl_core.semantic import models
+    from sracl_core.semantic.backends.base import registered_backends
+    from sracl_core.semantic.encoders import ENCODERS
+
+    problems = []
+    backbones = registered_backbones()
+    if config.train.backbone not in backbones:
+        problems.append(_unknown("train.backbone", config.train.backbone, backbones))
+    if config.profiles.backend not in registered_backends():
+        problems.append(_unknown("profiles.backend", config.profiles.backend,
+                                 registered_backends()))
+    if config.embeddings.encoder not in ENCODERS:
+        problems.append(_unknown("embeddings.encoder", config.embeddings.encoder,
+                                 sorted(ENCODERS)))
+    embedded = [models.EMBEDDED_PREFIX + name for name in models.REGISTRY]
+    for field, name in (("profiles.model", config.profiles.model),
+                        ("embeddings.model", config.embeddings.model)):
+        if models.is_embedded(name) and name not in embedded:
+            problems.append(_unknown(field, name, embedded))
+    return problems
+
+
+def _source_paths(section: BaseModel, prefix: str) -> list[tuple[str, Path]]:
+    """Every path field of the data source, with its dotted key."""
+    found = []
+    for name in type(section).model_fields:
+        value = getattr(section, name)
+        if isinstance(value, Path):
+            found.append((f"{prefix}.{name}", value))
+    return found
+
+
+def _input_problems(config: PipelineConfig) -> list[str]:
+    problems = []
+    for key, path in _source_paths(config.data.source, "data.source"):
+        if not path.exists():
+            problems.append(f"{key}: no such file or folder {path}; "
+                            + DOWNLOAD_HINT.format(key=key))
+    return problems
+
+
+def check_config(config: PipelineConfig, source: str | Path) -> None:
+    """Every problem found, in one error that names each key and what it expects."""
+    problems = _choice_problems(config) + _input_problems(config)
+    if len(problems) == 1:
+        raise ConfigError(f"{source}: {problems[0]}")
+    if problems:
+        raise ConfigError(f"{source}: {len(problems)} problems:\n  " + "\n  ".join(problems))
+
+
+def neighbour_candidates(config: PipelineConfig, stats: dict, samples: pl.DataFrame | None
+                         ) -> dict[str, int]:
+    """How many other rows each item and user profile can take neighbours from."""
+    candidates = {"items": int(stats["n_items"]) - 1}
+    if config.prompts.granularity == "user":
+        candidates["user profiles"] = int(stats["n_users"]) - 1
+    elif samples is not None:
+        per_user = samples.group_by("user").len()["len"]
+        largest = int(per_user.max()) if config.neighbours.exclude_same_user else 1
+        candidates["user profiles"] = samples.height - largest
+    return candidates
+
+
+def check_against_data(config: PipelineConfig, stats: dict,
+                       samples: pl.DataFrame | None = None) -> None:
+    """Settings that must fit the ingested data; raised before any LLM work."""
+    objective = config.train.objective
+    if not (objective.needs_neighbours and objective.retrieval == "semantic"):
+        return
+    k = config.neighbours.k
+    for what, available in neighbour_candidates(config, stats, samples).items():
+        if k > available:
+            raise ConfigError(
+                f"neighbours.k: {k} neighbours asked for, but {config.dataset} has only "
+                f"{available} candidate {what} per row after ingest; expected at most "
+                f"{available} (--set neighbours.k={max(available, 1)})")
+
+
+def check_ingested(config: PipelineConfig) -> None:
+    """:func:`check_against_data` from the ingest artifact, when this config has one."""
+    from sracl_core.stages.graph import stage_fingerprints, store_for
+
+    store = store_for(config)
+    ingest = stage_fingerprints(config)["ingest"]
+    if not store.is_complete("ingest", ingest):
+        return
+    samples = None
+    if config.prompts.granularity == "prefix":
+        samples = store.read_table("ingest", ingest, "train_samples").select("user")
+    check_against_data(config, store.manifest("ingest", ingest)["stats"], samples)

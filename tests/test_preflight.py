@@ -1,0 +1,71 @@
+"""Checks before work: choice names, input files, and settings that must fit the data."""
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from sracl_core.config import load_config
+from sracl_core.errors import ConfigError
+from sracl_core.preflight import check_against_data, check_config, check_ingested
+from sracl_core.stages.runner import run_stage
+
+
+def test_a_misspelt_backbone_is_named_with_the_valid_choices(tiny_config: Path):
+    config = load_config(tiny_config, ["train.backbone=sasrek"])
+    with pytest.raises(ConfigError, match=r"train\.backbone: unknown name 'sasrek'; expected "
+                                          r"one of: gru4rec, sasrec"):
+        check_config(config, tiny_config)
+
+
+def test_every_bad_name_and_missing_file_is_listed_in_one_error(tiny_config: Path,
+                                                                tmp_path: Path):
+    config = load_config(tiny_config, [
+        "profiles.backend=vlm", "embeddings.encoder=bert", "profiles.model=embedded:nope",
+        f"data.source.interactions={tmp_path / 'gone.txt'}"])
+    with pytest.raises(ConfigError) as raised:
+        check_config(config, tiny_config)
+    message = str(raised.value)
+    assert "4 problems" in message
+    assert "profiles.backend: unknown name 'vlm'; expected one of: openai, vllm" in message
+    assert "embeddings.encoder: unknown name 'bert'; expected one of: hf-pooler, " in message
+    assert "profiles.model: unknown name 'embedded:nope'; expected one of: " in message
+    assert f"data.source.interactions: no such file or folder {tmp_path / 'gone.txt'}" in message
+    assert "sracl data download" in message
+
+
+def test_the_shipped_configs_pass(tiny_config: Path):
+    check_config(load_config(tiny_config), tiny_config)
+    default = Path(__file__).resolve().parents[1] / "configs" / "default.yaml"
+    check_config(load_config(default), default)
+
+
+def test_k_must_leave_enough_candidates_at_each_granularity(tiny_config: Path):
+    stats = {"n_users": 3, "n_items": 5}
+    config = load_config(tiny_config, ["neighbours.k=2"])
+    check_against_data(config, stats)
+    with pytest.raises(ConfigError, match=r"neighbours\.k: 3 neighbours asked for, but tiny has "
+                                          r"only 2 candidate user profiles"):
+        check_against_data(load_config(tiny_config, ["neighbours.k=3"]), stats)
+    with pytest.raises(ConfigError, match="only 4 candidate items"):
+        check_against_data(load_config(tiny_config, ["neighbours.k=5"]), stats)
+    samples = pl.DataFrame({"user": [1, 1, 1, 2, 2, 3]})
+    prefix = load_config(tiny_config, ["prompts.granularity=prefix", "neighbours.k=3"])
+    check_against_data(prefix, stats, samples)  # 6 prefixes, at most 3 of one user
+    with pytest.raises(ConfigError, match="only 3 candidate user profiles"):
+        check_against_data(load_config(tiny_config, ["prompts.granularity=prefix",
+                                                     "neighbours.k=4"]), stats, samples)
+
+
+def test_k_is_not_checked_when_no_semantic_neighbours_are_used(tiny_config: Path):
+    plain = load_config(tiny_config, ["neighbours.k=50", "train.objective.use_cs=false",
+                                      "train.objective.use_is=false"])
+    check_against_data(plain, {"n_users": 3, "n_items": 5})
+
+
+def test_the_ingest_artifact_feeds_the_data_check(tiny_config: Path):
+    config = load_config(tiny_config, ["neighbours.k=3"])
+    check_ingested(config)  # nothing ingested yet: nothing to check
+    run_stage(config, "ingest")
+    with pytest.raises(ConfigError, match="only 2 candidate user profiles"):
+        check_ingested(config)
