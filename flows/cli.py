@@ -22,6 +22,7 @@ from flows.cli_common import (
     console,
     fail,
     load,
+    project_config,
 )
 from flows.cli_results import inspect_app, recommend
 from sracl_core.errors import SraclError
@@ -112,9 +113,12 @@ data_app = typer.Typer(help="Prepare datasets: download public ones, build sampl
 app.add_typer(data_app, name="data")
 
 
+BEAUTY_CONFIG = project_config("beauty.yaml")
+
+
 @data_app.command("sample")
 def data_sample(
-    config: ConfigOption = Path("configs/beauty.yaml"),
+    config: ConfigOption = BEAUTY_CONFIG,
     output: Annotated[Path, typer.Option(help="folder for interactions.txt and items.tsv")] = Path(
         "data/beauty_sample"),
     users: Annotated[int, typer.Option(help="users drawn before re-filtering")] = 220,

@@ -21,7 +21,17 @@ OverrideOption = Annotated[
     typer.Option("--set", help="override a config key (repeatable), "
                  "e.g. --set train.objective.alpha=0.05"),
 ]
-DEFAULT_CONFIG = Path("configs/default.yaml")
+PROJECT_CONFIGS = Path(__file__).resolve().parents[1] / "configs"
+
+
+def project_config(name: str) -> Path:
+    """``configs/<name>`` of the working directory if it has one, else of the checkout this
+    package runs from, so the default config works from any folder."""
+    local = Path("configs") / name
+    return local if local.is_file() else PROJECT_CONFIGS / name
+
+
+DEFAULT_CONFIG = project_config("default.yaml")
 
 
 def configure_logging(verbose: bool = False, log_path: Path | None = None) -> None:
