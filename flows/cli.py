@@ -13,7 +13,6 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from flows import console as console_setup
 from flows.cli_common import (
     DEFAULT_CONFIG,
     ConfigOption,
@@ -22,9 +21,11 @@ from flows.cli_common import (
     console,
     fail,
     load,
+    orchestrated,
     project_config,
 )
 from flows.cli_results import inspect_app, recommend
+from sracl_core.config import load_config
 from sracl_core.errors import SraclError
 from sracl_core.preflight import check_config, check_ingested
 from sracl_core.stages.graph import STAGE_ORDER, plan
@@ -79,30 +80,54 @@ def run(
         if name is not None and name not in STAGE_ORDER:
             fail(ValueError(f"unknown stage {name!r}; expected one of: {', '.join(STAGE_ORDER)}"))
     resolved = load(config, overrides, preflight=True)
-    log_path = console_setup.new_log_path(resolved.cache_root)
-    configure_logging(verbose, log_path)
-    console.print(f"sracl {resolved.dataset}: engine and orchestrator messages go to {log_path}",
-                  highlight=False, soft_wrap=True)
-    from flows.environment import configure_prefect
 
-    configure_prefect(resolved.cache_root / "prefect")
-    try:
+    def start() -> dict:
         from flows.pipeline import pipeline_flow
-        from flows.summary import print_summary
 
-        result = pipeline_flow(config_path=str(config.resolve()), overrides=list(overrides or []),
-                               stage=stage, downstream=downstream, until=until, force=force)
-    except SraclError as error:
-        console_setup.record_failure(error)
-        fail(error, log_path)
-    except Exception as error:
-        console_setup.record_failure(error)
-        fail(RuntimeError(f"{type(error).__name__}: {error} (the traceback is in the log)"),
-             log_path)
+        return pipeline_flow(config_path=str(config.resolve()), overrides=list(overrides or []),
+                             stage=stage, downstream=downstream, until=until, force=force)
+
+    result = orchestrated(resolved, f"sracl {resolved.dataset}", verbose, start)
+    from flows.summary import print_summary
     from sracl_core.last_run import record
 
     record(config, list(overrides or []))
     print_summary(console, result)
+
+
+@app.command()
+def experiment(
+    grid: Annotated[Path, typer.Option(help="grid YAML: variants (overrides) x seeds")],
+    config: ConfigOption = DEFAULT_CONFIG,
+    overrides: OverrideOption = None,
+    jobs: Annotated[int, typer.Option(help="train runs at once (after the shared stages)",
+                                      min=1)] = 1,
+    threads: Annotated[int | None, typer.Option(help="torch threads per run when jobs > 1")]
+    = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+) -> None:
+    """Run a grid of variants x seeds as tracked pipeline runs sharing the cache, then write
+    the comparison table (mean ± std, gain over the baseline, paired p-value) and log it."""
+    from sracl_core.experiment.grid import grid_runs, load_grid
+
+    resolved = load(config, overrides)
+    try:
+        for run in grid_runs(load_grid(grid), list(overrides or [])):
+            check_config(load_config(config, list(run.overrides)), f"{grid} ({run.label})")
+    except SraclError as error:
+        fail(error)
+
+    def start() -> dict:
+        from flows.experiment import experiment_flow
+
+        return experiment_flow(config_path=str(config.resolve()), grid_path=str(grid.resolve()),
+                               overrides=list(overrides or []), jobs=jobs, threads=threads)
+
+    result = orchestrated(resolved, f"sracl experiment {grid}", verbose, start)
+    console.print(result["markdown"], highlight=False, soft_wrap=True)
+    console.print(f"tables: {result['folder']}", highlight=False, soft_wrap=True)
+    if result["mlflow_url"]:
+        console.print(f"mlflow: {result['mlflow_url']}", highlight=False, soft_wrap=True)
 
 
 app.command()(recommend)

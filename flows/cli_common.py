@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import typer
 from rich.console import Console
@@ -14,6 +15,7 @@ from sracl_core.errors import SraclError
 from sracl_core.preflight import check_config, check_ingested
 
 console = Console()
+T = TypeVar("T")
 
 ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="pipeline YAML config")]
 OverrideOption = Annotated[
@@ -58,3 +60,25 @@ def fail(error: Exception, log_path: Path | None = None) -> typer.Exit:
     raise typer.Exit(code=1)
 
 
+
+
+def orchestrated(resolved: PipelineConfig, label: str, verbose: bool,
+                 start: Callable[[], T]) -> T:
+    """Run a Prefect flow for a command: a log file for the engines, Prefect's state under the
+    cache, and any failure as one line (its traceback in the log)."""
+    log_path = console_setup.new_log_path(resolved.cache_root)
+    configure_logging(verbose, log_path)
+    console.print(f"{label}: engine and orchestrator messages go to {log_path}",
+                  highlight=False, soft_wrap=True)
+    from flows.environment import configure_prefect
+
+    configure_prefect(resolved.cache_root / "prefect")
+    try:
+        return start()
+    except SraclError as error:
+        console_setup.record_failure(error)
+        fail(error, log_path)
+    except Exception as error:
+        console_setup.record_failure(error)
+        fail(RuntimeError(f"{type(error).__name__}: {error} (the traceback is in the log)"),
+             log_path)

@@ -32,11 +32,12 @@ def _check_stage(name: str | None) -> None:
 
 
 def _start_tracking(config: PipelineConfig, config_path: str, overrides: list[str],
-                    stages: list[str]) -> PipelineRun | None:
+                    stages: list[str], extra_tags: dict[str, str]) -> PipelineRun | None:
     if not config.tracking.enabled:
         return None
     tags = {"prefect.flow_run_id": str(flow_run.id), "prefect.flow_run_name": flow_run.name or "",
-            "prefect.flow_name": flow_run.flow_name or "", "sracl.selected": ",".join(stages)}
+            "prefect.flow_name": flow_run.flow_name or "", "sracl.selected": ",".join(stages),
+            **extra_tags}
     if flow_run.ui_url:
         tags["prefect.flow_run_url"] = flow_run.ui_url
     run = PipelineRun.start(config, run_name=f"{config.dataset}-{flow_run.name}", tags=tags)
@@ -46,11 +47,12 @@ def _start_tracking(config: PipelineConfig, config_path: str, overrides: list[st
 
 def execute(config_path: str, overrides: list[str] | None, *, stage: str | None = None,
             downstream: bool = False, until: str | None = None,
-            force: bool = False) -> dict[str, Any]:
+            force: bool = False, tags: dict[str, str] | None = None) -> dict[str, Any]:
     """Run the selected stages in order inside the current flow run; returns the run summary.
 
     No ``stage``: every stage this config needs; a ``stage``: it alone, or with
     ``downstream`` it and every stage that reads from it; ``until`` cuts after a stage.
+    ``tags`` go on the MLflow run (an experiment names its variant and seed there).
     """
     for name in (stage, until):
         _check_stage(name)
@@ -64,7 +66,7 @@ def execute(config_path: str, overrides: list[str] | None, *, stage: str | None 
     stages = select_stages(config, stage, downstream=downstream, until=until)
     fingerprints = stage_fingerprints(config)
     logger.info("sracl %s: stages %s", config.dataset, " -> ".join(stages))
-    tracker = _start_tracking(config, config_path, overrides, stages)
+    tracker = _start_tracking(config, config_path, overrides, stages, dict(tags or {}))
     records: list[StageRecord] = []
     try:
         for name in stages:
@@ -95,11 +97,11 @@ def execute(config_path: str, overrides: list[str] | None, *, stage: str | None 
 @flow(name="sracl-pipeline", persist_result=False)
 def pipeline_flow(config_path: str = DEFAULT_CONFIG, overrides: list[str] | None = None,
                   stage: str | None = None, downstream: bool = False, until: str | None = None,
-                  force: bool = False) -> dict[str, Any]:
+                  force: bool = False, tags: dict[str, str] | None = None) -> dict[str, Any]:
     """The whole pipeline, or one stage (``stage``), with ``downstream`` every stage after it,
     up to ``until``. Cached stages are skipped; ``force`` recomputes the selected ones."""
     return execute(config_path, overrides, stage=stage, downstream=downstream, until=until,
-                   force=force)
+                   force=force, tags=tags)
 
 
 @flow(name="sracl-stage", flow_run_name="stage-{stage}", persist_result=False)

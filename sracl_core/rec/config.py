@@ -89,6 +89,10 @@ class TrainConfig(StrictModel):
     """Backbone, objectives and optimisation of the train stage."""
 
     backbone: str = Field("sasrec", description="registered backbone name")
+    seed: int | None = Field(
+        None, description="training seed (initialisation, sample order, dropout, augmentation); "
+        "None = the config's global seed. The seeds of an experiment vary this one only, so "
+        "every seed shares the same prompts, profiles and neighbours")
     sasrec: SASRecConfig = SASRecConfig()
     gru4rec: GRU4RecConfig = GRU4RecConfig()
     objective: ObjectiveConfig = ObjectiveConfig()

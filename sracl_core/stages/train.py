@@ -28,7 +28,8 @@ def run(context: StageContext) -> None:
     neighbours = semantic_neighbours(context) if config.objective.needs_neighbours else None
     checkpoints = checkpoint_root(context)
     _remove_finished_checkpoints(context, checkpoints)
-    result = train(config, data, neighbours, seed=context.config.seed,
+    seed = context.config.seed if config.seed is None else config.seed
+    result = train(config, data, neighbours, seed=seed,
                    checkpoint_dir=checkpoints / context.fingerprints["train"],
                    on_epoch=lambda report: _on_epoch(context, report))
     shutil.copytree(result.model_dir, context.writer.path("model"))

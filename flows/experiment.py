@@ -1,0 +1,107 @@
+"""``sracl experiment``: a grid of variants x seeds, each a tracked pipeline run, then one table.
+
+Every run is the pipeline flow (a Prefect subflow, one MLflow run in the grid's
+experiment, tagged with its variant and seed), so the cache shares every
+upstream stage between runs and a killed grid continues where it stopped:
+finished runs are found cached, a half-trained one resumes from its checkpoint.
+
+With ``jobs`` > 1 the stages before train run first, one run at a time, so that
+no two runs compute the same artifact; then the train and evaluate stages run
+``jobs`` at a time, each with ``threads`` torch threads (two one-thread runs on
+a 2-core machine; a GPU takes several at once).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import polars as pl
+from prefect import flow
+
+from flows.pipeline import pipeline_flow
+from sracl_core.config import load_config
+from sracl_core.experiment.aggregate import RUN_SCHEMA, markdown_table, summarise
+from sracl_core.experiment.grid import GridRun, grid_runs, load_grid
+from sracl_core.experiment.results import results_folder, run_figures, write_results
+from sracl_core.experiment.tracking import TAG_EXPERIMENT, log_summary
+from sracl_core.pipeline import needed_stages
+from sracl_core.preflight import check_config
+
+log = logging.getLogger(__name__)
+
+
+def _tags(grid_name: str, run: GridRun) -> dict[str, str]:
+    return {TAG_EXPERIMENT: grid_name, "sracl.variant": run.variant, "sracl.seed": str(run.seed)}
+
+
+def _run_one(config_path: str, grid_name: str, run: GridRun, until: str | None = None) -> None:
+    started = time.perf_counter()
+    pipeline_flow.with_options(flow_run_name=f"{grid_name}-{run.variant}-seed{run.seed}")(
+        config_path=config_path, overrides=list(run.overrides), until=until,
+        tags=_tags(grid_name, run))
+    if until is None:
+        log.info("experiment %s: %s done in %.0f s", grid_name, run.label,
+                 time.perf_counter() - started)
+
+
+@flow(name="sracl-experiment", persist_result=False)
+def experiment_flow(config_path: str, grid_path: str, overrides: list[str] | None = None,
+                    jobs: int = 1, threads: int | None = None) -> dict[str, Any]:
+    """Run every variant x seed of the grid (cached ones finish at once), then aggregate."""
+    grid = load_grid(grid_path)
+    extra = [*(overrides or []), f"tracking.experiment={grid.name}"]
+    if jobs > 1 and threads is not None:
+        extra.append(f"train.num_threads={threads}")
+    runs = grid_runs(grid, extra)
+    for run in runs:
+        check_config(load_config(config_path, run.overrides), f"{grid_path} ({run.label})")
+    log.info("experiment %s: %d variants x %d seeds = %d pipeline runs", grid.name,
+             len(grid.variants), len(grid.seeds), len(runs))
+    if jobs <= 1:
+        for run in runs:
+            _run_one(config_path, grid.name, run)
+    else:
+        seen: set[str] = set()
+        for run in runs:
+            if run.variant not in seen:
+                seen.add(run.variant)
+                stages = needed_stages(load_config(config_path, run.overrides))
+                _run_one(config_path, grid.name, run, until=stages[stages.index("train") - 1])
+        with ThreadPoolExecutor(max_workers=jobs) as pool:
+            for future in [pool.submit(_run_one, config_path, grid.name, run) for run in runs]:
+                future.result()
+    return aggregate(config_path, grid_path, overrides)
+
+
+def aggregate(config_path: str, grid_path: str, overrides: list[str] | None = None
+              ) -> dict[str, Any]:
+    """The grid's table from the cache (every run must be finished), written and tracked."""
+    grid = load_grid(grid_path)
+    extra = [*(overrides or []), f"tracking.experiment={grid.name}"]
+    rows, timings = [], []
+    for run in grid_runs(grid, extra):
+        config = load_config(config_path, run.overrides)
+        figures = run_figures(config)
+        rows += [(run.variant, run.seed, name, value) for name, value in figures.metrics.items()]
+        timings.append((run.variant, run.seed, figures.train_seconds, figures.best_epoch,
+                        figures.epochs_run))
+    runs = pl.DataFrame(rows, schema=RUN_SCHEMA, orient="row")
+    summary = summarise(runs, grid.baseline, grid.metrics, grid.reference)
+    times = pl.DataFrame(timings, schema=["variant", "seed", "train_seconds", "best_epoch",
+                                          "epochs_run"], orient="row")
+    per_variant = times.group_by("variant", maintain_order=True).agg(
+        pl.col("train_seconds").mean().round(0), pl.col("best_epoch").mean().round(1))
+    markdown = markdown_table(summary, grid.metrics, grid.baseline) + "\n\n" + "\n".join(
+        [f"- {v}: train {s:.0f} s per run (mean), best epoch {e}" for v, s, e in
+         per_variant.iter_rows()])
+    base = load_config(config_path, extra)
+    folder = results_folder(base, grid.name)
+    paths = write_results(folder, runs.join(times, on=["variant", "seed"], how="left"), summary,
+                          markdown)
+    url = log_summary(base, grid.name, summary, grid.metrics, paths, markdown) \
+        if base.tracking.enabled else None
+    return {"grid": grid.name, "folder": str(folder), "markdown": markdown,
+            "summary": summary.to_dicts(), "mlflow_url": url}

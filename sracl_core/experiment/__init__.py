@@ -1,0 +1,1 @@
+"""Grids of pipeline runs (variants x seeds) and their aggregated comparison."""

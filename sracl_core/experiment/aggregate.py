@@ -1,0 +1,93 @@
+"""Per-run metrics -> one table: mean and spread over seeds, gain over the baseline, p-value.
+
+The significance test is a paired t-test over seeds (scipy's ``ttest_rel``):
+runs of two variants with the same seed share the data, the split and the
+initial RNG stream, so pairing by seed removes that shared noise. With fewer
+than two common seeds there is no test and the p-value is left empty.
+"""
+
+from __future__ import annotations
+
+import math
+
+import polars as pl
+from scipy import stats
+
+RUN_SCHEMA = {"variant": pl.String, "seed": pl.Int64, "metric": pl.String, "value": pl.Float64}
+
+
+def summarise(runs: pl.DataFrame, baseline: str, metrics: list[str],
+              reference: dict[str, dict[str, float]] | None = None) -> pl.DataFrame:
+    """``runs``: one row per (variant, seed, metric, value). One row per (variant, metric)."""
+    reference = reference or {}
+    rows = []
+    variants = list(dict.fromkeys(runs["variant"].to_list()))
+    for variant in variants:
+        for metric in metrics:
+            mine = _by_seed(runs, variant, metric)
+            base = _by_seed(runs, baseline, metric)
+            values = list(mine.values())
+            mean = sum(values) / len(values) if values else math.nan
+            spread = _std(values)
+            base_mean = sum(base.values()) / len(base) if base else math.nan
+            gain = (mean / base_mean - 1.0) * 100 if base_mean and variant != baseline \
+                else math.nan
+            rows.append({"variant": variant, "metric": metric, "seeds": len(values),
+                         "mean": mean, "std": spread, "gain_pct": gain,
+                         "p_value": _paired_p(mine, base) if variant != baseline else math.nan,
+                         "reference": reference.get(variant, {}).get(metric, math.nan)})
+    return pl.DataFrame(rows, schema={
+        "variant": pl.String, "metric": pl.String, "seeds": pl.Int64, "mean": pl.Float64,
+        "std": pl.Float64, "gain_pct": pl.Float64, "p_value": pl.Float64,
+        "reference": pl.Float64})
+
+
+def _by_seed(runs: pl.DataFrame, variant: str, metric: str) -> dict[int, float]:
+    chosen = runs.filter((pl.col("variant") == variant) & (pl.col("metric") == metric))
+    return dict(chosen.select("seed", "value").iter_rows())
+
+
+def _std(values: list[float]) -> float:
+    """Sample standard deviation (n - 1), 0 for a single seed."""
+    if len(values) < 2:
+        return 0.0 if values else math.nan
+    mean = sum(values) / len(values)
+    return math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1))
+
+
+def _paired_p(mine: dict[int, float], base: dict[int, float]) -> float:
+    common = sorted(set(mine) & set(base))
+    if len(common) < 2:
+        return math.nan
+    a = [mine[seed] for seed in common]
+    b = [base[seed] for seed in common]
+    if all(x == y for x, y in zip(a, b, strict=True)):
+        return 1.0
+    return float(stats.ttest_rel(a, b).pvalue)
+
+
+def markdown_table(summary: pl.DataFrame, metrics: list[str], baseline: str) -> str:
+    """The paper's layout: one row per variant, one column per metric (mean ± std, gain, p)."""
+    header = "| variant | " + " | ".join(metrics) + " |"
+    lines = [header, "|---|" + "---:|" * len(metrics)]
+    for variant in dict.fromkeys(summary["variant"].to_list()):
+        cells = []
+        for metric in metrics:
+            row = summary.filter((pl.col("variant") == variant) & (pl.col("metric") == metric))
+            if row.is_empty():
+                cells.append("")
+                continue
+            values = row.row(0, named=True)
+            cell = f"{values['mean']:.4f} ± {values['std']:.4f}"
+            if variant != baseline and not math.isnan(values["gain_pct"]):
+                cell += f" ({values['gain_pct']:+.1f}%"
+                cell += f", p={values['p_value']:.3f})" if not math.isnan(values["p_value"]) \
+                    else ")"
+            if not math.isnan(values["reference"]):
+                cell += f" [paper {values['reference']:.4f}]"
+            cells.append(cell)
+        lines.append(f"| {variant} | " + " | ".join(cells) + " |")
+    seeds = int(summary["seeds"].max()) if summary.height else 0
+    lines += ["", f"mean ± sample std over up to {seeds} seeds; (gain over {baseline}, "
+                  "paired t-test p over seeds); [paper: the published number]"]
+    return "\n".join(lines)

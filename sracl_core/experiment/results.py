@@ -1,0 +1,61 @@
+"""Read a finished grid run's figures from the artifact store, and write the grid's tables.
+
+Figures come from the evaluate and train artifacts of each run's exact config, so
+a grid that is re-run (or continued after a kill) reports the same numbers
+without recomputing anything, and wall times are those of the original work.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from sracl_core.config import PipelineConfig
+from sracl_core.errors import SraclError
+from sracl_core.stages.graph import stage_fingerprints, store_for
+
+
+@dataclass(frozen=True)
+class RunFigures:
+    metrics: dict[str, float]
+    train_seconds: float
+    best_epoch: int | None
+    epochs_run: int | None
+
+
+def run_figures(config: PipelineConfig) -> RunFigures:
+    """Test metrics, the train stage's wall time and its best epoch for this config."""
+    store = store_for(config)
+    fingerprints = stage_fingerprints(config)
+    if not store.is_complete("evaluate", fingerprints["evaluate"]):
+        raise SraclError(f"{config.dataset}: evaluate ({fingerprints['evaluate']}) is not "
+                         "computed for this run")
+    metrics = dict(store.read_table("evaluate", fingerprints["evaluate"], "metrics").iter_rows())
+    train = store.manifest("train", fingerprints["train"])
+    stats = train.get("stats", {})
+    return RunFigures({str(k): float(v) for k, v in metrics.items()},
+                      float(train.get("wall_seconds", 0.0)), stats.get("best_epoch"),
+                      stats.get("epochs_run"))
+
+
+def results_folder(config: PipelineConfig, grid_name: str) -> Path:
+    return Path(config.cache_root) / config.dataset / "experiments" / grid_name
+
+
+def write_results(folder: Path, runs: pl.DataFrame, summary: pl.DataFrame,
+                  markdown: str) -> dict[str, Path]:
+    """``runs.parquet`` (one row per run and metric), ``summary.parquet`` and ``summary.md``,
+    each written to a temporary name and renamed, so a reader never sees half a table."""
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = {"runs": folder / "runs.parquet", "summary": folder / "summary.parquet",
+             "markdown": folder / "summary.md"}
+    for key, table in (("runs", runs), ("summary", summary)):
+        temporary = paths[key].with_name(f".tmp-{paths[key].name}")
+        table.write_parquet(temporary)
+        temporary.replace(paths[key])
+    temporary = paths["markdown"].with_name(".tmp-summary.md")
+    temporary.write_text(markdown + "\n", encoding="utf-8")
+    temporary.replace(paths["markdown"])
+    return paths

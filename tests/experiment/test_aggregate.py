@@ -1,0 +1,52 @@
+import math
+
+import polars as pl
+import pytest
+
+from sracl_core.experiment.aggregate import RUN_SCHEMA, markdown_table, summarise
+
+
+def _runs(rows):
+    return pl.DataFrame(rows, schema=RUN_SCHEMA, orient="row")
+
+
+RUNS = _runs([
+    ("base", 1, "HR@10", 0.10), ("base", 2, "HR@10", 0.12),
+    ("new", 1, "HR@10", 0.11), ("new", 2, "HR@10", 0.15),
+])
+
+
+def test_mean_std_gain_and_paired_p_against_hand_computation():
+    summary = summarise(RUNS, "base", ["HR@10"], {"new": {"HR@10": 0.2}})
+    base, new = summary.sort("variant").iter_rows(named=True)
+    assert base["mean"] == pytest.approx(0.11) and base["std"] == pytest.approx(math.sqrt(2e-4))
+    assert math.isnan(base["gain_pct"]) and math.isnan(base["p_value"])
+    assert new["mean"] == pytest.approx(0.13)
+    assert new["std"] == pytest.approx(math.sqrt(((0.11 - 0.13) ** 2 + (0.15 - 0.13) ** 2)))
+    assert new["gain_pct"] == pytest.approx((0.13 / 0.11 - 1) * 100)
+    # paired differences 0.01 and 0.03: t = 2 with 1 degree of freedom (a Cauchy law),
+    # so the two-sided p is 1 - 2 atan(2) / pi
+    assert new["p_value"] == pytest.approx(1 - 2 * math.atan(2) / math.pi)
+    assert new["reference"] == 0.2 and math.isnan(base["reference"])
+
+
+def test_unpaired_seeds_give_no_p_value_and_one_seed_a_zero_spread():
+    runs = _runs([("base", 1, "HR@10", 0.1), ("new", 2, "HR@10", 0.2)])
+    new = summarise(runs, "base", ["HR@10"]).filter(pl.col("variant") == "new").row(0, named=True)
+    assert math.isnan(new["p_value"]) and new["std"] == 0.0 and new["seeds"] == 1
+
+
+def test_identical_runs_are_not_significant():
+    runs = _runs([("base", 1, "m", 0.1), ("base", 2, "m", 0.2),
+                  ("same", 1, "m", 0.1), ("same", 2, "m", 0.2)])
+    same = summarise(runs, "base", ["m"]).filter(pl.col("variant") == "same").row(0, named=True)
+    assert same["p_value"] == 1.0 and same["gain_pct"] == pytest.approx(0.0)
+
+
+def test_markdown_has_one_row_per_variant_in_grid_order():
+    text = markdown_table(summarise(RUNS, "base", ["HR@10"], {"new": {"HR@10": 0.2}}),
+                          ["HR@10"], "base")
+    lines = text.splitlines()
+    assert lines[0] == "| variant | HR@10 |"
+    assert lines[2] == "| base | 0.1100 ± 0.0141 |"
+    assert lines[3].startswith("| new | 0.1300 ± 0.0283 (+18.2%, p=0.295) [paper 0.2000] |")

@@ -1,0 +1,37 @@
+from pathlib import Path
+
+import pytest
+
+from sracl_core.errors import ConfigError
+from sracl_core.experiment.grid import grid_runs, load_grid
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "grid.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_runs_go_seed_by_seed_with_grid_then_variant_then_seed_overrides(tmp_path):
+    grid = load_grid(_write(tmp_path, """
+name: g1
+baseline: a
+seeds: [7, 8]
+overrides: [train.epochs=2]
+variants: {a: [], b: [train.lr=0.01]}
+"""))
+    runs = grid_runs(grid, ["cache_root=/x"])
+    assert [run.label for run in runs] == ["a/seed-7", "b/seed-7", "a/seed-8", "b/seed-8"]
+    assert runs[1].overrides == ("cache_root=/x", "train.epochs=2", "train.lr=0.01",
+                                 "train.seed=7")
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("name: g\nbaseline: z\nseeds: [1]\nvariants: {a: []}", "baseline 'z' is not a variant"),
+    ("name: g\nbaseline: a\nseeds: [1, 1]\nvariants: {a: []}", "seeds must be distinct"),
+    ("name: g\nbaseline: a\nseeds: [1]\nvariants: {a: []}\nseed: 3", "seed: Extra inputs"),
+    ("name: a b\nbaseline: a\nseeds: [1]\nvariants: {a: []}", "name: String should match"),
+])
+def test_bad_grids_name_the_field(tmp_path, text, message):
+    with pytest.raises(ConfigError, match=message):
+        load_grid(_write(tmp_path, text))
