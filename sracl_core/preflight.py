@@ -40,14 +40,15 @@ def _choice_problems(config: PipelineConfig) -> list[str]:
     from sracl_core.semantic import models
     from sracl_core.semantic.backends.base import registered_backends
     from sracl_core.semantic.encoders import ENCODERS
+    from sracl_core.semantic.text_profiles import TEXT_BACKEND
 
     problems = []
     backbones = registered_backbones()
     if config.train.backbone not in backbones:
         problems.append(_unknown("train.backbone", config.train.backbone, backbones))
-    if config.profiles.backend not in registered_backends():
-        problems.append(_unknown("profiles.backend", config.profiles.backend,
-                                 registered_backends()))
+    backends = [*registered_backends(), TEXT_BACKEND]  # text: profiles without an LLM
+    if config.profiles.backend not in backends:
+        problems.append(_unknown("profiles.backend", config.profiles.backend, backends))
     if config.embeddings.encoder not in ENCODERS:
         problems.append(_unknown("embeddings.encoder", config.embeddings.encoder,
                                  sorted(ENCODERS)))

@@ -76,8 +76,10 @@ class ProfilesConfig(StrictModel):
     """Which LLM writes the profiles and how it samples."""
 
     backend: str = Field("vllm", description="'vllm' (offline engine), 'openai' (any "
-                         "OpenAI-compatible endpoint) or a backend registered in "
-                         "sracl_core.semantic.backends")
+                         "OpenAI-compatible endpoint), a backend registered in "
+                         "sracl_core.semantic.backends, or 'text': no LLM, the profiles are "
+                         "the items' own text and the user's item names, newest first (the "
+                         "paper's 'w/o LLM'; the other profiles settings are then unused)")
     model: str = Field("embedded:smollm2-135m-instruct",
                        description="'embedded:<name>' or a local path / hub id")
     temperature: float = Field(0.0, ge=0.0)

@@ -9,6 +9,10 @@ item text were never sent to the LLM (see :mod:`sracl_core.semantic.prompts`):
 their text is the item's name or the user's titles. An answer that never
 validated keeps its raw text (or the name/titles if it was empty) and is
 flagged ``parse_fallback``.
+
+The tables' schemas are :data:`ITEM_PROFILE_SCHEMA` and
+:data:`USER_PROFILE_SCHEMA`; ``profiles.backend: text`` writes the same tables
+without an LLM (:mod:`sracl_core.semantic.text_profiles`).
 """
 
 from __future__ import annotations
@@ -23,6 +27,13 @@ from sracl_core.semantic.config import ProfilesConfig, PromptTemplates
 from sracl_core.semantic.generation import Answer
 from sracl_core.semantic.parsing import ItemAnswer, item_answer_or_fallback
 from sracl_core.semantic.templates import ITEM_JSON_SCHEMA
+
+ITEM_PROFILE_SCHEMA: dict[str, pl.DataType] = {
+    "item": pl.Int32(), "text": pl.String(), "summary": pl.String(),
+    "user_analysis": pl.String(), "parse_fallback": pl.Boolean(), "generated": pl.Boolean()}
+USER_PROFILE_SCHEMA: dict[str, pl.DataType] = {
+    "profile": pl.Int64(), "user": pl.Int32(), "sample": pl.Int64(), "text": pl.String(),
+    "parse_fallback": pl.Boolean(), "generated": pl.Boolean()}
 
 
 def json_mode(config: ProfilesConfig) -> str:
@@ -112,9 +123,7 @@ def item_profiles(item_prompts: pl.DataFrame, config: ProfilesConfig, templates:
         body = " ".join(part for part in (parsed.summary, parsed.user_analysis) if part)
         text = f"{name}. {body}" if config.title_in_item_text and body != name else body
         rows.append((item, text, parsed.summary, parsed.user_analysis, parsed.fallback, True))
-    return pl.DataFrame(rows, orient="row", schema={
-        "item": pl.Int32, "text": pl.String, "summary": pl.String, "user_analysis": pl.String,
-        "parse_fallback": pl.Boolean, "generated": pl.Boolean})
+    return pl.DataFrame(rows, orient="row", schema=ITEM_PROFILE_SCHEMA)
 
 
 def user_profiles(user_prompts: pl.DataFrame, config: ProfilesConfig, templates: PromptTemplates,
@@ -132,6 +141,4 @@ def user_profiles(user_prompts: pl.DataFrame, config: ProfilesConfig, templates:
         if text and config.history_in_user_text:
             text = f"{text} Chosen: {titles}"
         rows.append((profile, user, sample, text or titles, not answer.valid, True))
-    return pl.DataFrame(rows, orient="row", schema={
-        "profile": pl.Int64, "user": pl.Int32, "sample": pl.Int64, "text": pl.String,
-        "parse_fallback": pl.Boolean, "generated": pl.Boolean})
+    return pl.DataFrame(rows, orient="row", schema=USER_PROFILE_SCHEMA)

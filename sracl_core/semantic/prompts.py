@@ -13,6 +13,14 @@ all (as in the Sports data) are named ``item <original_id>`` and their prompt
 row has ``has_text = false``; the profiles stage does not ask the LLM about
 them (a model can only invent a description) and uses the name as the profile.
 A user none of whose items has any text is treated the same way.
+
+The prompts stage also writes what the LLM-free ``profiles.backend: text``
+needs, since prompts cut titles (to ``title_chars`` in lists, 200 characters in
+an item's own text): ``item_texts`` (each item's whole title, else its fallback
+name, and its text fields as one plain string, :func:`build_item_texts`) and,
+on ``user_prompts``, the ``items`` of each profile (oldest first). The prompt
+texts themselves do not depend on these additions: an LLM response cache is
+keyed by them.
 """
 
 from __future__ import annotations
@@ -62,6 +70,8 @@ class ItemCatalog:
                 named=True)
         }
         self._names = {item: self._name(row) for item, row in self._rows.items()}
+        self._full = {item: _clean(row.get("title")) or self._names[item]
+                      for item, row in self._rows.items()}
         self._short = {item: _cut(name, title_chars) for item, name in self._names.items()}
 
     @staticmethod
@@ -81,6 +91,10 @@ class ItemCatalog:
     def name(self, item: int) -> str:
         """The item's title, or its fallback name (other text, else its id)."""
         return self._names[item]
+
+    def full_name(self, item: int) -> str:
+        """The whole title, not cut (the no-LLM profiles embed it); else the fallback name."""
+        return self._full[item]
 
     def short_name(self, item: int) -> str:
         """The title cut to ``title_chars``, as listed in sequences (keeps prompts short)."""
@@ -107,9 +121,44 @@ class ItemCatalog:
             lines.append(f"Price: ${float(price):.2f}")
         return "\n".join(lines)
 
+    def text(self, item: int, description_chars: int) -> str:
+        """The item as one plain string: its :meth:`full_name`, then the brand, categories
+        and description (cut to ``description_chars``) it has that the name is not already
+        made of. Price is left out (a number says little to a text encoder)."""
+        row = self._rows[item]
+        title, brand, categories, description = (
+            _clean(row.get(name)) for name in ("title", "brand", "categories", "description"))
+        parts: list[str | None] = [self._full[item]]
+        if title:
+            parts += [brand, categories]
+        if description and (title or brand or categories):
+            parts.append(_cut(description, description_chars) if description_chars else None)
+        elif description:  # the name is the start of the description: show more of it
+            parts = [_cut(description, max(description_chars, FALLBACK_DESCRIPTION_CHARS))]
+        return _joined([part for part in parts if part])
+
     @property
     def items(self) -> list[int]:
         return sorted(self._rows)
+
+
+def _joined(parts: list[str]) -> str:
+    """Parts as sentences: ``a. b. c``; a part that ends in punctuation gets no extra dot."""
+    text = ""
+    for part in parts:
+        if text:
+            text += ("" if text[-1] in ".!?" else ".") + " "
+        text += part
+    return text
+
+
+def build_item_texts(items: pl.DataFrame, config: PromptsConfig) -> pl.DataFrame:
+    """``item, name, text``: the full name and the plain text of every item (no LLM)."""
+    catalog = ItemCatalog(items, config.title_chars)
+    rows = [(item, catalog.full_name(item), catalog.text(item, config.description_chars))
+            for item in catalog.items]
+    return pl.DataFrame(rows, schema={"item": pl.Int32, "name": pl.String, "text": pl.String},
+                        orient="row")
 
 
 def item_sequence_windows(sequences: pl.DataFrame, config: PromptsConfig,
@@ -170,17 +219,18 @@ def build_user_prompts(items: pl.DataFrame, sequences: pl.DataFrame,
     ``user``: one row per user from its training sequence (last
     ``max_user_titles`` items); every sample of the user points to it.
     ``prefix``: one row per training sample from its own prefix.
-    Columns: ``profile, user, sample, system, prompt, titles, has_text``
-    (``titles`` is the no-text fallback).
+    Columns: ``profile, user, sample, system, prompt, titles, has_text, items``
+    (``titles`` is the no-text fallback; ``items`` the profile's item ids, oldest
+    first, for the ``text`` profiles backend).
     """
     catalog = ItemCatalog(items, config.title_chars)
     system = config.templates.user_system.format(domain=config.domain)
     instruction = config.templates.user_instruction
 
-    def prompt_row(item_list: list[int]) -> tuple[str, str, str, bool]:
+    def prompt_row(item_list: list[int]) -> tuple[str, str, str, bool, list[int]]:
         titles = "; ".join(catalog.short_name(item) for item in item_list)
         return system, instruction.format(titles=titles, domain=config.domain), titles, any(
-            catalog.has_text(item) for item in item_list)
+            catalog.has_text(item) for item in item_list), list(item_list)
 
     if config.granularity == "user":
         ordered = sequences.select("user", "train").sort("user")
@@ -204,5 +254,6 @@ def build_user_prompts(items: pl.DataFrame, sequences: pl.DataFrame,
 def _user_prompt_frame(rows: list[tuple]) -> pl.DataFrame:
     return pl.DataFrame(rows, schema={"profile": pl.Int64, "user": pl.Int32, "sample": pl.Int64,
                                       "system": pl.String, "prompt": pl.String,
-                                      "titles": pl.String, "has_text": pl.Boolean},
+                                      "titles": pl.String, "has_text": pl.Boolean,
+                                      "items": pl.List(pl.Int32)},
                         orient="row")

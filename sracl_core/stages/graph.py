@@ -65,7 +65,7 @@ STAGES: dict[str, StageSpec] = {
     spec.name: spec
     for spec in (
         StageSpec("ingest", (), "1", _section("data"), "sracl_core.stages.ingest:run"),
-        StageSpec("prompts", ("ingest",), "1", _seeded("prompts"),
+        StageSpec("prompts", ("ingest",), "2", _seeded("prompts"),
                   "sracl_core.stages.prompts:run"),
         StageSpec("profiles", ("prompts",), "1", _section("profiles"),
                   "sracl_core.stages.profiles:run"),

@@ -1,4 +1,9 @@
-"""Profiles: the LLM answers every prompt (through the response cache) -> profile tables."""
+"""Profiles: the LLM answers every prompt (through the response cache) -> profile tables.
+
+With ``profiles.backend: text`` no LLM is involved: the profiles are the data's
+own text (the prompts stage's ``item_texts`` and the ``items`` of each user
+prompt, see :mod:`sracl_core.semantic.text_profiles`), in the same tables.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +21,11 @@ from sracl_core.semantic.profiles import (
     user_profiles,
     user_requests,
 )
+from sracl_core.semantic.text_profiles import (
+    TEXT_BACKEND,
+    text_item_profiles,
+    text_user_profiles,
+)
 from sracl_core.stages.runner import StageContext
 
 log = logging.getLogger(__name__)
@@ -27,6 +37,28 @@ def llm_cache_dir(config: PipelineConfig) -> Path:
 
 
 def run(context: StageContext) -> None:
+    if context.config.profiles.backend == TEXT_BACKEND:
+        run_text(context)
+    else:
+        run_llm(context)
+
+
+def run_text(context: StageContext) -> None:
+    """The "w/o LLM" profiles: item texts and users' item names, no backend created."""
+    item_texts = context.input_table("prompts", "item_texts")
+    item_table = text_item_profiles(item_texts)
+    user_table = text_user_profiles(context.input_table("prompts", "user_prompts"), item_texts)
+    writer = context.writer
+    writer.write_table("item_profiles", item_table)
+    writer.write_table("user_profiles", user_table)
+    writer.stats.update(backend=TEXT_BACKEND, item_profiles=item_table.height,
+                        user_profiles=user_table.height)
+    log.info("profiles: %d item and %d user profiles from the data's own text (no LLM) -> %s",
+             item_table.height, user_table.height, writer.directory)
+
+
+def run_llm(context: StageContext) -> None:
+    """Every prompt with text answered by the configured LLM backend, through the cache."""
     config = context.config.profiles
     item_prompts = context.input_table("prompts", "item_prompts")
     user_prompts = context.input_table("prompts", "user_prompts")
@@ -56,7 +88,8 @@ def run(context: StageContext) -> None:
     writer.write_table("user_profiles", user_table)
     item_fallbacks = int(item_table["parse_fallback"].sum())
     user_fallbacks = int(user_table["parse_fallback"].sum())
-    writer.stats.update(report.as_stats("llm"), item_parse_fallbacks=item_fallbacks,
+    writer.stats.update(report.as_stats("llm"), backend=config.backend,
+                        item_parse_fallbacks=item_fallbacks,
                         user_fallbacks=user_fallbacks, llm_cache=str(cache.directory))
     if item_fallbacks or user_fallbacks:
         log.warning("profiles: %d item answers were not valid JSON and %d user answers were "
