@@ -53,8 +53,10 @@ def _choice_problems(config: PipelineConfig) -> list[str]:
         problems.append(_unknown("embeddings.encoder", config.embeddings.encoder,
                                  sorted(ENCODERS)))
     embedded = [models.EMBEDDED_PREFIX + name for name in models.REGISTRY]
-    for field, name in (("profiles.model", config.profiles.model),
-                        ("embeddings.model", config.embeddings.model)):
+    named = [("embeddings.model", config.embeddings.model)]
+    if config.profiles.backend != TEXT_BACKEND:
+        named.insert(0, ("profiles.model", config.profiles.model))
+    for field, name in named:
         if models.is_embedded(name) and name not in embedded:
             problems.append(_unknown(field, name, embedded))
     return problems

@@ -27,7 +27,10 @@ def test_every_bad_name_and_missing_file_is_listed_in_one_error(tiny_config: Pat
         check_config(config, tiny_config)
     message = str(raised.value)
     assert "4 problems" in message
-    assert "profiles.backend: unknown name 'vlm'; expected one of: openai, vllm" in message
+    assert "profiles.backend: unknown name 'vlm'; expected one of: " in message
+    assert {"openai", "text", "vllm"} <= set(
+        message.split("profiles.backend: unknown name 'vlm'; expected one of: ")[1]
+        .split("\n")[0].split(", "))
     assert "embeddings.encoder: unknown name 'bert'; expected one of: hf-pooler, " in message
     assert "profiles.model: unknown name 'embedded:nope'; expected one of: " in message
     assert f"data.source.interactions: no such file or folder {tmp_path / 'gone.txt'}" in message
@@ -69,3 +72,15 @@ def test_the_ingest_artifact_feeds_the_data_check(tiny_config: Path):
     run_stage(config, "ingest")
     with pytest.raises(ConfigError, match="only 2 candidate user profiles"):
         check_ingested(config)
+
+
+def test_a_text_run_needs_no_llm_model_and_ignores_llm_settings(tiny_config: Path):
+    from sracl_core.stages.graph import stage_fingerprints
+
+    text = load_config(tiny_config, ["profiles.backend=text", "profiles.model=embedded:nope"])
+    check_config(text, tiny_config)
+    other = load_config(tiny_config, ["profiles.backend=text", "profiles.temperature=0.7"])
+    assert stage_fingerprints(text)["train"] == stage_fingerprints(other)["train"]
+    llm = load_config(tiny_config, ["profiles.temperature=0.7"])
+    assert stage_fingerprints(llm)["profiles"] != stage_fingerprints(load_config(
+        tiny_config))["profiles"]

@@ -41,8 +41,8 @@ class ObjectiveConfig(StrictModel):
     """Which losses are on: loss = L_rec + alpha * L_CS + beta * L_IS (+ cl4srec_weight * L_CL).
 
     The paper's ablations are single switches: ``use_cs=False`` (w/o L_CS),
-    ``use_is=False`` (w/o L_IS), ``synthesizer="random"`` (non-learnable
-    synthesizer: one neighbour drawn uniformly), ``retrieval="collaborative"``
+    ``use_is=False`` (w/o L_IS), ``synthesizer="mean"`` (non-learnable
+    synthesizer: the neighbours' mean; ``"random"`` draws one), ``retrieval="collaborative"``
     (neighbours from co-occurrence instead of text). ``cl4srec=True`` with both
     SRA-CL losses off is the CL4SRec baseline; both off and ``cl4srec=False`` is
     the plain backbone.
@@ -55,7 +55,10 @@ class ObjectiveConfig(StrictModel):
     temperature: float = Field(1.0, gt=0.0, description="InfoNCE temperature (dot product)")
     substitution_prob: float = Field(0.2, ge=0.0, le=1.0,
                                      description="per-item replacement probability in L_IS")
-    synthesizer: Literal["learnable", "random"] = "learnable"
+    synthesizer: Literal["learnable", "mean", "random"] = Field(
+        "learnable", description="how neighbour sequences make L_CS's positive: learnable "
+        "(attention, the paper), mean (all k weighted equally: the non-learnable ablation) or "
+        "random (one neighbour drawn uniformly)")
     synthesizer_dropout: float = Field(0.5, ge=0.0, lt=1.0,
                                        description="dropout on the GAT attention weights")
     retrieval: Literal["semantic", "collaborative"] = Field(

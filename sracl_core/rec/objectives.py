@@ -151,10 +151,13 @@ class SRACLObjective(nn.Module):
         if cfg.use_cs:
             rows = nb.sample_profile[samples]
             neighbour_rows = nb.profile_neighbours[rows]  # [B, k]
-            if self.synthesizer is None:  # non-learnable ablation: one neighbour at random
+            if cfg.synthesizer == "random":  # non-learnable ablation: one neighbour at random
                 pick = torch.randint(0, neighbour_rows.shape[1], (b, 1), generator=generator,
                                      device=sequences.device)
                 neighbour_rows = neighbour_rows.gather(1, pick)
+            elif cfg.synthesizer == "mean":  # non-learnable ablation: the neighbours' mean
+                weights = torch.full(neighbour_rows.shape, 1.0 / neighbour_rows.shape[1],
+                                     device=sequences.device)
             else:
                 weights = self.synthesizer(nb.profile_embeddings[rows],
                                            nb.profile_embeddings[neighbour_rows])

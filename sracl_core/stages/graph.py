@@ -53,6 +53,16 @@ def _section(section_name: str) -> Callable[[PipelineConfig], dict[str, Any]]:
     return payload
 
 
+def _profiles_section(config: PipelineConfig) -> dict[str, Any]:
+    """Text profiles depend on the prompts alone: the LLM settings do not enter them, so
+    editing the model or its sampling re-runs nothing downstream of a text run."""
+    from sracl_core.semantic.text_profiles import TEXT_BACKEND
+
+    if config.profiles.backend == TEXT_BACKEND:
+        return {"backend": TEXT_BACKEND}
+    return fingerprint_payload(config.profiles)
+
+
 def _train_inputs(config: PipelineConfig) -> tuple[str, ...]:
     """Plain backbones and collaborative retrieval need no LLM profiles at all."""
     objective = config.train.objective
@@ -67,7 +77,7 @@ STAGES: dict[str, StageSpec] = {
         StageSpec("ingest", (), "1", _section("data"), "sracl_core.stages.ingest:run"),
         StageSpec("prompts", ("ingest",), "2", _seeded("prompts"),
                   "sracl_core.stages.prompts:run"),
-        StageSpec("profiles", ("prompts",), "1", _section("profiles"),
+        StageSpec("profiles", ("prompts",), "1", _profiles_section,
                   "sracl_core.stages.profiles:run"),
         StageSpec("embeddings", ("profiles",), "1", _section("embeddings"),
                   "sracl_core.stages.embeddings:run"),

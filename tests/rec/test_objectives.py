@@ -76,6 +76,7 @@ def run(module: SRACLObjective, data, seed: int = 0) -> dict[str, torch.Tensor]:
     ({"use_cs": False}, {"rec", "is", "total"}),
     ({"use_is": False}, {"rec", "cs", "total"}),
     ({"synthesizer": "random"}, {"rec", "cs", "is", "total"}),
+    ({"synthesizer": "mean"}, {"rec", "cs", "is", "total"}),
     ({"use_cs": False, "use_is": False, "cl4srec": True}, {"rec", "cl4srec", "total"}),
     ({"use_cs": False, "use_is": False, "duorec": True}, {"rec", "duorec", "total"}),
     ({"duorec": True}, {"rec", "cs", "is", "duorec", "total"}),
@@ -144,3 +145,18 @@ def test_same_target_partner_shares_the_target_and_is_another_sample() -> None:
         assert torch.equal(targets[partners], targets)
         alone = torch.tensor([False, False, False, False, True, False])
         assert torch.all((partners != torch.arange(6)) | alone)
+
+
+def test_mean_synthesizer_positive_is_the_plain_neighbour_mean(tiny_data, tiny_neighbours):
+    module = objective(tiny_data, tiny_neighbours, use_is=False, synthesizer="mean").eval()
+    assert module.synthesizer is None
+    samples = torch.arange(8)
+    nb = tiny_neighbours
+    rows = nb.profile_neighbours[nb.sample_profile[samples]]
+    with torch.no_grad():
+        encoded = module.backbone.encode(nb.profile_sequences[rows.reshape(-1)]).view(8, 3, -1)
+        anchor = module.backbone.encode(tiny_data.train_prefixes[samples])
+        expected = info_nce(anchor, encoded.mean(1), 1.0)
+        out = module(tiny_data.train_prefixes[samples], tiny_data.train_targets[samples],
+                     samples, torch.Generator().manual_seed(0))
+    torch.testing.assert_close(out["cs"], expected)

@@ -1,0 +1,23 @@
+"""Every shipped grid validates against its dataset's config, run by run, before hours of work."""
+
+from pathlib import Path
+
+import pytest
+
+from sracl_core.config import load_config
+from sracl_core.experiment.grid import grid_runs, load_grid
+from sracl_core.preflight import _choice_problems
+
+ROOT = Path(__file__).resolve().parents[2]
+GRIDS = sorted((ROOT / "experiments").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("grid_path", GRIDS, ids=[path.stem for path in GRIDS])
+def test_every_run_of_a_shipped_grid_is_a_valid_config(grid_path: Path):
+    dataset = grid_path.stem.split("-")[0]
+    config_path = ROOT / "configs" / f"{dataset}.yaml"
+    grid = load_grid(grid_path)
+    for run in grid_runs(grid):
+        config = load_config(config_path, list(run.overrides))
+        assert _choice_problems(config) == [], run.label
+        assert config.train.seed == run.seed
