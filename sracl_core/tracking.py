@@ -26,6 +26,8 @@ from sracl_core.config import PipelineConfig, dump_config
 from sracl_core.rec.trainer import EpochReport
 from sracl_core.stages.graph import stage_fingerprints, store_for
 from sracl_core.stages.train import epochs_table
+from sracl_core.tracking_config import flatten
+from sracl_core.tracking_description import MLFLOW_RUN_NOTE, describe_run
 from sracl_core.tracking_stages import STAGE_LOGGERS, StageLog, epoch_metrics, metric_list
 
 log = logging.getLogger(__name__)
@@ -34,6 +36,13 @@ TAG_STAGE = "sracl.stage"
 TAG_FINGERPRINT = "sracl.fingerprint"
 TAG_STATE = "sracl.state"
 TAG_KIND = "sracl.run_kind"
+EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
+EXPERIMENT_KIND = "custom_model_development"
+"""MLflow 3's UI opens an experiment by its kind: GenAI (traces, "Evaluation runs") or
+model training (runs, charts, models). These runs train a model, so say so up front."""
+WORKFLOW_QUERY = "?workflowType=machine_learning"
+"""The UI's own switch between the two views (remembered per browser, GenAI by default);
+links carry it so a first visit opens the model-training view too."""
 _BATCH = 100
 
 
@@ -76,35 +85,27 @@ def run_url(config: PipelineConfig, experiment_id: str, run_id: str) -> str:
     """The run's page on the tracking server (the local UI's default address for a local store)."""
     uri = tracking_uri(config)
     base = uri.rstrip("/") if uri.startswith(("http://", "https://")) else "http://127.0.0.1:5000"
-    return f"{base}/#/experiments/{experiment_id}/runs/{run_id}"
+    return f"{base}/#/experiments/{experiment_id}/runs/{run_id}{WORKFLOW_QUERY}"
 
 
 def ensure_experiment(client: MlflowClient, config: PipelineConfig) -> str:
-    """The experiment's id, created (or restored from deletion) when needed."""
+    """The experiment's id, created (or restored from deletion) when needed, marked as a
+    model-training experiment unless it already has a kind (a person may have chosen one)."""
     name = config.tracking.experiment
     experiment = client.get_experiment_by_name(name)
     if experiment is None:
         try:
-            return client.create_experiment(name, artifact_location=artifact_location(config))
+            return client.create_experiment(name, artifact_location=artifact_location(config),
+                                            tags={EXPERIMENT_KIND_TAG: EXPERIMENT_KIND})
         except MlflowException:
             experiment = client.get_experiment_by_name(name)
             if experiment is None:
                 raise
     if experiment.lifecycle_stage == "deleted":
         client.restore_experiment(experiment.experiment_id)
+    if EXPERIMENT_KIND_TAG not in experiment.tags:
+        client.set_experiment_tag(experiment.experiment_id, EXPERIMENT_KIND_TAG, EXPERIMENT_KIND)
     return experiment.experiment_id
-
-
-def flatten(mapping: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
-    """Nested config -> dotted keys, the way ``--set`` names them."""
-    flat: dict[str, str] = {}
-    for key, value in mapping.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, Mapping):
-            flat.update(flatten(value, f"{name}."))
-        else:
-            flat[name] = str(value)[:6000]
-    return flat
 
 
 @dataclass(frozen=True)
@@ -166,6 +167,8 @@ class RunSummary:
     stages: list[dict[str, Any]] = field(default_factory=list)
     test_metrics: dict[str, float] = field(default_factory=dict)
     model_uri: str | None = None
+    model_id: str | None = None
+    """The MLflow 3 logged model (``models:/<model_id>``) the pipeline run lists."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -185,6 +188,7 @@ class PipelineRun:
         self.stages: list[StageRecord] = []
         self.test_metrics: dict[str, float] = {}
         self.model_uri: str | None = None
+        self.model_id: str | None = None
 
     @classmethod
     def start(cls, config: PipelineConfig, *, run_name: str | None = None,
@@ -251,14 +255,16 @@ class PipelineRun:
             else:
                 self.test_metrics.update(outcome.test_metrics)
                 self.model_uri = outcome.model_uri or self.model_uri
+                self.model_id = outcome.model_id or self.model_id
         self.client.set_terminated(nested_id, status)
         return nested_id
 
     def finish(self, status: str = "FINISHED") -> RunSummary:
-        """Close the parent run and say what it holds."""
+        """Close the parent run, with its description, and say what it holds."""
         total = sum(record.seconds for record in self.stages)
         self._log_batch(self.run_id, metrics={"pipeline_seconds": total},
-                        tags={"sracl.stages": ",".join(r.stage for r in self.stages)})
+                        tags={"sracl.stages": ",".join(r.stage for r in self.stages),
+                              MLFLOW_RUN_NOTE: self.description(status)})
         self.client.set_terminated(self.run_id, status)
         return RunSummary(
             run_id=self.run_id, experiment_id=self.experiment_id,
@@ -266,7 +272,16 @@ class PipelineRun:
             ui_command=ui_command(self.config),
             stages=[{**asdict(r), "state": r.state} for r in self.stages],
             test_metrics=dict(self.test_metrics), model_uri=self.model_uri,
+            model_id=self.model_id,
         )
+
+    def description(self, status: str = "FINISHED") -> str:
+        """The run page's Markdown summary, from the ingest manifest and the logged stages."""
+        fingerprint = self.fingerprints["ingest"]
+        stats = (self.store.manifest("ingest", fingerprint).get("stats", {})
+                 if self.store.is_complete("ingest", fingerprint) else {})
+        return describe_run(self.config.dataset, stats, self.stages, self.test_metrics,
+                            model_uri=self.model_uri, status=status)
 
     def _log_batch(self, run_id: str, *, metrics: Mapping[str, float] | None = None,
                    params: Mapping[str, str] | None = None,

@@ -6,6 +6,9 @@ pipeline at another tracking server re-runs nothing.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from pydantic import Field
 
 from sracl_core.config_base import StrictModel
@@ -28,3 +31,15 @@ class TrackingConfig(StrictModel):
     sample_rows: int = Field(20, ge=1, description="rows of profiles and neighbour examples "
                                                    "logged as tables")
     top_k: int = Field(20, ge=1, description="length of the lists the logged model returns")
+
+
+def flatten(mapping: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
+    """Nested config -> dotted keys, the way ``--set`` names them (MLflow params are flat)."""
+    flat: dict[str, str] = {}
+    for key, value in mapping.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            flat.update(flatten(value, f"{name}."))
+        else:
+            flat[name] = str(value)[:6000]
+    return flat

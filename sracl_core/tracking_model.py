@@ -3,19 +3,27 @@
 A cached re-run finds the version registered for its train fingerprint and
 points at it instead of logging a copy, so re-running a cached pipeline adds
 no new model versions (and stays fast).
+
+MLflow 3 keeps a logged model as its own entity (a ``LoggedModel``), which a run
+shows under "Logged models" only when the model is one of the run's outputs.
+``log_model`` makes it an output of the run it was logged from (the train stage's
+nested run); :func:`link_model` adds it to the pipeline run, and to a cached
+re-run's stage run, which would otherwise show no model at all.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import mlflow
 from mlflow import MlflowClient
+from mlflow.entities import LoggedModelOutput
 from mlflow.tracking._tracking_service.utils import _use_tracking_uri
 
 from sracl_core.pyfunc_model import (
@@ -30,6 +38,7 @@ if TYPE_CHECKING:
     from sracl_core.config import PipelineConfig
 
 TAG_TRAIN_FINGERPRINT = "sracl.train_fingerprint"
+MODEL_TYPE = "sequential-recommender"
 _REQUIREMENTS = ("torch", "safetensors", "numpy", "pandas", "polars", "pyarrow", "pydantic",
                  "mlflow")
 
@@ -46,9 +55,23 @@ def registered_version(client: MlflowClient, name: str, train_fingerprint: str) 
     return None
 
 
+@dataclass(frozen=True)
+class LoggedRecommender:
+    """The registered model of one train fingerprint: its registry URI and its MLflow 3
+    logged-model id (None for a version registered before logged models existed)."""
+
+    uri: str
+    model_id: str | None
+
+
 def log_recommender(client: MlflowClient, run_id: str, *, name: str, model_dir: Path,
-                    items_table: Path, train_fingerprint: str, top_k: int) -> str:
-    """``models:/<name>/<version>`` of the registered pyfunc for this train artifact."""
+                    items_table: Path, train_fingerprint: str, top_k: int,
+                    params: Mapping[str, str] | None = None) -> LoggedRecommender:
+    """The registered pyfunc for this train artifact, logged from ``run_id`` if it is new.
+
+    ``params`` (the training settings) are stored on the logged model, where the
+    experiment's Models tab shows them next to each model.
+    """
     version = registered_version(client, name, train_fingerprint)
     if version is None:
         with process_tracking_uri(client.tracking_uri), mlflow.start_run(run_id=run_id):
@@ -61,10 +84,39 @@ def log_recommender(client: MlflowClient, run_id: str, *, name: str, model_dir: 
                 pip_requirements=_requirements(),
                 registered_model_name=name,
                 tags={TAG_TRAIN_FINGERPRINT: train_fingerprint},
+                params=dict(params or {}),
+                model_type=MODEL_TYPE,
             )
         version = str(info.registered_model_version)
         client.set_model_version_tag(name, version, TAG_TRAIN_FINGERPRINT, train_fingerprint)
-    return f"models:/{name}/{version}"
+    return LoggedRecommender(uri=f"models:/{name}/{version}",
+                             model_id=logged_model_id(client, name, version))
+
+
+def logged_model_id(client: MlflowClient, name: str, version: str) -> str | None:
+    """The logged model a registry version was made from.
+
+    The SQL registry leaves ``ModelVersion.model_id`` empty and records the logged
+    model only as the version's source, ``models:/<model_id>``; an older version's
+    source is a run's artifact path, which names no logged model.
+    """
+    registered = client.get_model_version(name, version)
+    if registered.model_id:
+        return registered.model_id
+    source = registered.source or ""
+    model_id = source.removeprefix("models:/")
+    return model_id if source.startswith("models:/") and model_id and "/" not in model_id else None
+
+
+def link_model(client: MlflowClient, run_id: str, model_id: str) -> None:
+    """Make the logged model an output of ``run_id`` (once), so the run lists it.
+
+    Outputs are rows, not a set: linking twice would list the model twice.
+    """
+    outputs = client.get_run(run_id).outputs
+    if any(output.model_id == model_id for output in (outputs.model_outputs if outputs else [])):
+        return
+    client.log_outputs(run_id, [LoggedModelOutput(model_id, step=0)])
 
 
 @contextmanager

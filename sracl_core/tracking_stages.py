@@ -19,7 +19,8 @@ from mlflow import MlflowClient
 from mlflow.entities import Metric
 
 from sracl_core.artifacts import ArtifactStore
-from sracl_core.tracking_model import log_recommender, registered_model_name
+from sracl_core.tracking_config import flatten
+from sracl_core.tracking_model import link_model, log_recommender, registered_model_name
 from sracl_core.tracking_plots import training_curves
 
 if TYPE_CHECKING:
@@ -39,6 +40,7 @@ class StageLogResult:
 
     test_metrics: dict[str, float] = field(default_factory=dict)
     model_uri: str | None = None
+    model_id: str | None = None
 
 
 @dataclass
@@ -207,7 +209,8 @@ def profile_histories(run: StageLog, titles: pl.DataFrame | None,
 
 def log_train(run: StageLog) -> StageLogResult:
     """Per-epoch losses and validation metrics (step = epoch) on the stage and pipeline runs,
-    the training curves, the epoch table, and the best model, registered."""
+    the training curves, the epoch table, and the best model, registered and listed as a
+    logged model of both runs (also when a cached re-run found it already registered)."""
     log_stats(run)
     epochs = run.table("epochs")
     if epochs is not None and epochs.height:
@@ -216,16 +219,19 @@ def log_train(run: StageLog) -> StageLogResult:
         for run_id in (run.run_id, run.parent_run_id):
             run.client.log_figure(run_id, figure, "plots/training_curves.png")
         run.log_table(epochs, "tables/epochs.json", parent=True)
-    model_uri = None
     model_dir = run.store.path("train", run.fingerprint) / "model"
     items = run.store.path("ingest", run.fingerprints["ingest"]) / "items.parquet"
-    if run.config.tracking.log_model and model_dir.is_dir() and items.is_file():
-        model_uri = log_recommender(
-            run.client, run.run_id, name=registered_model_name(run.config), model_dir=model_dir,
-            items_table=items, train_fingerprint=run.fingerprint, top_k=run.config.tracking.top_k)
-        for run_id in (run.run_id, run.parent_run_id):
-            run.client.set_tag(run_id, "sracl.model_uri", model_uri)
-    return StageLogResult(model_uri=model_uri)
+    if not (run.config.tracking.log_model and model_dir.is_dir() and items.is_file()):
+        return StageLogResult()
+    model = log_recommender(
+        run.client, run.run_id, name=registered_model_name(run.config), model_dir=model_dir,
+        items_table=items, train_fingerprint=run.fingerprint, top_k=run.config.tracking.top_k,
+        params=flatten(run.config.train.model_dump(mode="json"), "train."))
+    for run_id in (run.run_id, run.parent_run_id):
+        run.client.set_tag(run_id, "sracl.model_uri", model.uri)
+        if model.model_id is not None:
+            link_model(run.client, run_id, model.model_id)
+    return StageLogResult(model_uri=model.uri, model_id=model.model_id)
 
 
 def epoch_metrics(epochs: pl.DataFrame) -> list[tuple[int, dict[str, float]]]:
