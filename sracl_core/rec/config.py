@@ -14,6 +14,9 @@ from pydantic import Field, field_validator
 
 from sracl_core.config_base import StrictModel, runtime_field
 
+TieRule = Literal["expected", "pessimistic", "optimistic"]
+"""How a target scored the same as other items is ranked (see :mod:`sracl_core.rec.metrics`)."""
+
 
 class SASRecConfig(StrictModel):
     """Causal self-attention encoder (post-LayerNorm blocks, learned positions)."""
@@ -106,6 +109,17 @@ class TrainConfig(StrictModel):
     patience: int = Field(10, ge=1, description="epochs without validation gain before stopping")
     early_stopping_metric: str = Field("NDCG@10", description="validation metric to maximise")
     validation_exclude_history: bool = Field(False, description="filter seen items in validation")
+    rank_ties: TieRule = Field(
+        "expected",
+        description="tie rule of every ranking metric, in validation (early stopping) and in the "
+                    "evaluate stage's test metrics, so both judge a model alike (it lives here "
+                    "because it changes which epoch is kept). expected (default): the metric's "
+                    "expectation under uniformly random tie-breaking, the only rule that gives "
+                    "a constant-score model a random ranker's value (HR@k = k/n) and leaves "
+                    "untied scores as they were; pessimistic: the target ranks below every item "
+                    "it ties with (a lower bound, which punishes genuinely equal scores); "
+                    "optimistic: above them (the old rule, an upper bound: a constant-score "
+                    "model gets HR@k = 1), kept only for comparison with code that does this")
     device: str = runtime_field("auto", "auto: cuda when present, else cpu")
     amp: bool = runtime_field(True, "bf16 autocast on CUDA (ignored on CPU)")
     bucketed_encoder: bool = runtime_field(
@@ -137,7 +151,10 @@ class TrainConfig(StrictModel):
 
 
 class EvaluateConfig(StrictModel):
-    """Full-ranking evaluation of the best checkpoint on the test split."""
+    """Full-ranking evaluation of the best checkpoint on the test split.
+
+    How ties are ranked is ``train.rank_ties``: one rule for validation and test.
+    """
 
     ks: list[int] = Field([5, 10, 20], description="cut-offs of HR@k and NDCG@k")
     mrr_ks: list[int] = Field([10, 20], description="cut-offs of MRR@k")

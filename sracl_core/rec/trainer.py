@@ -205,7 +205,7 @@ def train(config: TrainConfig, data: TrainingData, neighbours: SemanticNeighbour
         eval_started = time.perf_counter()
         metrics = evaluate(module.backbone, valid.inputs, valid.targets,
                            exclude_history=config.validation_exclude_history,
-                           batch_size=config.eval_batch_size)
+                           batch_size=config.eval_batch_size, ties=config.rank_ties)
         if stop_key not in metrics:
             raise ValueError(f"early_stopping_metric {config.early_stopping_metric!r} is not "
                              f"computed; have {sorted(metrics)}")
@@ -233,7 +233,7 @@ def train(config: TrainConfig, data: TrainingData, neighbours: SemanticNeighbour
     test = {}
     for exclude in (False, True):
         test.update(evaluate(best, data.test.inputs, data.test.targets, exclude_history=exclude,
-                             batch_size=config.eval_batch_size))
+                             batch_size=config.eval_batch_size, ties=config.rank_ties))
     return TrainResult(model=best, best_epoch=progress["best_epoch"],
                        best_valid=progress["best_valid"], test=test, history=history,
                        stopped_early=progress["done"], model_dir=checkpoint_dir / BEST)

@@ -25,7 +25,9 @@ def run(context: StageContext) -> None:
     model = load_model(Path(context.input_path("train")) / "model")
     test = evaluation_split(context, "test")
     history = full_history(context, "test")
-    metrics = evaluate_split(model, test, config, history=history)
+    # the tie rule is train's, so test metrics judge the model as early stopping did
+    metrics = evaluate_split(model, test, config, history=history,
+                             ties=context.config.train.rank_ties)
     context.writer.write_table("metrics", pl.DataFrame(
         {"metric": list(metrics), "value": list(metrics.values())}))
     top = recommend(model, test.inputs, top_k=config.top_k, exclude_history=True,
