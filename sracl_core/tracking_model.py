@@ -13,6 +13,7 @@ re-run's stage run, which would otherwise show no model at all.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -24,6 +25,7 @@ from typing import TYPE_CHECKING
 import mlflow
 from mlflow import MlflowClient
 from mlflow.entities import LoggedModelOutput
+from mlflow.exceptions import MlflowException
 from mlflow.tracking._tracking_service.utils import _use_tracking_uri
 
 from sracl_core.pyfunc_model import (
@@ -36,6 +38,8 @@ from sracl_core.pyfunc_model import (
 
 if TYPE_CHECKING:
     from sracl_core.config import PipelineConfig
+
+log = logging.getLogger(__name__)
 
 TAG_TRAIN_FINGERPRINT = "sracl.train_fingerprint"
 MODEL_TYPE = "sequential-recommender"
@@ -108,15 +112,22 @@ def logged_model_id(client: MlflowClient, name: str, version: str) -> str | None
     return model_id if source.startswith("models:/") and model_id and "/" not in model_id else None
 
 
-def link_model(client: MlflowClient, run_id: str, model_id: str) -> None:
+def link_model(client: MlflowClient, run_id: str, model_id: str) -> bool:
     """Make the logged model an output of ``run_id`` (once), so the run lists it.
 
-    Outputs are rows, not a set: linking twice would list the model twice.
+    Outputs are rows, not a set: linking twice would list the model twice. A store
+    that cannot link (an older server) only loses the listing, never the model URI,
+    so a failure is logged and the run goes on.
     """
-    outputs = client.get_run(run_id).outputs
-    if any(output.model_id == model_id for output in (outputs.model_outputs if outputs else [])):
-        return
-    client.log_outputs(run_id, [LoggedModelOutput(model_id, step=0)])
+    try:
+        outputs = client.get_run(run_id).outputs
+        if any(out.model_id == model_id for out in (outputs.model_outputs if outputs else [])):
+            return True
+        client.log_outputs(run_id, [LoggedModelOutput(model_id, step=0)])
+    except MlflowException as error:
+        log.warning("mlflow: could not list model %s on run %s: %s", model_id, run_id, error)
+        return False
+    return True
 
 
 @contextmanager

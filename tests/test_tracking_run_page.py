@@ -41,6 +41,7 @@ from sracl_core.tracking import (
     tracking_uri,
 )
 from sracl_core.tracking_description import MLFLOW_RUN_NOTE, describe_run
+from sracl_core.tracking_model import link_model
 
 DEFAULT_CONFIG = Path(__file__).resolve().parents[1] / "configs" / "default.yaml"
 PLAIN = ["train.objective.use_cs=false", "train.objective.use_is=false", "train.epochs=2",
@@ -121,6 +122,18 @@ def test_a_cached_rerun_lists_the_same_model_once_and_logs_no_new_one(store: dic
     assert model_outputs(client, again.run_id) == [first.model_id]
     assert model_outputs(client, train_run_id(client, again)) == [first.model_id]
     assert len(client.search_logged_models([first.experiment_id])) == 1
+
+
+def test_linking_is_idempotent_and_a_store_that_refuses_only_costs_the_listing(
+        store: dict[str, Any], caplog: pytest.LogCaptureFixture):
+    client, first = store["client"], store["first"]
+    run = PipelineRun.start(store["config"], run_name="link")
+    assert link_model(client, run.run_id, first.model_id)
+    assert link_model(client, run.run_id, first.model_id)
+    assert model_outputs(client, run.run_id) == [first.model_id]
+    run.finish()
+    assert not link_model(client, "no-such-run", first.model_id)
+    assert "could not list model" in caplog.text
 
 
 def test_the_run_description_summarises_data_stages_and_test_metrics(store: dict[str, Any]):
