@@ -106,8 +106,7 @@ def neighbour_candidates(config: PipelineConfig, stats: dict, samples: pl.DataFr
 def check_against_data(config: PipelineConfig, stats: dict,
                        samples: pl.DataFrame | None = None) -> None:
     """Settings that must fit the ingested data; raised before any LLM work."""
-    objective = config.train.objective
-    if not (objective.needs_neighbours and objective.retrieval == "semantic"):
+    if not config.train.objective.needs_neighbours:
         return
     k = config.neighbours.k
     for what, available in neighbour_candidates(config, stats, samples).items():

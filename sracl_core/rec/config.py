@@ -45,8 +45,8 @@ class ObjectiveConfig(StrictModel):
 
     The paper's ablations are single switches: ``use_cs=False`` (w/o L_CS),
     ``use_is=False`` (w/o L_IS), ``synthesizer="mean"`` (non-learnable
-    synthesizer: the neighbours' mean; ``"random"`` draws one), ``retrieval="collaborative"``
-    (neighbours from co-occurrence instead of text). ``cl4srec=True`` with both
+    synthesizer: the neighbours' mean; ``"random"`` draws one); collaborative instead of
+    semantic retrieval is ``neighbours.source=collaborative``. ``cl4srec=True`` with both
     SRA-CL losses off is the CL4SRec baseline; both off and ``cl4srec=False`` is
     the plain backbone.
     """
@@ -64,9 +64,6 @@ class ObjectiveConfig(StrictModel):
         "random (one neighbour drawn uniformly)")
     synthesizer_dropout: float = Field(0.5, ge=0.0, lt=1.0,
                                        description="dropout on the GAT attention weights")
-    retrieval: Literal["semantic", "collaborative"] = Field(
-        "semantic", description="collaborative: neighbours from item co-occurrence, built in train")
-    collaborative_dim: int = Field(64, ge=2, description="co-occurrence SVD size (collaborative)")
     duorec: bool = Field(False, description="DuoRec contrastive regulariser on top of the "
                                             "backbone (SASRec + duorec = the DuoRec model)")
     duorec_weight: float = Field(0.1, ge=0.0)

@@ -36,11 +36,17 @@ def item_neighbours_from_vectors(item_vectors: torch.Tensor, k: int) -> torch.Te
 
 
 def cooccurrence_item_vectors(data: TrainingData, dim: int) -> torch.Tensor:
-    """[n_items + 1, dim] item vectors from symmetric transition counts (log1p), by truncated
-    SVD. Every training sample contributes its (last input item, target) pair, which is
-    each consecutive pair of every training sequence exactly once."""
-    n = data.n_items + 1
-    a, b = data.train_prefixes[:, -1].cpu(), data.train_targets.cpu()
+    """:func:`cooccurrence_vectors` of the training samples' (last input item, target) pairs,
+    which are each consecutive pair of every training sequence exactly once."""
+    return cooccurrence_vectors(data.train_prefixes[:, -1].cpu(), data.train_targets.cpu(),
+                                data.n_items, dim)
+
+
+def cooccurrence_vectors(a: torch.Tensor, b: torch.Tensor, n_items: int, dim: int
+                         ) -> torch.Tensor:
+    """[n_items + 1, dim] item vectors (row 0 = padding, zero) from the symmetric counts of
+    the item pairs (a[i], b[i]), log1p-scaled, by a seeded truncated SVD."""
+    n = n_items + 1
     index = torch.stack([torch.cat([a, b]), torch.cat([b, a])])
     counts = torch.sparse_coo_tensor(index, torch.ones(index.shape[1]), (n, n),
                                      check_invariants=True).coalesce()

@@ -33,7 +33,6 @@ from sracl_core.rec.checkpoint import (
 from sracl_core.rec.config import TrainConfig
 from sracl_core.rec.data import SemanticNeighbours, TrainingData
 from sracl_core.rec.metrics import evaluate, metric_key
-from sracl_core.rec.neighbours import collaborative_neighbours
 from sracl_core.rec.objectives import SameTargetSampler, SRACLObjective
 
 LAST = "last"
@@ -135,9 +134,6 @@ def train(config: TrainConfig, data: TrainingData, neighbours: SemanticNeighbour
     device = resolve_device(config.device)
     seed_everything(seed)
     objective_cfg = config.objective
-    if objective_cfg.needs_neighbours and objective_cfg.retrieval == "collaborative":
-        neighbours = collaborative_neighbours(data, dim=objective_cfg.collaborative_dim,
-                                              like=neighbours)
     if neighbours is not None:
         neighbours.check(data)
         neighbours = neighbours.to(device) if objective_cfg.needs_neighbours else None

@@ -127,8 +127,13 @@ class EmbeddingsConfig(StrictModel):
 
 
 class NeighboursConfig(StrictModel):
-    """How semantic neighbours are retrieved."""
+    """Where neighbours come from and how they are retrieved."""
 
+    source: Literal["semantic", "collaborative"] = Field(
+        "semantic", description="semantic: profile embeddings (the paper); collaborative: item "
+        "co-occurrence vectors of the training sequences, profiles the mean of their items' "
+        "vectors (the 'collaborative retrieval' ablation; needs no LLM or encoder)")
+    collaborative_dim: int = Field(64, ge=2, description="collaborative: co-occurrence SVD size")
     k: int = Field(10, ge=1)
     index: Literal["flat", "ivf", "hnsw"] = "flat"
     nlist: int = Field(0, ge=0, description="ivf: clusters; 0 picks about 4*sqrt(n)")

@@ -63,12 +63,27 @@ def _profiles_section(config: PipelineConfig) -> dict[str, Any]:
     return fingerprint_payload(config.profiles)
 
 
+def _neighbours_inputs(config: PipelineConfig) -> tuple[str, ...]:
+    """Collaborative neighbours come from the training sequences, not from any text."""
+    if config.neighbours.source == "collaborative":
+        return ("ingest", "prompts")
+    return ("embeddings",)
+
+
+def _neighbours_section(config: PipelineConfig) -> dict[str, Any]:
+    payload = fingerprint_payload(config.neighbours)
+    if config.neighbours.source != "collaborative":
+        payload.pop("collaborative_dim")
+    return payload
+
+
 def _train_inputs(config: PipelineConfig) -> tuple[str, ...]:
-    """Plain backbones and collaborative retrieval need no LLM profiles at all."""
-    objective = config.train.objective
-    if objective.needs_neighbours and objective.retrieval == "semantic":
-        return ("ingest", "prompts", "embeddings", "neighbours")
-    return ("ingest",)
+    """Plain backbones need no neighbours; collaborative ones no profiles or embeddings."""
+    if not config.train.objective.needs_neighbours:
+        return ("ingest",)
+    if config.neighbours.source == "collaborative":
+        return ("ingest", "prompts", "neighbours")
+    return ("ingest", "prompts", "embeddings", "neighbours")
 
 
 STAGES: dict[str, StageSpec] = {
@@ -81,7 +96,7 @@ STAGES: dict[str, StageSpec] = {
                   "sracl_core.stages.profiles:run"),
         StageSpec("embeddings", ("profiles",), "1", _section("embeddings"),
                   "sracl_core.stages.embeddings:run"),
-        StageSpec("neighbours", ("embeddings",), "1", _section("neighbours"),
+        StageSpec("neighbours", _neighbours_inputs, "1", _neighbours_section,
                   "sracl_core.stages.neighbours:run"),
         StageSpec("train", _train_inputs, "1", _seeded("train"),
                   "sracl_core.stages.train:run"),

@@ -1,4 +1,11 @@
-"""Neighbours: top-k semantic neighbours of every item and every user profile."""
+"""Neighbours: the top-k neighbours of every item and every user profile.
+
+The ``semantic`` source searches the embeddings stage's profile vectors (the
+paper). The ``collaborative`` source (the ablation) makes vectors from the
+training sequences alone and writes its profile vectors here as
+``user_embeddings``, which the train stage's synthesizer reads instead of text
+embeddings; the search, ``k`` and ``exclude_same_user`` are the same for both.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +14,13 @@ import time
 
 import numpy as np
 import polars as pl
+import torch
+import torch.nn.functional as F
 
+from sracl_core.rec.data import left_pad
+from sracl_core.rec.neighbours import cooccurrence_vectors
 from sracl_core.semantic.neighbours import top_k
+from sracl_core.stages.embeddings import with_vectors
 from sracl_core.stages.runner import StageContext
 
 log = logging.getLogger(__name__)
@@ -24,11 +36,36 @@ def neighbour_table(key: str, ids: np.ndarray, labels: np.ndarray, scores: np.nd
     })
 
 
+def collaborative_vectors(context: StageContext) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """``item_embeddings`` and ``user_embeddings`` made without text, for the collaborative
+    source: item vectors from the training sequences' transition counts, a profile's vector
+    the mean of its items' vectors (both L2-normalised, so search is cosine as for text)."""
+    config = context.config.neighbours
+    samples = context.input_table("ingest", "train_samples").select("prefix", "target")
+    n_items = context.input_table("ingest", "items").height
+    vectors = cooccurrence_vectors(
+        torch.from_numpy(samples["prefix"].list.last().cast(pl.Int64).to_numpy().copy()),
+        torch.from_numpy(samples["target"].cast(pl.Int64).to_numpy().copy()), n_items,
+        config.collaborative_dim)
+    profiles = context.input_table("prompts", "user_prompts").select(
+        "profile", "user", "items").sort("profile")
+    padded = torch.from_numpy(left_pad(profiles["items"].to_list(), 1 + max(
+        int(profiles["items"].list.len().max() or 0), 1)))
+    means = vectors[padded].sum(1) / (padded > 0).sum(1, keepdim=True).clamp(min=1)
+    items = pl.DataFrame({"item": pl.Series(range(1, n_items + 1), dtype=pl.Int32)})
+    return (with_vectors(items, F.normalize(vectors[1:], dim=1).numpy()),
+            with_vectors(profiles.select("profile", "user"), F.normalize(means, dim=1).numpy()))
+
+
 def run(context: StageContext) -> None:
     config = context.config.neighbours
-    items = context.input_table("embeddings", "item_embeddings").sort("item")
-    users = context.input_table("embeddings", "user_embeddings").sort("profile")
     started = time.perf_counter()
+    if config.source == "collaborative":
+        items, users = collaborative_vectors(context)
+        context.writer.write_table("user_embeddings", users)
+    else:
+        items = context.input_table("embeddings", "item_embeddings").sort("item")
+        users = context.input_table("embeddings", "user_embeddings").sort("profile")
     item_ids = items["item"].to_numpy()
     labels, scores = top_k(items["vector"].to_numpy(), config.k, config)
     item_table = neighbour_table("item", item_ids, labels, scores, pl.Int32)
@@ -41,8 +78,9 @@ def run(context: StageContext) -> None:
     writer = context.writer
     writer.write_table("item_neighbours", item_table)
     writer.write_table("user_neighbours", user_table)
-    writer.stats.update(k=config.k, index=config.index, seconds=round(seconds, 3),
-                        mean_item_score=round(item_mean, 4),
+    writer.stats.update(source=config.source, k=config.k, index=config.index,
+                        seconds=round(seconds, 3), mean_item_score=round(item_mean, 4),
                         mean_user_score=round(float(scores.mean()), 4))
-    log.info("neighbours: top-%d for %d items and %d user profiles in %.2f s -> %s", config.k,
-             item_table.height, user_table.height, seconds, writer.directory)
+    log.info("neighbours: %s top-%d for %d items and %d user profiles in %.2f s -> %s",
+             config.source, config.k, item_table.height, user_table.height, seconds,
+             writer.directory)

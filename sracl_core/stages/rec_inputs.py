@@ -80,7 +80,9 @@ def semantic_neighbours(context: StageContext) -> SemanticNeighbours:
         .with_columns(pl.coalesce("prefix", "train").alias("sequence"))
     )
     neighbours = context.input_table("neighbours", "user_neighbours").sort("profile")
-    embeddings = context.input_table("embeddings", "user_embeddings").sort("profile")
+    vectors_from = "neighbours" if context.config.neighbours.source == "collaborative" \
+        else "embeddings"
+    embeddings = context.input_table(vectors_from, "user_embeddings").sort("profile")
     sample_profile = context.input_table("prompts", "sample_profiles").sort("sample")
     return SemanticNeighbours(
         item_neighbours=torch.from_numpy(item_table),

@@ -22,7 +22,7 @@ def test_mean_std_gain_and_paired_p_against_hand_computation():
     assert base["mean"] == pytest.approx(0.11) and base["std"] == pytest.approx(math.sqrt(2e-4))
     assert math.isnan(base["gain_pct"]) and math.isnan(base["p_value"])
     assert new["mean"] == pytest.approx(0.13)
-    assert new["std"] == pytest.approx(math.sqrt(((0.11 - 0.13) ** 2 + (0.15 - 0.13) ** 2)))
+    assert new["std"] == pytest.approx(math.sqrt((0.11 - 0.13) ** 2 + (0.15 - 0.13) ** 2))
     assert new["gain_pct"] == pytest.approx((0.13 / 0.11 - 1) * 100)
     # paired differences 0.01 and 0.03: t = 2 with 1 degree of freedom (a Cauchy law),
     # so the two-sided p is 1 - 2 atan(2) / pi

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from polars.testing import assert_frame_equal
 from mlflow import MlflowClient
+from polars.testing import assert_frame_equal
 
 from sracl_core.config import load_config
 from sracl_core.tracking import tracking_uri

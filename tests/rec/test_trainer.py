@@ -89,9 +89,11 @@ def test_saved_model_reloads_without_training_code(tiny_data, tmp_path: Path) ->
 
 
 def test_gru4rec_and_collaborative_retrieval_train(tiny_data, tmp_path: Path) -> None:
-    cfg = config(epochs=1, backbone="gru4rec", gru4rec={"embedding_size": 16, "hidden_size": 16},
-                 objective={"retrieval": "collaborative"})
-    result = train(cfg, tiny_data, None, seed=0, checkpoint_dir=tmp_path)
+    from sracl_core.rec.neighbours import collaborative_neighbours
+
+    cfg = config(epochs=1, backbone="gru4rec", gru4rec={"embedding_size": 16, "hidden_size": 16})
+    result = train(cfg, tiny_data, collaborative_neighbours(tiny_data, k=3), seed=0,
+                   checkpoint_dir=tmp_path)
     assert set(result.history[0].losses) == {"rec", "cs", "is", "total"}
 
 

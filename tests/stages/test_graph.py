@@ -51,7 +51,8 @@ def test_plain_backbone_needs_no_llm_stages(tiny_config: Path):
                                        "train.objective.use_is=false"])
     assert upstream_of("evaluate", config) == ["ingest", "train"]
     assert downstream_of("profiles", config) == ["profiles", "embeddings", "neighbours"]
-    collaborative = load_config(tiny_config, ["train.objective.retrieval=collaborative"])
-    assert upstream_of("train", collaborative) == ["ingest"]
+    collaborative = load_config(tiny_config, ["neighbours.source=collaborative"])
+    assert upstream_of("train", collaborative) == ["ingest", "prompts", "neighbours"]
+    assert "train" not in downstream_of("profiles", collaborative)
     assert changed_stages(tiny_config, "profiles.model=x") == {"profiles", "embeddings",
                                                                "neighbours", "train", "evaluate"}
