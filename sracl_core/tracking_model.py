@@ -13,6 +13,8 @@ re-run's stage run, which would otherwise show no model at all.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import logging
 import os
 from collections.abc import Iterator, Mapping
@@ -78,7 +80,8 @@ def log_recommender(client: MlflowClient, run_id: str, *, name: str, model_dir: 
     """
     version = registered_version(client, name, train_fingerprint)
     if version is None:
-        with process_tracking_uri(client.tracking_uri), mlflow.start_run(run_id=run_id):
+        with process_tracking_uri(client.tracking_uri), mlflow.start_run(run_id=run_id), \
+                prints_to_log("mlflow.registry"):
             info = mlflow.pyfunc.log_model(
                 name="recommender",
                 python_model=TopKRecommender(top_k),
@@ -95,6 +98,18 @@ def log_recommender(client: MlflowClient, run_id: str, *, name: str, model_dir: 
         client.set_model_version_tag(name, version, TAG_TRAIN_FINGERPRINT, train_fingerprint)
     return LoggedRecommender(uri=f"models:/{name}/{version}",
                              model_id=logged_model_id(client, name, version))
+
+
+@contextmanager
+def prints_to_log(logger_name: str) -> Iterator[None]:
+    """MLflow's registry prints its progress ("Successfully registered model ...") to
+    standard error instead of logging it; this sends those lines to the log instead."""
+    captured = io.StringIO()
+    with contextlib.redirect_stderr(captured):
+        yield
+    for line in captured.getvalue().splitlines():
+        if line.strip():
+            logging.getLogger(logger_name).info(line)
 
 
 def logged_model_id(client: MlflowClient, name: str, version: str) -> str | None:

@@ -40,5 +40,5 @@ def run(context: StageContext) -> None:
                        with_vectors(users.select("profile", "user"), vectors[items.height:]))
     writer.stats.update(dim=encoder.dim, texts=len(texts), seconds=round(seconds, 2),
                         texts_per_s=round(len(texts) / max(seconds, 1e-9), 1))
-    log.info("embeddings: %d texts -> %d-d vectors in %.1f s -> %s", len(texts), encoder.dim,
-             seconds, writer.directory)
+    log.info("embeddings: %d texts -> %d-d vectors in %.1f s", len(texts), encoder.dim,
+             seconds)

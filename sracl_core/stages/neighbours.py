@@ -81,6 +81,5 @@ def run(context: StageContext) -> None:
     writer.stats.update(source=config.source, k=config.k, index=config.index,
                         seconds=round(seconds, 3), mean_item_score=round(item_mean, 4),
                         mean_user_score=round(float(scores.mean()), 4))
-    log.info("neighbours: %s top-%d for %d items and %d user profiles in %.2f s -> %s",
-             config.source, config.k, item_table.height, user_table.height, seconds,
-             writer.directory)
+    log.info("neighbours: %s top-%d for %d items and %d user profiles in %.2f s",
+             config.source, config.k, item_table.height, user_table.height, seconds)

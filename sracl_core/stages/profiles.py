@@ -53,8 +53,8 @@ def run_text(context: StageContext) -> None:
     writer.write_table("user_profiles", user_table)
     writer.stats.update(backend=TEXT_BACKEND, item_profiles=item_table.height,
                         user_profiles=user_table.height)
-    log.info("profiles: %d item and %d user profiles from the data's own text (no LLM) -> %s",
-             item_table.height, user_table.height, writer.directory)
+    log.info("profiles: %d item and %d user profiles from the data's own text (no LLM)",
+             item_table.height, user_table.height)
 
 
 def run_llm(context: StageContext) -> None:
@@ -99,5 +99,4 @@ def run_llm(context: StageContext) -> None:
         log.info("profiles: generated %d answers, %d tokens in %.0f s (%.1f tokens/s)",
                  report.generated, report.completion_tokens, report.seconds,
                  report.completion_tokens / max(report.seconds, 1e-9))
-    log.info("profiles: %d item and %d user profiles -> %s", item_table.height,
-             user_table.height, writer.directory)
+    log.info("profiles: %d item and %d user profiles", item_table.height, user_table.height)

@@ -40,6 +40,5 @@ def run(context: StageContext) -> None:
                 == TEXT_BACKEND else "they are not sent to the LLM")
         log.warning("prompts: %d items and %d user profiles have no text; they are named "
                     "'item <id>' and %s", no_text_items, no_text_users, fate)
-    log.info("prompts: %d item prompts and texts, %d user prompts (%s granularity) -> %s",
-             item_prompts.height, users.user_prompts.height, config.granularity,
-             writer.directory)
+    log.info("prompts: %d item prompts and texts, %d user prompts (%s granularity)",
+             item_prompts.height, users.user_prompts.height, config.granularity)

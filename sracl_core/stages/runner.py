@@ -64,16 +64,17 @@ def run_stage(config: PipelineConfig, stage: str, *, force: bool = False,
     fp = fingerprints[stage]
     path = str(store.path(stage, fp))
     if store.is_complete(stage, fp) and not force:
-        log.info("%s: cached (%s)", stage, path)
+        log.info("%s: cached (%s)", stage, fp)
         return StageOutcome(stage, fp, True, path)
     inputs = {upstream: fingerprints[upstream] for upstream in spec.inputs_for(config)}
     for upstream in inputs:
         if not store.is_complete(upstream, fingerprints[upstream]):
             raise StageInputMissing(
                 f"stage {stage!r} needs {upstream!r} ({fingerprints[upstream]}), which is not "
-                f"computed for this config; run the pipeline or add --upstream"
+                f"computed for this config; run `sracl run` (the whole pipeline) or "
+                f"`sracl run --stage {upstream} --downstream` first"
             )
-    log.info("%s: computing %s", stage, path)
+    log.info("%s: computing (%s)", stage, fp)
     with store.write(stage, fp, config=spec.section(config), inputs=inputs,
                      replace=force) as writer:
         spec.run_function()(StageContext(config, store, fingerprints, writer, on_epoch))

@@ -18,6 +18,8 @@ from sracl_core.stages.rec_inputs import semantic_neighbours, training_data
 from sracl_core.stages.runner import StageContext
 
 log = logging.getLogger(__name__)
+epoch_log = logging.getLogger("sracl-epochs.train")
+"""Per-epoch lines: in the log file (and MLflow, live); the console has the progress bars."""
 
 CHECKPOINTS = ".checkpoints"
 
@@ -34,6 +36,9 @@ def run(context: StageContext) -> None:
                    on_epoch=lambda report: _on_epoch(context, report))
     shutil.copytree(result.model_dir, context.writer.path("model"))
     context.writer.write_table("epochs", epochs_table(result.history))
+    log.info("train: best epoch %d of %d (%s)%s", result.best_epoch, len(result.history),
+             " ".join(f"{k}={v:.4f}" for k, v in result.best_valid.items() if k.endswith("@10")),
+             ", stopped early" if result.stopped_early else "")
     context.writer.stats.update(
         best_epoch=result.best_epoch,
         epochs_run=len(result.history),
@@ -67,7 +72,7 @@ def _on_epoch(context: StageContext, report: EpochReport) -> None:
 
 def _log_epoch(report: EpochReport) -> None:
     losses = " ".join(f"{name}={value:.4f}" for name, value in report.losses.items())
-    log.info("train: epoch %d %s valid %s (%.1fs)%s", report.epoch, losses,
+    epoch_log.info("train: epoch %d %s valid %s (%.1fs)%s", report.epoch, losses,
              " ".join(f"{k}={v:.4f}" for k, v in report.valid.items() if k.endswith("@10")),
              report.train_seconds, " *" if report.improved else "")
 
