@@ -38,7 +38,7 @@ def _start_tracking(config: PipelineConfig, config_path: str, overrides: list[st
     tags = {"prefect.flow_run_id": str(flow_run.id), "prefect.flow_run_name": flow_run.name or "",
             "prefect.flow_name": flow_run.flow_name or "", "sracl.selected": ",".join(stages),
             **extra_tags}
-    if flow_run.ui_url:
+    if flow_run.ui_url and not flow_run.ui_url.startswith("None"):  # no UI: no link
         tags["prefect.flow_run_url"] = flow_run.ui_url
     run = PipelineRun.start(config, run_name=f"{config.dataset}-{flow_run.name}", tags=tags)
     run.log_config(config_path=config_path, overrides=overrides)

@@ -118,7 +118,10 @@ class TrainConfig(StrictModel):
                     "optimistic: above them (the old rule, an upper bound: a constant-score "
                     "model gets HR@k = 1), kept only for comparison with code that does this")
     device: str = runtime_field("auto", "auto: cuda when present, else cpu")
-    amp: bool = runtime_field(True, "bf16 autocast on CUDA (ignored on CPU)")
+    precision: Literal["fp32", "bf16"] = Field(
+        "fp32", description="arithmetic of the training step: fp32 (the paper's runs) or bf16 "
+        "autocast (faster on GPUs, but at temperature 1 the InfoNCE logits reach ~64, where "
+        "bf16 rounds in steps of ~0.25); part of the fingerprint, since it changes results")
     bucketed_encoder: bool = runtime_field(
         True, "encode sequences in length buckets on CPU (on CUDA, varying shapes are slower, "
               "so batches run at full width there); exact (padding keys are masked), only "

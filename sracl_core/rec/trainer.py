@@ -145,8 +145,8 @@ def train(config: TrainConfig, data: TrainingData, neighbours: SemanticNeighbour
     prefixes, targets = data.train_prefixes.to(device), data.train_targets.to(device)
     valid = data.valid.to(device)
     stop_key = metric_key(config.early_stopping_metric, config.validation_exclude_history)
-    autocast = torch.autocast("cuda", dtype=torch.bfloat16,
-                              enabled=device.type == "cuda" and config.amp)
+    autocast = torch.autocast(device.type, dtype=torch.bfloat16,
+                              enabled=config.precision == "bf16")
 
     progress: dict[str, Any] = {"epoch": 0, "step": 0, "global_step": 0, "loss_sums": {},
                                 "train_seconds": 0.0, "best_score": -math.inf,

@@ -10,8 +10,9 @@ The text encoder embeds the data's own text instead of an LLM's answer:
   newest first and joined with "; ", so the encoder's token limit cuts the
   oldest.
 
-This is what ``benchmarks/title_neighbours.py`` embedded for Beauty (titles
-only there), whose neighbours gave SRA-CL test HR@10 .0880. Only training items
+This is what the former side script ``benchmarks/title_neighbours.py``
+embedded for Beauty (titles only there), whose neighbours gave SRA-CL test
+HR@10 .0880. Only training items
 appear, as in the LLM prompts. The tables have the LLM path's schemas
 (:data:`~sracl_core.semantic.profiles.ITEM_PROFILE_SCHEMA` and
 :data:`~sracl_core.semantic.profiles.USER_PROFILE_SCHEMA`) with ``generated``
