@@ -21,12 +21,7 @@ def print_summary(console: Console, result: dict[str, Any]) -> None:
                   f"{len(result['stages']) - cached} computed", highlight=False)
     tracking = result.get("tracking")
     if tracking and tracking.get("test_metrics"):
-        metrics = Table(title="test metrics")
-        metrics.add_column("metric")
-        metrics.add_column("value", justify="right")
-        for name, value in sorted(tracking["test_metrics"].items()):
-            metrics.add_row(name, f"{value:.4f}")
-        console.print(metrics)
+        console.print(metrics_table(tracking["test_metrics"]))
     lines = [f"artifacts:   {result['cache_root']}/{result['dataset']}/<stage>/<fingerprint>/",
              f"prefect:     flow run {result['flow_run_id']}"]
     if tracking:
@@ -37,3 +32,19 @@ def print_summary(console: Console, result: dict[str, Any]) -> None:
                   f"             then open {tracking['run_url']}"]
     for line in lines:
         console.print(line, soft_wrap=True, highlight=False)
+
+
+def metrics_table(metrics: dict[str, float]) -> Table:
+    """One row per metric, one column per ranking mode (``all/HR@10`` -> row HR@10, column
+    all), in the order the metrics come."""
+    modes = list(dict.fromkeys(name.split("/", 1)[0] for name in metrics if "/" in name))
+    names = list(dict.fromkeys(name.split("/", 1)[-1] for name in metrics))
+    table = Table(title="test metrics")
+    table.add_column("metric")
+    for mode in modes or ["value"]:
+        table.add_column(mode, justify="right")
+    for name in names:
+        cells = [metrics.get(f"{mode}/{name}") if modes else metrics.get(name)
+                 for mode in modes or ["value"]]
+        table.add_row(name, *("" if value is None else f"{value:.4f}" for value in cells))
+    return table

@@ -23,7 +23,7 @@ echo "setup: creating/updating $venv for $device (a few minutes the first time)"
 [ -x "$venv/bin/python" ] || "$python" -m venv "$venv"
 # Quiet pip, minus the warnings some machines' pip config prints for every package.
 pip_() {
-  "$venv/bin/python" -m pip --disable-pip-version-check "$@" 2> >(
+  PYTHONWARNINGS=ignore "$venv/bin/python" -m pip --disable-pip-version-check "$@" 2> >(
     grep -v -e "is ignored: it is neither a file nor a directory" >&2)
 }
 pip_ install -q --upgrade pip
