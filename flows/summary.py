@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
 
 def print_summary(console: Console, result: dict[str, Any]) -> None:
-    stages = Table(title=f"{result['dataset']}: stages")
+    stages = Table(title=f"{result['dataset']}: stages", box=box.SIMPLE_HEAD, show_edge=False)
     for column in ("stage", "state", "seconds", "fingerprint"):
         stages.add_column(column, justify="right" if column == "seconds" else "left")
     for row in result["stages"]:
@@ -39,7 +40,7 @@ def metrics_table(metrics: dict[str, float]) -> Table:
     all), in the order the metrics come."""
     modes = list(dict.fromkeys(name.split("/", 1)[0] for name in metrics if "/" in name))
     names = list(dict.fromkeys(name.split("/", 1)[-1] for name in metrics))
-    table = Table(title="test metrics")
+    table = Table(title="test metrics", box=box.SIMPLE_HEAD, show_edge=False)
     table.add_column("metric")
     for mode in modes or ["value"]:
         table.add_column(mode, justify="right")

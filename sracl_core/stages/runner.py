@@ -74,7 +74,7 @@ def run_stage(config: PipelineConfig, stage: str, *, force: bool = False,
                 f"computed for this config; run `sracl run` (the whole pipeline) or "
                 f"`sracl run --stage {upstream} --downstream` first"
             )
-    log.info("%s: computing (%s)", stage, fp)
+    log.debug("%s: computing (%s)", stage, fp)
     with store.write(stage, fp, config=spec.section(config), inputs=inputs,
                      replace=force) as writer:
         spec.run_function()(StageContext(config, store, fingerprints, writer, on_epoch))

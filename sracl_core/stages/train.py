@@ -30,6 +30,13 @@ def run(context: StageContext) -> None:
     neighbours = semantic_neighbours(context) if config.objective.needs_neighbours else None
     checkpoints = checkpoint_root(context)
     _remove_finished_checkpoints(context, checkpoints)
+    objective = config.objective
+    losses = "+".join(["rec", *(["cs"] if objective.needs_neighbours and objective.use_cs
+                               else []), *(["is"] if objective.use_is else []),
+                       *(["cl4srec"] if objective.cl4srec else []),
+                       *(["duorec"] if objective.duorec else [])])
+    log.info("train: %s on %d samples, losses %s, up to %d epochs (patience %d)",
+             config.backbone, data.train_targets.numel(), losses, config.epochs, config.patience)
     seed = context.config.seed if config.seed is None else config.seed
     result = train(config, data, neighbours, seed=seed,
                    checkpoint_dir=checkpoints / context.fingerprints["train"],

@@ -155,10 +155,15 @@ def test_cli_run_prints_stages_metrics_and_where_to_look(harness: Any,
         arguments += ["--set", override]
     result = CliRunner().invoke(app, arguments, terminal_width=200)
     assert result.exit_code == 0, result.output
-    summary = result.output[result.output.rindex("stages"):]
+    summary = result.output[result.output.rindex(": stages"):]
+    table = summary[:summary.index(" stages: ")]
     for row in first_run["stages"]:
-        assert row["fingerprint"] in summary
-    assert "computed" not in summary
-    assert "all/NDCG@10" in summary
+        assert row["fingerprint"] in table
+    assert "computed" not in table
+    stages = len(first_run["stages"])
+    assert f"{stages} stages: {stages} cached, 0 computed" in summary
+    metric_rows = [line.split() for line in summary.splitlines() if line.strip().startswith(
+        "NDCG@10")]
+    assert len(metric_rows) == 1 and len(metric_rows[0]) == 3, "NDCG@10: all and unseen"
     assert "mlflow server --backend-store-uri sqlite:///" in summary
     assert first_run["tracking"]["model_uri"] in summary
