@@ -57,3 +57,31 @@ def test_a_bad_config_fails_in_one_line_before_any_server_starts(tiny_config: Pa
     assert lines == ["error: " + f"{tiny_config}: train.backbone: unknown name 'sasrek'; "
                      "expected one of: gru4rec, sasrec"], (lines, seconds)
     assert not (cache / "prefect").exists(), "no Prefect server was started"
+
+
+def test_an_unexpected_failure_is_one_line_and_its_traceback_is_in_the_log(
+        tiny_config: Path, tmp_path: Path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from flows.cli import app
+    from sracl_core.stages import ingest
+
+    def explode(context) -> None:
+        raise ZeroDivisionError("the ingest code broke")
+
+    monkeypatch.setattr(ingest, "run", explode)
+    cache = tmp_path / "cache"
+    result = CliRunner().invoke(app, ["run", "-c", str(tiny_config), *_sets(
+        [f"cache_root={cache}", *PLAIN])], terminal_width=200)
+    assert result.exit_code == 1
+    errors = [line for line in result.output.splitlines() if line.startswith("error:")]
+    assert errors == ["error: ZeroDivisionError: the ingest code broke (the traceback is in "
+                      "the log)"]
+    assert "Traceback" not in result.output
+    log = next((cache / "logs").glob("sracl-*.log")).read_text()
+    assert "Traceback (most recent call last)" in log and "in explode" in log
+    from sracl_core.config import load_config
+    from sracl_core.stages.graph import plan
+
+    config = load_config(tiny_config, [f"cache_root={cache}", *PLAIN])
+    assert not any(entry.complete for entry in plan(config)), "no artifact for a failed stage"
