@@ -7,6 +7,7 @@ tracking and orchestration behave the same from the shell and from a schedule.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -80,14 +81,30 @@ def run(
         if name is not None and name not in STAGE_ORDER:
             fail(ValueError(f"unknown stage {name!r}; expected one of: {', '.join(STAGE_ORDER)}"))
     resolved = load(config, overrides, preflight=True)
+    computed_before: dict[str, float] = {}
+
+    def ingest_first() -> None:
+        """Read the input before the orchestrator starts: a bad file fails in seconds, and
+        settings that must fit the data are checked before any LLM work. The flow then finds
+        ingest cached and reports it as computed by this run."""
+        from sracl_core.pipeline import select_stages
+        from sracl_core.stages.runner import run_stage
+
+        if not force and "ingest" in select_stages(resolved, stage, downstream=downstream,
+                                                   until=until):
+            started = time.perf_counter()
+            if not run_stage(resolved, "ingest").cached:
+                computed_before["ingest"] = round(time.perf_counter() - started, 3)
+            check_ingested(resolved)
 
     def start() -> dict:
         from flows.pipeline import pipeline_flow
 
         return pipeline_flow(config_path=str(config.resolve()), overrides=list(overrides or []),
-                             stage=stage, downstream=downstream, until=until, force=force)
+                             stage=stage, downstream=downstream, until=until, force=force,
+                             computed_before=computed_before)
 
-    result = orchestrated(resolved, f"sracl {resolved.dataset}", verbose, start)
+    result = orchestrated(resolved, f"sracl {resolved.dataset}", verbose, start, ingest_first)
     from flows.summary import print_summary
     from sracl_core.last_run import record
 

@@ -63,17 +63,20 @@ def fail(error: Exception, log_path: Path | None = None) -> typer.Exit:
 
 
 def orchestrated(resolved: PipelineConfig, label: str, verbose: bool,
-                 start: Callable[[], T]) -> T:
+                 start: Callable[[], T], before: Callable[[], None] | None = None) -> T:
     """Run a Prefect flow for a command: a log file for the engines, Prefect's state under the
-    cache, and any failure as one line (its traceback in the log)."""
+    cache, and any failure as one line (its traceback in the log). ``before`` runs first,
+    without the orchestrator, so what it finds wrong fails before any server starts."""
     log_path = console_setup.new_log_path(resolved.cache_root)
     configure_logging(verbose, log_path)
     console.print(f"{label}: engine and orchestrator messages go to {log_path}",
                   highlight=False, soft_wrap=True)
-    from flows.environment import configure_prefect
-
-    configure_prefect(resolved.cache_root / "prefect")
     try:
+        if before is not None:
+            before()
+        from flows.environment import configure_prefect
+
+        configure_prefect(resolved.cache_root / "prefect")
         return start()
     except SraclError as error:
         console_setup.record_failure(error)

@@ -8,6 +8,7 @@ Prefect artifacts that link the flow run to it.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from typing import Any
 
@@ -47,12 +48,16 @@ def _start_tracking(config: PipelineConfig, config_path: str, overrides: list[st
 
 def execute(config_path: str, overrides: list[str] | None, *, stage: str | None = None,
             downstream: bool = False, until: str | None = None,
-            force: bool = False, tags: dict[str, str] | None = None) -> dict[str, Any]:
+            force: bool = False, tags: dict[str, str] | None = None,
+            computed_before: dict[str, float] | None = None) -> dict[str, Any]:
     """Run the selected stages in order inside the current flow run; returns the run summary.
 
     No ``stage``: every stage this config needs; a ``stage``: it alone, or with
     ``downstream`` it and every stage that reads from it; ``until`` cuts after a stage.
     ``tags`` go on the MLflow run (an experiment names its variant and seed there).
+    ``computed_before`` names stages the caller computed for this run just before the flow
+    (the CLI reads the input first, to fail fast): they are reported as computed, with
+    their seconds, though the flow found them cached.
     """
     for name in (stage, until):
         _check_stage(name)
@@ -74,6 +79,9 @@ def execute(config_path: str, overrides: list[str] | None, *, stage: str | None 
                                       tracker.run_id if tracker is not None else None,
                                       return_state=True)
             record = StageRecord(**state.result())
+            if record.cached and name in (computed_before or {}):
+                record = dataclasses.replace(record, cached=False,
+                                             seconds=computed_before[name])
             records.append(record)
             if name == "ingest":
                 check_ingested(config)
@@ -97,11 +105,12 @@ def execute(config_path: str, overrides: list[str] | None, *, stage: str | None 
 @flow(name="sracl-pipeline", persist_result=False)
 def pipeline_flow(config_path: str = DEFAULT_CONFIG, overrides: list[str] | None = None,
                   stage: str | None = None, downstream: bool = False, until: str | None = None,
-                  force: bool = False, tags: dict[str, str] | None = None) -> dict[str, Any]:
+                  force: bool = False, tags: dict[str, str] | None = None,
+                  computed_before: dict[str, float] | None = None) -> dict[str, Any]:
     """The whole pipeline, or one stage (``stage``), with ``downstream`` every stage after it,
     up to ``until``. Cached stages are skipped; ``force`` recomputes the selected ones."""
     return execute(config_path, overrides, stage=stage, downstream=downstream, until=until,
-                   force=force, tags=tags)
+                   force=force, tags=tags, computed_before=computed_before)
 
 
 @flow(name="sracl-stage", flow_run_name="stage-{stage}", persist_result=False)

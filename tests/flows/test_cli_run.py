@@ -85,3 +85,15 @@ def test_an_unexpected_failure_is_one_line_and_its_traceback_is_in_the_log(
 
     config = load_config(tiny_config, [f"cache_root={cache}", *PLAIN])
     assert not any(entry.complete for entry in plan(config)), "no artifact for a failed stage"
+
+
+def test_a_bad_input_file_fails_before_the_orchestrator_starts(tiny_config: Path,
+                                                                tmp_path: Path):
+    items = tmp_path / "items.tsv"
+    items.write_text("item_id\ttitle\n")
+    cache = tmp_path / "cache"
+    result = _sracl("run", "-c", str(tiny_config), *_sets(
+        [f"cache_root={cache}", f"data.source.items={items}", *PLAIN]), cwd=tmp_path)
+    assert result.returncode == 1
+    assert f"error: {items}: expected at least one row below the header line" in result.stdout
+    assert not (cache / "prefect").exists(), "no Prefect server was started"
