@@ -11,21 +11,14 @@ headless Chromium (skipped where Chromium is not installed).
 from __future__ import annotations
 
 import html
-import os
 import re
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from mlflow import MlflowClient
 
@@ -42,6 +35,7 @@ from sracl_core.tracking import (
 )
 from sracl_core.tracking_description import MLFLOW_RUN_NOTE, describe_run
 from sracl_core.tracking_model import link_model
+from tests.servers import loopback_server
 
 DEFAULT_CONFIG = Path(__file__).resolve().parents[1] / "configs" / "default.yaml"
 PLAIN = ["train.objective.use_cs=false", "train.objective.use_is=false", "train.epochs=2",
@@ -178,36 +172,12 @@ def test_metrics_are_ordered_by_name_then_cut_off():
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
-@contextmanager
-def mlflow_ui(backend_uri: str, log: Path, wait_s: float = 120) -> Iterator[str]:
+def mlflow_ui(backend_uri: str, log: Path):
     """``mlflow server`` on a free 127.0.0.1 port until it answers ``/health``; stopped after."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    with log.open("wb") as output:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "mlflow", "server", "--backend-store-uri", backend_uri,
-             "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
-            stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + wait_s
-        while True:
-            assert server.poll() is None, f"mlflow server exited: {log.read_text()[-3000:]}"
-            assert time.monotonic() < deadline, f"no /health in {wait_s}s: {log.read_text()}"
-            try:
-                if httpx.get(f"{base}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.5)
-        yield base
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait()
+    return loopback_server(
+        lambda port: [sys.executable, "-m", "mlflow", "server", "--backend-store-uri",
+                      backend_uri, "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
+        "/health", log, wait_s=120)
 
 
 def page_text(url: str) -> str:

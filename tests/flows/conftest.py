@@ -10,21 +10,18 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import signal
-import socket
-import subprocess
 import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from flows.environment import configure_prefect
+from tests.servers import loopback_server
 
 configure_prefect(Path(os.environ.get("PREFECT_HOME") or tempfile.mkdtemp(prefix="sracl-prefect-")))
 
@@ -88,38 +85,6 @@ def harness(tmp_path_factory: pytest.TempPathFactory) -> Harness:
 def first_run(harness: Harness) -> dict[str, Any]:
     """The whole embedded pipeline, run once through the Prefect flow on an empty cache."""
     return harness.run()
-
-
-@contextmanager
-def loopback_server(command: Callable[[int], list[str]], health_path: str, log: Path,
-                    env: dict[str, str] | None = None) -> Iterator[str]:
-    """Start ``command(port)`` on a free 127.0.0.1 port, wait until ``health_path`` answers
-    200, yield its base URL; the whole process group is stopped afterwards."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    with log.open("wb") as output:
-        server = subprocess.Popen(command(port), env=env, stdout=output,
-                                  stderr=subprocess.STDOUT, start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        while True:
-            if server.poll() is not None:
-                raise AssertionError(f"the server exited: {log.read_text()[-3000:]}")
-            try:
-                if httpx.get(f"{base}{health_path}", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.5)
-        yield base
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait()
 
 
 @pytest.fixture(scope="session")
