@@ -41,7 +41,10 @@ def _seeded(section_name: str) -> Callable[[PipelineConfig], dict[str, Any]]:
     """Sections whose output also depends on the global seed."""
 
     def payload(config: PipelineConfig) -> dict[str, Any]:
-        return {**fingerprint_payload(getattr(config, section_name)), "seed": config.seed}
+        section = fingerprint_payload(getattr(config, section_name))
+        # a section with a seed of its own (train.seed) must not have it overwritten
+        section["global_seed" if "seed" in section else "seed"] = config.seed
+        return section
 
     return payload
 

@@ -56,3 +56,16 @@ def test_plain_backbone_needs_no_llm_stages(tiny_config: Path):
     assert "train" not in downstream_of("profiles", collaborative)
     assert changed_stages(tiny_config, "profiles.model=x") == {"profiles", "embeddings",
                                                                "neighbours", "train", "evaluate"}
+
+
+def test_each_training_seed_is_its_own_train_artifact_sharing_the_upstream(tiny_config: Path):
+    from sracl_core.stages.graph import stage_fingerprints
+
+    one, two = (stage_fingerprints(load_config(tiny_config, [f"train.seed={seed}"]))
+                for seed in (1, 2))
+    assert one["train"] != two["train"] and one["evaluate"] != two["evaluate"]
+    assert all(one[stage] == two[stage] for stage in ("ingest", "prompts", "profiles",
+                                                       "embeddings", "neighbours"))
+    default = stage_fingerprints(load_config(tiny_config))
+    moved = stage_fingerprints(load_config(tiny_config, ["seed=7"]))
+    assert default["prompts"] != moved["prompts"] and default["train"] != moved["train"]
