@@ -86,12 +86,13 @@ def aggregate(config_path: str, grid_path: str, overrides: list[str] | None = No
         config = load_config(config_path, run.overrides)
         figures = run_figures(config)
         rows += [(run.variant, run.seed, name, value) for name, value in figures.metrics.items()]
-        timings.append((run.variant, run.seed, figures.train_seconds, figures.best_epoch,
-                        figures.epochs_run))
+        timings.append((run.variant, run.seed, figures.train_fingerprint, figures.train_seconds,
+                        figures.best_epoch, figures.epochs_run))
     runs = pl.DataFrame(rows, schema=RUN_SCHEMA, orient="row")
     summary = summarise(runs, grid.baseline, grid.metrics, grid.reference)
-    times = pl.DataFrame(timings, schema=["variant", "seed", "train_seconds", "best_epoch",
-                                          "epochs_run"], orient="row")
+    times = pl.DataFrame(timings, schema=["variant", "seed", "train_fingerprint",
+                                          "train_seconds", "best_epoch", "epochs_run"],
+                         orient="row")
     per_variant = times.group_by("variant", maintain_order=True).agg(
         pl.col("train_seconds").mean().round(0), pl.col("best_epoch").mean().round(1))
     markdown = markdown_table(summary, grid.metrics, grid.baseline) + "\n\n" + "\n".join(

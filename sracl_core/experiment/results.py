@@ -20,6 +20,7 @@ from sracl_core.stages.graph import stage_fingerprints, store_for
 @dataclass(frozen=True)
 class RunFigures:
     metrics: dict[str, float]
+    train_fingerprint: str
     train_seconds: float
     best_epoch: int | None
     epochs_run: int | None
@@ -35,7 +36,7 @@ def run_figures(config: PipelineConfig) -> RunFigures:
     metrics = dict(store.read_table("evaluate", fingerprints["evaluate"], "metrics").iter_rows())
     train = store.manifest("train", fingerprints["train"])
     stats = train.get("stats", {})
-    return RunFigures({str(k): float(v) for k, v in metrics.items()},
+    return RunFigures({str(k): float(v) for k, v in metrics.items()}, fingerprints["train"],
                       float(train.get("wall_seconds", 0.0)), stats.get("best_epoch"),
                       stats.get("epochs_run"))
 

@@ -46,7 +46,9 @@ def test_a_grid_runs_every_variant_and_seed_then_reports_them(grid):
     assert not math.isnan(gru["gain_pct"][0])
     folder = Path(result["folder"])
     runs = pl.read_parquet(folder / "runs.parquet")
-    assert runs.filter(pl.col("metric") == "all/HR@10").height == 4
+    per_run = runs.filter(pl.col("metric") == "all/HR@10")
+    assert per_run.height == 4
+    assert per_run["train_fingerprint"].n_unique() == 4, "every variant and seed trains anew"
     assert "| sasrec |" in (folder / "summary.md").read_text()
 
     config = load_config(config_path, ["tracking.experiment=tiny-grid"])
