@@ -17,6 +17,7 @@ import contextlib
 import io
 import logging
 import os
+import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -45,6 +46,12 @@ log = logging.getLogger(__name__)
 
 TAG_TRAIN_FINGERPRINT = "sracl.train_fingerprint"
 MODEL_TYPE = "sequential-recommender"
+# MLflow's fluent API (the only way to log a pyfunc) works through process-wide state:
+# the global tracking URI, its environment variable and standard error. Pipelines run
+# in threads (an experiment's ``--jobs``) would swap each other's copies of that
+# state, leaving the URI of one run's store set for the whole process; one lock makes
+# each log-and-register a unit.
+_FLUENT = threading.Lock()
 _REQUIREMENTS = ("torch", "safetensors", "numpy", "pandas", "polars", "pyarrow", "pydantic",
                  "mlflow")
 
@@ -78,26 +85,38 @@ def log_recommender(client: MlflowClient, run_id: str, *, name: str, model_dir: 
     ``params`` (the training settings) are stored on the logged model, where the
     experiment's Models tab shows them next to each model.
     """
-    version = registered_version(client, name, train_fingerprint)
-    if version is None:
-        with process_tracking_uri(client.tracking_uri), mlflow.start_run(run_id=run_id), \
-                prints_to_log("mlflow.registry"):
-            info = mlflow.pyfunc.log_model(
-                name="recommender",
-                python_model=TopKRecommender(top_k),
-                artifacts={MODEL_ARTIFACT: str(model_dir), ITEMS_ARTIFACT: str(items_table)},
-                signature=signature(top_k),
-                input_example=input_example(),
-                pip_requirements=_requirements(),
-                registered_model_name=name,
-                tags={TAG_TRAIN_FINGERPRINT: train_fingerprint},
-                params=dict(params or {}),
-                model_type=MODEL_TYPE,
-            )
-        version = str(info.registered_model_version)
-        client.set_model_version_tag(name, version, TAG_TRAIN_FINGERPRINT, train_fingerprint)
+    with _FLUENT:
+        version = registered_version(client, name, train_fingerprint)
+        if version is None:
+            version = _log_and_register(client, run_id, name=name, model_dir=model_dir,
+                                        items_table=items_table,
+                                        train_fingerprint=train_fingerprint, top_k=top_k,
+                                        params=params)
     return LoggedRecommender(uri=f"models:/{name}/{version}",
                              model_id=logged_model_id(client, name, version))
+
+
+def _log_and_register(client: MlflowClient, run_id: str, *, name: str, model_dir: Path,
+                      items_table: Path, train_fingerprint: str, top_k: int,
+                      params: Mapping[str, str] | None) -> str:
+    """Log the pyfunc from ``run_id`` and register it; returns the new version."""
+    with process_tracking_uri(client.tracking_uri), mlflow.start_run(run_id=run_id), \
+            prints_to_log("mlflow.registry"):
+        info = mlflow.pyfunc.log_model(
+            name="recommender",
+            python_model=TopKRecommender(top_k),
+            artifacts={MODEL_ARTIFACT: str(model_dir), ITEMS_ARTIFACT: str(items_table)},
+            signature=signature(top_k),
+            input_example=input_example(),
+            pip_requirements=_requirements(),
+            registered_model_name=name,
+            tags={TAG_TRAIN_FINGERPRINT: train_fingerprint},
+            params=dict(params or {}),
+            model_type=MODEL_TYPE,
+        )
+    version = str(info.registered_model_version)
+    client.set_model_version_tag(name, version, TAG_TRAIN_FINGERPRINT, train_fingerprint)
+    return version
 
 
 @contextmanager

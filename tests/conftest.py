@@ -33,6 +33,16 @@ def stop_ephemeral_prefect_server() -> Iterator[None]:
     SubprocessASGIServer().stop()
 
 
+@pytest.fixture(autouse=True)
+def tracking_uri_left_as_found() -> Iterator[None]:
+    """A test that leaves ``MLFLOW_TRACKING_URI`` changed sends every later test's runs
+    into its store; fail the test that leaked it rather than the ones it broke."""
+    before = os.environ.get("MLFLOW_TRACKING_URI")
+    yield
+    assert os.environ.get("MLFLOW_TRACKING_URI") == before, \
+        "this test left MLFLOW_TRACKING_URI changed"
+
+
 @pytest.fixture(scope="session")
 def shared_datasets() -> Path:
     if not (SHARED_DATASETS / "beauty" / "interactions.txt").is_file():
