@@ -14,6 +14,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from flows.cli_cache import print_problems, state_cell, verify
 from flows.cli_common import (
     DEFAULT_CONFIG,
     ConfigOption,
@@ -42,7 +43,8 @@ app = typer.Typer(
 
 @app.command()
 def status(config: ConfigOption = DEFAULT_CONFIG, overrides: OverrideOption = None) -> None:
-    """Show each stage as cached or missing for this config, with its fingerprint and folder."""
+    """Show each stage as cached or missing (or corrupt, naming the damaged file) for this
+    config, with its fingerprint and folder."""
     resolved = load(config, overrides)
     try:
         check_config(resolved, config)
@@ -51,10 +53,11 @@ def status(config: ConfigOption = DEFAULT_CONFIG, overrides: OverrideOption = No
     table = Table(title=f"{resolved.dataset} ({config})")
     for column in ("stage", "fingerprint", "state", "artifact"):
         table.add_column(column)
-    for entry in plan(resolved):
-        state = "[green]cached[/]" if entry.complete else "[yellow]missing[/]"
-        table.add_row(entry.stage, entry.fingerprint, state, entry.path)
+    entries = plan(resolved)
+    for entry in entries:
+        table.add_row(entry.stage, entry.fingerprint, state_cell(entry), entry.path)
     console.print(table)
+    print_problems(entries)
     try:
         check_ingested(resolved)
     except SraclError as error:
@@ -148,6 +151,7 @@ def experiment(
 
 
 app.command()(recommend)
+app.command()(verify)
 
 
 data_app = typer.Typer(help="Prepare datasets: download public ones, build samples.",

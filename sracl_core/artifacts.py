@@ -3,21 +3,24 @@
 A stage's folder appears under its final name only once everything in it,
 manifest last, is on disk: outputs are written into a hidden temporary folder
 which is renamed into place. A killed stage therefore leaves at most a temporary
-folder (cleaned up by the next writer), never a folder that reads as complete,
-and an existing artifact is never touched by a failed run.
+folder (removed by a later writer once its lock shows the writer gone, see
+:mod:`sracl_core.owned_folders`), never a folder that reads as complete, and an
+existing artifact is never touched by a failed run. The manifest records every
+file's size and checksum, so a damaged copy is recognised
+(:mod:`sracl_core.artifact_integrity`).
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
 import platform
-import shutil
 import time
 import uuid
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
@@ -26,10 +29,12 @@ from typing import Any
 
 import polars as pl
 
-from sracl_core import __version__
-from sracl_core.errors import StageInputMissing
+from sracl_core import __version__, owned_folders
+from sracl_core.artifact_integrity import MANIFEST, Verdict, check_folder, file_records
+from sracl_core.errors import ArtifactCorrupt, StageInputMissing
+from sracl_core.locks import LOCKS, waiting_lock
+from sracl_core.owned_folders import OwnedFolder
 
-MANIFEST = "manifest.json"
 _TEMP_PREFIX = ".tmp-"
 TRACKED_PACKAGES = (
     "torch", "numpy", "polars", "pyarrow", "pydantic", "transformers", "sentence-transformers",
@@ -95,9 +100,27 @@ class ArtifactStore:
     def is_complete(self, stage: str, fingerprint: str) -> bool:
         return (self.path(stage, fingerprint) / MANIFEST).is_file()
 
+    def check(self, stage: str, fingerprint: str) -> Verdict:
+        """Missing, cached, unverified (an old manifest) or corrupt (naming the file)."""
+        return check_folder(self.path(stage, fingerprint))
+
+    def locks_dir(self, stage: str) -> Path:
+        return self.root / self.dataset / LOCKS / stage
+
+    def stage_lock(self, stage: str, fingerprint: str) -> AbstractContextManager[None]:
+        """Held while a stage's artifact is computed, so that a second run of the same
+        fingerprint waits for the first and then reuses its artifact."""
+        return waiting_lock(self.locks_dir(stage) / f"{fingerprint}.lock",
+                            f"{stage} ({fingerprint})")
+
     def manifest(self, stage: str, fingerprint: str) -> dict[str, Any]:
         self._require(stage, fingerprint)
-        return json.loads((self.path(stage, fingerprint) / MANIFEST).read_text())
+        path = self.path(stage, fingerprint) / MANIFEST
+        try:
+            return json.loads(path.read_text())
+        except ValueError as error:
+            raise ArtifactCorrupt(f"{path}: not a readable manifest ({error}); "
+                                  f"{_RECOMPUTE_HINT}") from None
 
     def table_path(self, stage: str, fingerprint: str, name: str) -> Path:
         self._require(stage, fingerprint)
@@ -107,7 +130,13 @@ class ArtifactStore:
         return path
 
     def read_table(self, stage: str, fingerprint: str, name: str) -> pl.DataFrame:
-        return pl.read_parquet(self.table_path(stage, fingerprint, name))
+        path = self.table_path(stage, fingerprint, name)
+        try:
+            return pl.read_parquet(path)
+        except (pl.exceptions.PolarsError, OSError) as error:
+            reason = str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
+            raise ArtifactCorrupt(f"{path}: unreadable Parquet ({reason}); "
+                                  f"{_RECOMPUTE_HINT}") from None
 
     def scan_table(self, stage: str, fingerprint: str, name: str) -> pl.LazyFrame:
         return pl.scan_parquet(self.table_path(stage, fingerprint, name))
@@ -122,13 +151,12 @@ class ArtifactStore:
         """
         final = self.path(stage, fingerprint)
         final.parent.mkdir(parents=True, exist_ok=True)
-        _remove_abandoned_temporaries(final.parent)
-        unique = f"{fingerprint}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-        temporary = final.parent / f"{_TEMP_PREFIX}{unique}"
-        temporary.mkdir()
+        locks = self.locks_dir(stage)
+        owned_folders.remove_abandoned(final.parent, f"{_TEMP_PREFIX}*", locks)
+        temporary = owned_folders.create(final.parent / _temporary_name(fingerprint), locks)
         started = time.perf_counter()
         try:
-            writer = StageWriter(temporary)
+            writer = StageWriter(temporary.path)
             yield writer
             manifest = {
                 "dataset": self.dataset,
@@ -138,15 +166,15 @@ class ArtifactStore:
                 "inputs": dict(inputs),
                 "tables": writer.row_counts,
                 "stats": writer.stats,
+                "files": file_records(temporary.path, skip={owned_folders.OWNER_FILE}),
                 "wall_seconds": round(time.perf_counter() - started, 3),
                 "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
                 "versions": library_versions(),
             }
-            (temporary / MANIFEST).write_text(json.dumps(manifest, indent=2, default=str))
-            _publish(temporary, final, replace=replace)
+            (temporary.path / MANIFEST).write_text(json.dumps(manifest, indent=2, default=str))
+            _publish(temporary, final, replace=replace, locks_dir=locks)
         finally:
-            if temporary.exists():
-                shutil.rmtree(temporary, ignore_errors=True)
+            temporary.remove()
 
     def _require(self, stage: str, fingerprint: str) -> None:
         if not self.is_complete(stage, fingerprint):
@@ -156,43 +184,42 @@ class ArtifactStore:
             )
 
 
-def _publish(temporary: Path, final: Path, *, replace: bool) -> None:
+_RECOMPUTE_HINT = ("the cached artifact is damaged: `sracl run` moves it aside and computes "
+                   "it again (`sracl verify` checks the whole cache)")
+
+
+def _temporary_name(fingerprint: str) -> str:
+    return f"{_TEMP_PREFIX}{fingerprint}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+
+
+def _publish(temporary: OwnedFolder, final: Path, *, replace: bool, locks_dir: Path) -> None:
     """Rename into place.
 
     A complete artifact that appeared meanwhile (another run of the same
-    fingerprint) wins unless ``replace``; the old folder is moved aside before
-    the rename and deleted after it, so the final name always holds a complete
-    artifact or nothing.
+    fingerprint) wins unless ``replace``, also when it appears between the check
+    and the rename. The old folder is moved into an owned temporary folder
+    before the rename and deleted after it, so the final name always holds a
+    complete artifact or nothing.
     """
     if (final / MANIFEST).is_file() and not replace:
         return
-    if final.exists():
-        retired = final.parent / f"{_TEMP_PREFIX}{final.name}-{os.getpid()}-old"
-        os.rename(final, retired)
-        os.rename(temporary, final)
-        shutil.rmtree(retired, ignore_errors=True)
+    temporary.disown()
+    if not final.exists():
+        _rename_unless_published(temporary.path, final)
         return
-    os.rename(temporary, final)
-
-
-def _remove_abandoned_temporaries(stage_dir: Path) -> None:
-    """Delete temporary folders whose writing process is gone (a killed run)."""
-    for candidate in stage_dir.glob(f"{_TEMP_PREFIX}*"):
-        try:
-            pid = int(candidate.name.split("-")[2])
-        except (IndexError, ValueError):
-            continue
-        if not _process_alive(pid):
-            shutil.rmtree(candidate, ignore_errors=True)
-
-
-def _process_alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
+    retired = owned_folders.create(final.parent / f"{_temporary_name(final.name)}-old", locks_dir)
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+        os.rename(final, retired.path / final.name)
+        _rename_unless_published(temporary.path, final)
+    finally:
+        retired.remove()
+
+
+def _rename_unless_published(temporary: Path, final: Path) -> None:
+    """``rename(2)`` onto a non-empty folder fails: there, another writer of the same
+    fingerprint published first, and its artifact is as good as ours."""
+    try:
+        os.rename(temporary, final)
+    except OSError as error:
+        if error.errno not in (errno.ENOTEMPTY, errno.EEXIST) or not (final / MANIFEST).is_file():
+            raise

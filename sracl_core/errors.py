@@ -43,3 +43,7 @@ class EmptyDatasetError(SraclError):
 
 class StageInputMissing(SraclError):
     """A stage was asked to run before the stages it reads from."""
+
+
+class ArtifactCorrupt(SraclError):
+    """A cached artifact's file is damaged (truncated, changed, unreadable)."""

@@ -9,7 +9,8 @@ import polars as pl
 import pytest
 
 from sracl_core.artifacts import MANIFEST, ArtifactStore, fingerprint
-from sracl_core.errors import StageInputMissing
+from sracl_core.errors import ArtifactCorrupt, StageInputMissing
+from tests.processes import FILE_BARRIER, dead_pid, finish, start, wait_for_file
 
 
 def test_fingerprint_is_stable_and_sensitive_to_every_part():
@@ -113,3 +114,154 @@ def test_killed_writer_leaves_no_complete_artifact_and_is_cleaned_up(tmp_path: P
         writer.write_table("t", pl.DataFrame({"a": [1]}))
     assert sorted(p.name for p in (tmp_path / "ds" / "s").iterdir()) == ["other"]
     assert os.path.exists(store.path("s", "other") / MANIFEST)
+
+
+FOREIGN_WRITER = """
+import os, sys, time
+from pathlib import Path
+import polars as pl
+
+root, ready, go, pid = sys.argv[1:5]
+os.getpid = lambda: int(pid)  # what a writer in its own PID namespace sees as its PID
+try:
+    from sracl_core import owned_folders
+    owned_folders.host_identity = lambda: {"host": "container-7f3a", "boot": "other",
+                                           "pid_namespace": "pid:[4026532999]"}
+except ImportError:  # the code before owner records: the PID in the name is all there is
+    pass
+from sracl_core.artifacts import ArtifactStore
+
+with ArtifactStore(root, "ds").write("s", "fpA", config={}, inputs={}) as writer:
+    writer.write_table("t1", pl.DataFrame({"a": [1]}))
+    Path(ready).write_text(str(writer.directory))
+    while not Path(go).exists():
+        time.sleep(0.02)
+    writer.write_table("t2", pl.DataFrame({"a": [2]}))
+"""
+
+
+def test_a_live_writer_from_another_host_keeps_its_temporary_folder(tmp_path: Path):
+    ready, go, log = tmp_path / "ready", tmp_path / "go", tmp_path / "writer.log"
+    writer = start(FOREIGN_WRITER, tmp_path / "cache", ready, go, dead_pid(), log=log)
+    wait_for_file(ready, writer, log)
+    temporary = Path(ready.read_text())
+    store = ArtifactStore(tmp_path / "cache", "ds")
+    with store.write("s", "other", config={}, inputs={}) as other:  # runs the clean-up
+        other.write_table("t", pl.DataFrame({"a": [3]}))
+    assert temporary.is_dir(), "a live writer's temporary folder was deleted"
+    go.touch()
+    output = finish(writer, log)
+    assert writer.returncode == 0, output
+    assert store.read_table("s", "fpA", "t2")["a"].to_list() == [2]
+    assert store.check("s", "fpA").state == "cached"
+
+
+def test_clean_up_leaves_folders_sracl_did_not_create(tmp_path: Path):
+    store = ArtifactStore(tmp_path, "ds")
+    stage_dir = tmp_path / "ds" / "s"
+    strangers = [stage_dir / f".tmp-fp-{dead_pid()}-0badcafe", stage_dir / ".tmp-notes-1-x"]
+    for folder in strangers:
+        folder.mkdir(parents=True)
+        (folder / "keep.txt").write_text("someone's work")
+    with store.write("s", "fp", config={}, inputs={}) as writer:
+        writer.write_table("t", pl.DataFrame({"a": [1]}))
+    for folder in strangers:
+        assert (folder / "keep.txt").read_text() == "someone's work"
+    assert store.is_complete("s", "fp")
+
+
+RACING_WRITER = FILE_BARRIER + """
+import os, sys
+from pathlib import Path
+import polars as pl
+from sracl_core.artifacts import ArtifactStore
+
+root, barrier, me = sys.argv[1:4]
+store = ArtifactStore(root, "ds")
+final = store.path("s", "fp")
+rename = os.rename
+
+
+def rename_once_both_have_checked(source, target):
+    # both writers have found no artifact before either one publishes
+    if Path(target) == final:
+        file_barrier(barrier, me, 2)
+    rename(source, target)
+
+
+os.rename = rename_once_both_have_checked
+with store.write("s", "fp", config={}, inputs={}) as writer:
+    writer.write_table("t", pl.DataFrame({"writer": [me]}))
+"""
+
+
+def test_two_writers_publishing_one_fingerprint_at_once_both_succeed(tmp_path: Path):
+    logs = [tmp_path / f"writer{me}.log" for me in (0, 1)]
+    writers = [start(RACING_WRITER, tmp_path / "cache", tmp_path / "barrier", me, log=log)
+               for me, log in enumerate(logs)]
+    outputs = [finish(writer, log) for writer, log in zip(writers, logs, strict=True)]
+    assert [writer.returncode for writer in writers] == [0, 0], outputs
+    store = ArtifactStore(tmp_path / "cache", "ds")
+    assert store.check("s", "fp").state == "cached"
+    assert store.read_table("s", "fp", "t")["writer"].to_list() in (["0"], ["1"])
+    assert sorted(p.name for p in (tmp_path / "cache" / "ds" / "s").iterdir()) == ["fp"]
+
+
+def _artifact(tmp_path: Path) -> ArtifactStore:
+    store = ArtifactStore(tmp_path, "ds")
+    with store.write("s", "fp", config={}, inputs={}) as writer:
+        writer.write_table("t", pl.DataFrame({"a": list(range(1000))}))
+        writer.path("model").mkdir()
+        (writer.path("model") / "weights.bin").write_bytes(b"\0" * 64)
+    return store
+
+
+def test_the_manifest_records_each_files_size_and_checksum(tmp_path: Path):
+    store = _artifact(tmp_path)
+    files = store.manifest("s", "fp")["files"]
+    folder = store.path("s", "fp")
+    assert set(files) == {"t.parquet", "model/weights.bin"}
+    for name, record in files.items():
+        assert record["bytes"] == (folder / name).stat().st_size
+        assert len(record["blake2b"]) == 32
+    assert store.check("s", "fp").state == "cached"
+
+
+def test_a_truncated_table_is_corrupt_and_reading_it_names_the_file(tmp_path: Path):
+    store = _artifact(tmp_path)
+    table = store.path("s", "fp") / "t.parquet"
+    table.write_bytes(table.read_bytes()[: table.stat().st_size // 2])
+    verdict = store.check("s", "fp")
+    assert verdict.state == "corrupt" and str(table) in verdict.problem
+    assert "truncated" in verdict.problem
+    with pytest.raises(ArtifactCorrupt, match=rf"{table}: unreadable Parquet .*sracl run"):
+        store.read_table("s", "fp", "t")
+
+
+def test_changed_bytes_of_the_same_size_are_corrupt(tmp_path: Path):
+    store = _artifact(tmp_path)
+    weights = store.path("s", "fp") / "model" / "weights.bin"
+    weights.write_bytes(b"\1" * 64)
+    verdict = store.check("s", "fp")
+    assert verdict.state == "corrupt" and str(weights) in verdict.problem
+
+
+def test_a_truncated_manifest_is_corrupt_and_reading_it_names_the_file(tmp_path: Path):
+    store = _artifact(tmp_path)
+    manifest = store.path("s", "fp") / MANIFEST
+    manifest.write_text(manifest.read_text()[:40])
+    verdict = store.check("s", "fp")
+    assert verdict.state == "corrupt" and str(manifest) in verdict.problem
+    with pytest.raises(ArtifactCorrupt, match=rf"{manifest}: not a readable manifest"):
+        store.manifest("s", "fp")
+
+
+def test_a_manifest_from_before_checksums_loads_as_unverified(tmp_path: Path):
+    store = _artifact(tmp_path)
+    manifest = store.path("s", "fp") / MANIFEST
+    old = json.loads(manifest.read_text())
+    del old["files"]
+    manifest.write_text(json.dumps(old))
+    verdict = store.check("s", "fp")
+    assert verdict.state == "unverified" and verdict.usable
+    assert store.read_table("s", "fp", "t").height == 1000

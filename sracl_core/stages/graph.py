@@ -1,4 +1,4 @@
-"""Stage specs, fingerprints and the cached/missing plan for a config."""
+"""Stage specs, fingerprints and the cached/missing/corrupt plan for a config."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from sracl_core.artifact_integrity import State
 from sracl_core.artifacts import ArtifactStore, fingerprint
 from sracl_core.config_base import fingerprint_payload
 
@@ -143,19 +144,29 @@ def upstream_of(stage: str, config: PipelineConfig) -> list[str]:
 
 @dataclass(frozen=True)
 class StageStatus:
+    """A stage's artifact for a config: ``state`` is missing, cached, unverified (an old
+    manifest without checksums) or corrupt, with ``problem`` naming the damaged file."""
+
     stage: str
     fingerprint: str
-    complete: bool
+    state: State
     path: str
+    problem: str | None = None
+
+    @property
+    def complete(self) -> bool:
+        return self.state in ("cached", "unverified")
 
 
 def plan(config: PipelineConfig) -> list[StageStatus]:
-    """Cached/missing for every stage of this config."""
+    """The state of every stage of this config, each artifact checked against its manifest."""
     store = store_for(config)
-    return [
-        StageStatus(name, fp, store.is_complete(name, fp), str(store.path(name, fp)))
-        for name, fp in stage_fingerprints(config).items()
-    ]
+    statuses = []
+    for name, fp in stage_fingerprints(config).items():
+        verdict = store.check(name, fp)
+        statuses.append(StageStatus(name, fp, verdict.state, str(store.path(name, fp)),
+                                    verdict.problem))
+    return statuses
 
 
 def store_for(config: PipelineConfig) -> ArtifactStore:

@@ -1,8 +1,9 @@
 """Train: fit the backbone with SRA-CL's objectives; keep the best model and the epoch log.
 
-Resume state lives outside the artifact folder (``train/.checkpoints/<fingerprint>``)
-so that a killed run picks up mid-epoch; it is removed once the artifact with
-the same fingerprint has been published.
+Resume state lives outside the artifact folder, one folder per run
+(``train/.checkpoints/<fingerprint>/run-*``, see :mod:`sracl_core.rec.run_folders`),
+so that a killed run's successor picks up mid-epoch; it is removed once the
+artifact with the same fingerprint has been published.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import polars as pl
 
+from sracl_core.rec.run_folders import remove_finished, run_folder
 from sracl_core.rec.trainer import EpochReport, train
 from sracl_core.stages.rec_inputs import semantic_neighbours, training_data
 from sracl_core.stages.runner import StageContext
@@ -29,7 +31,8 @@ def run(context: StageContext) -> None:
     data = training_data(context)
     neighbours = semantic_neighbours(context) if config.objective.needs_neighbours else None
     checkpoints = checkpoint_root(context)
-    _remove_finished_checkpoints(context, checkpoints)
+    locks = context.store.locks_dir("train") / CHECKPOINTS
+    _remove_finished_checkpoints(context, checkpoints, locks)
     objective = config.objective
     losses = "+".join(["rec", *(["cs"] if objective.needs_neighbours and objective.use_cs
                                else []), *(["is"] if objective.use_is else []),
@@ -38,10 +41,11 @@ def run(context: StageContext) -> None:
     log.info("train: %s on %d samples, losses %s, up to %d epochs (patience %d)",
              config.backbone, data.train_targets.numel(), losses, config.epochs, config.patience)
     seed = context.config.seed if config.seed is None else config.seed
-    result = train(config, data, neighbours, seed=seed,
-                   checkpoint_dir=checkpoints / context.fingerprints["train"],
-                   on_epoch=lambda report: _on_epoch(context, report))
-    shutil.copytree(result.model_dir, context.writer.path("model"))
+    fp = context.fingerprints["train"]
+    with run_folder(checkpoints / fp, locks / fp) as checkpoint_dir:
+        result = train(config, data, neighbours, seed=seed, checkpoint_dir=checkpoint_dir,
+                       on_epoch=lambda report: _on_epoch(context, report))
+        shutil.copytree(result.model_dir, context.writer.path("model"))
     context.writer.write_table("epochs", epochs_table(result.history))
     log.info("train: best epoch %d of %d (%s)%s", result.best_epoch, len(result.history),
              " ".join(f"{k}={v:.4f}" for k, v in result.best_valid.items() if k.endswith("@10")),
@@ -84,9 +88,9 @@ def _log_epoch(report: EpochReport) -> None:
              report.train_seconds, " *" if report.improved else "")
 
 
-def _remove_finished_checkpoints(context: StageContext, root: Path) -> None:
+def _remove_finished_checkpoints(context: StageContext, root: Path, locks: Path) -> None:
     if not root.is_dir():
         return
     for folder in root.iterdir():
         if context.store.is_complete("train", folder.name):
-            shutil.rmtree(folder, ignore_errors=True)
+            remove_finished(folder, locks / folder.name)

@@ -1,0 +1,60 @@
+"""How the CLI shows the cache's health: artifact states for ``status``, and ``verify``.
+
+A damaged artifact is shown as corrupt with the file at fault and what to do,
+since the alternative is a reader's traceback on every later run.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import typer
+
+from flows.cli_common import DEFAULT_CONFIG, ConfigOption, OverrideOption, console, load
+from sracl_core.artifact_integrity import CORRUPT, cache_artifacts, check_folder
+from sracl_core.stages.graph import STAGE_ORDER, StageStatus
+
+STATE_CELLS = {
+    "cached": "[green]cached[/]",
+    "unverified": "[green]cached[/] (no checksums)",
+    "missing": "[yellow]missing[/]",
+    "corrupt": "[bold red]corrupt[/]",
+}
+REPAIR_HINT = (f"`sracl run` with the config that made it moves a corrupt artifact to "
+               f"<stage>/{CORRUPT}/ and computes it again")
+
+
+def state_cell(entry: StageStatus) -> str:
+    return STATE_CELLS[entry.state]
+
+
+def print_problems(entries: list[StageStatus]) -> None:
+    """One line per corrupt stage, below the table so that file paths print whole."""
+    corrupt = [entry for entry in entries if entry.state == "corrupt"]
+    for entry in corrupt:
+        console.print(f"[bold red]corrupt:[/] {entry.stage}: {entry.problem}",
+                      highlight=False, soft_wrap=True)
+    if corrupt:
+        console.print(REPAIR_HINT, highlight=False, soft_wrap=True)
+
+
+def verify(config: ConfigOption = DEFAULT_CONFIG, overrides: OverrideOption = None) -> None:
+    """Check every artifact under the config's cache root (all datasets) against the file
+    sizes and checksums in its manifest; exit 1 naming each damaged file."""
+    root = load(config, overrides).cache_root
+    if not root.is_dir():
+        console.print(f"{root}: nothing cached yet", highlight=False, soft_wrap=True)
+        return
+    states: Counter[str] = Counter()
+    for folder in cache_artifacts(root, STAGE_ORDER):
+        verdict = check_folder(folder)
+        states[verdict.state] += 1
+        if verdict.state == "corrupt":
+            console.print(f"[bold red]corrupt:[/] {verdict.problem}", highlight=False,
+                          soft_wrap=True)
+    console.print(f"{root}: {states.total()} artifacts, {states['cached']} sound, "
+                  f"{states['unverified']} without checksums (written by an older sracl), "
+                  f"{states['corrupt']} corrupt", highlight=False, soft_wrap=True)
+    if states["corrupt"]:
+        console.print(REPAIR_HINT, highlight=False, soft_wrap=True)
+        raise typer.Exit(code=1)

@@ -1,0 +1,119 @@
+"""Sizes and checksums of an artifact's files, recorded in its manifest and checked before reuse.
+
+A cached artifact is reused only when every file its manifest lists is there
+with the recorded size and checksum. A truncated or damaged copy is then found
+before any stage reads it, named, and moved aside to be recomputed, instead of
+failing deep inside a Parquet reader on this and every later run. Manifests
+written before checksums were recorded still load: they are *unverified*, not
+corrupt.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Collection, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+MANIFEST = "manifest.json"
+CHECKSUM = "blake2b"
+CORRUPT = ".corrupt"
+_CHUNK = 1 << 20
+
+State = Literal["missing", "cached", "unverified", "corrupt"]
+
+
+def digest(path: Path) -> str:
+    """blake2b from the standard library: fast enough to check a cache on every run."""
+    hasher = hashlib.blake2b(digest_size=16)
+    with path.open("rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            hasher.update(chunk)
+    return hasher.hexdigest()
+
+
+def file_records(folder: Path, skip: Collection[str] = ()) -> dict[str, dict[str, Any]]:
+    """``{relative path: {"bytes", "blake2b"}}`` for every file under ``folder`` not in
+    ``skip`` (the writer's bookkeeping, which does not travel with the artifact)."""
+    records = {}
+    for path in sorted(folder.rglob("*")):
+        name = path.relative_to(folder).as_posix()
+        if path.is_file() and name not in skip:
+            records[name] = {"bytes": path.stat().st_size, CHECKSUM: digest(path)}
+    return records
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What a cached artifact is worth; ``problem`` names the file and what is wrong."""
+
+    state: State
+    problem: str | None = None
+
+    @property
+    def usable(self) -> bool:
+        return self.state in ("cached", "unverified")
+
+
+def check_folder(folder: Path) -> Verdict:
+    """Check an artifact folder against its manifest: every listed file, size then checksum."""
+    manifest_path = folder / MANIFEST
+    if not manifest_path.is_file():
+        return Verdict("missing")
+    try:
+        manifest = json.loads(manifest_path.read_text())
+        files = manifest.get("files")
+    except (OSError, ValueError, AttributeError) as error:
+        return Verdict("corrupt", f"{manifest_path}: not a readable manifest ({error})")
+    if files is None:
+        return Verdict("unverified", f"{manifest_path} records no checksums (an older sracl "
+                                     "wrote it); its files are used unchecked")
+    try:
+        for name, record in files.items():
+            problem = _file_problem(folder / name, record)
+            if problem is not None:
+                return Verdict("corrupt", f"{folder / name}: {problem}")
+    except (AttributeError, KeyError, TypeError) as error:
+        return Verdict("corrupt", f"{manifest_path}: malformed file list ({error!r})")
+    return Verdict("cached")
+
+
+def _file_problem(path: Path, record: dict[str, Any]) -> str | None:
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        return "missing, though the manifest lists it"
+    if size != record["bytes"]:
+        return f"{size} bytes where the manifest recorded {record['bytes']} (truncated or changed)"
+    if digest(path) != record[CHECKSUM]:
+        return f"its content does not match the {CHECKSUM} checksum in the manifest"
+    return None
+
+
+def move_aside(folder: Path) -> Path:
+    """Move a damaged artifact to ``<stage>/.corrupt/<fingerprint>-<UTC time>`` (kept for a
+    post-mortem, out of the way of the recomputed one); returns where it went."""
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    target = folder.parent / CORRUPT / f"{folder.name}-{stamp}"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    suffix = 1
+    while target.exists():
+        suffix += 1
+        target = target.with_name(f"{folder.name}-{stamp}-{suffix}")
+    os.rename(folder, target)
+    return target
+
+
+def cache_artifacts(root: Path, stages: Iterable[str]) -> Iterator[Path]:
+    """Every artifact folder (one with a manifest) of these stages, over all datasets."""
+    wanted = tuple(stages)
+    for dataset in sorted(path for path in Path(root).iterdir() if path.is_dir()):
+        for stage in wanted:
+            stage_dir = dataset / stage
+            if stage_dir.is_dir():
+                yield from sorted(path for path in stage_dir.iterdir()
+                                  if not path.name.startswith(".") and (path / MANIFEST).exists())
