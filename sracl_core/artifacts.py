@@ -120,7 +120,7 @@ class ArtifactStore:
             return json.loads(path.read_text())
         except ValueError as error:
             raise ArtifactCorrupt(f"{path}: not a readable manifest ({error}); "
-                                  f"{_RECOMPUTE_HINT}") from None
+                                  f"{_recompute_hint(path.parent)}") from None
 
     def table_path(self, stage: str, fingerprint: str, name: str) -> Path:
         self._require(stage, fingerprint)
@@ -136,7 +136,7 @@ class ArtifactStore:
         except (pl.exceptions.PolarsError, OSError) as error:
             reason = str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
             raise ArtifactCorrupt(f"{path}: unreadable Parquet ({reason}); "
-                                  f"{_RECOMPUTE_HINT}") from None
+                                  f"{_recompute_hint(path.parent)}") from None
 
     def scan_table(self, stage: str, fingerprint: str, name: str) -> pl.LazyFrame:
         return pl.scan_parquet(self.table_path(stage, fingerprint, name))
@@ -184,8 +184,11 @@ class ArtifactStore:
             )
 
 
-_RECOMPUTE_HINT = ("the cached artifact is damaged: `sracl run` moves it aside and computes "
-                   "it again (`sracl verify` checks the whole cache)")
+def _recompute_hint(folder: Path) -> str:
+    """What to do when a read finds damage the manifest check did not (a manifest from
+    before checksums): `sracl run` trusts such an artifact, so it must go first."""
+    return (f"the cached artifact {folder} is damaged: move it aside (or delete it) and "
+            "`sracl run` computes it again; `sracl verify` checks the whole cache")
 
 
 def _temporary_name(fingerprint: str) -> str:

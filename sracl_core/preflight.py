@@ -118,12 +118,13 @@ def check_against_data(config: PipelineConfig, stats: dict,
 
 
 def check_ingested(config: PipelineConfig) -> None:
-    """:func:`check_against_data` from the ingest artifact, when this config has one."""
+    """:func:`check_against_data` from the ingest artifact, when this config has a sound one
+    (a damaged one is left to ``sracl run``, which moves it aside and computes it again)."""
     from sracl_core.stages.graph import stage_fingerprints, store_for
 
     store = store_for(config)
     ingest = stage_fingerprints(config)["ingest"]
-    if not store.is_complete("ingest", ingest):
+    if not store.check("ingest", ingest).usable:
         return
     samples = None
     if config.prompts.granularity == "prefix":

@@ -44,8 +44,8 @@ def stage_run_name(parameters: dict[str, Any]) -> str:
     if parameters.get("force"):
         return f"{stage}-computed"
     config = load_config(parameters["config_path"], parameters.get("overrides") or [])
-    complete = store_for(config).is_complete(stage, parameters["fingerprint"])
-    return f"{stage}-{'cached' if complete else 'computed'}"
+    usable = store_for(config).check(stage, parameters["fingerprint"]).usable
+    return f"{stage}-{'cached' if usable else 'computed'}"
 
 
 def run_stage_task(config_path: str, overrides: list[str], stage: str, fingerprint: str,

@@ -74,6 +74,15 @@ def test_the_ingest_artifact_feeds_the_data_check(tiny_config: Path):
         check_ingested(config)
 
 
+def test_a_damaged_ingest_artifact_is_left_for_run_to_recompute(tiny_config: Path):
+    config = load_config(tiny_config, ["prompts.granularity=prefix", "neighbours.k=1"])
+    manifest = Path(run_stage(config, "ingest").path) / "manifest.json"
+    manifest.write_text(manifest.read_text()[:30])
+    check_ingested(config)  # no raw JSON error before `sracl run` can repair it
+    assert not run_stage(config, "ingest").cached
+    check_ingested(config)
+
+
 def test_a_text_run_needs_no_llm_model_and_ignores_llm_settings(tiny_config: Path):
     from sracl_core.stages.graph import stage_fingerprints
 

@@ -31,11 +31,14 @@ def test_verify_checks_the_whole_cache_and_fails_on_a_damaged_file(tiny_config: 
     clean = runner.invoke(app, ["verify", "--config", str(tiny_config)], terminal_width=200)
     assert clean.exit_code == 0 and "nothing cached yet" in clean.output
     table = _damage_ingest(tiny_config)
+    stray = table.parent.parent / ".tmp-9aa46ea4380c12b4-4242-0badcafe"
+    stray.mkdir()
     result = runner.invoke(app, ["verify", "--config", str(tiny_config)], terminal_width=200)
     assert result.exit_code == 1, result.output
     assert f"corrupt: {table}: 100 bytes" in result.output
     assert "1 artifacts, 0 sound, 0 without checksums (written by an older sracl), 1 corrupt" \
         in result.output
+    assert f"left alone: {stray} has no owner record" in result.output
     assert "Traceback" not in result.output
     run_stage(load_config(tiny_config), "ingest")
     repaired = runner.invoke(app, ["verify", "--config", str(tiny_config)], terminal_width=200)

@@ -36,7 +36,9 @@ def test_train_writes_the_epoch_log_and_a_loadable_model(trained):
     assert {"loss/rec", "loss/total", "valid/all/NDCG@10"} <= set(epochs.columns)
     assert (Path(outcomes["train"].path) / "model" / "model.safetensors").is_file()
     checkpoints = config.cache_root / config.dataset / "train" / ".checkpoints"
-    assert (checkpoints / outcomes["train"].fingerprint).is_dir()
+    runs = list((checkpoints / outcomes["train"].fingerprint).iterdir())
+    assert [run.name[:4] for run in runs] == ["run-"], "each run checkpoints in its own folder"
+    assert (runs[0] / "best" / "model.safetensors").is_file()
 
 
 def test_evaluate_reports_both_filtering_modes_under_explicit_names(trained):

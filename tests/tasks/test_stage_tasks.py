@@ -44,6 +44,14 @@ def test_run_name_says_computed_until_the_artifact_exists(tiny_config: Path):
     assert stage_run_name(parameters(tiny_config, force=True)) == "ingest-computed"
 
 
+def test_run_name_says_computed_for_a_corrupt_artifact(tiny_config: Path):
+    from sracl_core.stages.runner import run_stage
+
+    outcome = run_stage(load_config(tiny_config), "ingest")
+    (Path(outcome.path) / "users.parquet").write_bytes(b"PAR1")
+    assert stage_run_name(parameters(tiny_config)) == "ingest-computed"
+
+
 @pytest.mark.slow
 def test_task_computes_then_finishes_cached_and_force_recomputes(tiny_config: Path):
     first = run_ingest(parameters(tiny_config))
