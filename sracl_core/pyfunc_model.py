@@ -4,7 +4,8 @@ The logged model carries the train stage's model folder (safetensors weights +
 JSON config) and the ingest item table, so ``mlflow models serve`` answers with
 both the pipeline's item ids and the dataset's original ids. It needs
 ``sracl_core`` importable where it is loaded (serve with ``--env-manager local``
-from the project's environment).
+from the project's environment). It is logged as code, not as a pickle (see
+:mod:`sracl_core.pyfunc_entry`).
 """
 
 from __future__ import annotations
@@ -39,15 +40,24 @@ def input_example() -> pd.DataFrame:
     return pd.DataFrame({SEQUENCE: [[1, 2, 3], [4]]})
 
 
-class TopKRecommender(mlflow.pyfunc.PythonModel):
-    """Scores every item for each input sequence and returns the best ``top_k``."""
+TOP_K = "top_k"
+"""The ``model_config`` key of the default list length (the logged model holds no object)."""
+DEFAULT_TOP_K = 20
 
-    def __init__(self, top_k: int = 20) -> None:
-        self.top_k = top_k
+
+class TopKRecommender(mlflow.pyfunc.PythonModel):
+    """Scores every item for each input sequence and returns the best ``top_k``.
+
+    Built empty by :mod:`sracl_core.pyfunc_entry` when MLflow loads the model; everything
+    it needs comes from the logged artifacts and ``model_config``.
+    """
+
+    top_k: int = DEFAULT_TOP_K
 
     def load_context(self, context: mlflow.pyfunc.PythonModelContext) -> None:
         from sracl_core.rec.checkpoint import load_model
 
+        self.top_k = int((context.model_config or {}).get(TOP_K, DEFAULT_TOP_K))
         self.model = load_model(context.artifacts[MODEL_ARTIFACT])
         items = pl.read_parquet(context.artifacts[ITEMS_ARTIFACT]).sort("item")
         self.original_ids = ["", *items["original_id"].cast(pl.String).to_list()]

@@ -1,5 +1,8 @@
 """Log the train stage's best model as a pyfunc and register it, once per fingerprint.
 
+The pyfunc is logged from code (:mod:`sracl_core.pyfunc_entry`), so loading or
+serving it runs only this package's code: there is no pickle in it to tamper with.
+
 A cached re-run finds the version registered for its train fingerprint and
 points at it instead of logging a copy, so re-running a cached pipeline adds
 no new model versions (and stays fast).
@@ -34,7 +37,7 @@ from mlflow.tracking._tracking_service.utils import _use_tracking_uri
 from sracl_core.pyfunc_model import (
     ITEMS_ARTIFACT,
     MODEL_ARTIFACT,
-    TopKRecommender,
+    TOP_K,
     input_example,
     signature,
 )
@@ -52,6 +55,9 @@ MODEL_TYPE = "sequential-recommender"
 # state, leaving the URI of one run's store set for the whole process; one lock makes
 # each log-and-register a unit.
 _FLUENT = threading.Lock()
+ENTRY_FILE = Path(__file__).resolve().with_name("pyfunc_entry.py")
+"""Models from code: the logged model holds this source file, never a pickled object (the
+file is named, not imported: importing it would register a model as a side effect)."""
 _REQUIREMENTS = ("torch", "safetensors", "numpy", "pandas", "polars", "pyarrow", "pydantic",
                  "mlflow")
 
@@ -104,7 +110,8 @@ def _log_and_register(client: MlflowClient, run_id: str, *, name: str, model_dir
             prints_to_log("mlflow.registry"):
         info = mlflow.pyfunc.log_model(
             name="recommender",
-            python_model=TopKRecommender(top_k),
+            python_model=str(ENTRY_FILE),
+            model_config={TOP_K: top_k},
             artifacts={MODEL_ARTIFACT: str(model_dir), ITEMS_ARTIFACT: str(items_table)},
             signature=signature(top_k),
             input_example=input_example(),

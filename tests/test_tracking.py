@@ -8,6 +8,7 @@ epochs, so the store holds a full train/evaluate run in seconds.
 from __future__ import annotations
 
 import os
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +31,11 @@ from sracl_core.tracking import (
     tracking_uri,
     ui_command,
 )
-from sracl_core.tracking_model import TAG_TRAIN_FINGERPRINT, registered_model_name
+from sracl_core.tracking_model import (
+    ENTRY_FILE,
+    TAG_TRAIN_FINGERPRINT,
+    registered_model_name,
+)
 from sracl_core.tracking_stages import metric_name
 
 DEFAULT_CONFIG = Path(__file__).resolve().parents[1] / "configs" / "default.yaml"
@@ -166,6 +171,28 @@ def test_best_model_is_registered_and_serves_top_k_lists(logged: dict[str, Any],
     assert all(isinstance(original, str) for original in answer["original_items"][0])
     with pytest.raises(ValueError, match=r"item ids must be in 1\.\.99"):
         model.predict(pd.DataFrame({"sequence": [[0, 500]]}))
+
+
+PICKLE_STARTS = tuple(bytes([0x80, protocol]) for protocol in range(2, 6))
+"""How a pickle of protocol 2 to 5 begins (PROTO opcode, then the protocol)."""
+
+
+def test_the_logged_model_is_code_and_data_with_no_pickle_in_it(
+        logged: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """A pickled model runs whatever it holds on every machine that loads or serves it."""
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", tracking_uri(logged["config"]))
+    local = Path(mlflow.artifacts.download_artifacts(logged["summary"].model_uri,
+                                                     dst_path=str(tmp_path)))
+    files = [path for path in local.rglob("*") if path.is_file()]
+    names = {path.relative_to(local).as_posix() for path in files}
+    assert "python_model.pkl" not in names and not {n for n in names if n.endswith(".pkl")}
+    assert (local / ENTRY_FILE.name).read_text() == ENTRY_FILE.read_text(), names
+    assert "loader_module: mlflow.pyfunc.loaders.code_model" in (local / "MLmodel").read_text()
+    for path in files:
+        assert not path.read_bytes()[:2].startswith(PICKLE_STARTS), f"{path} is a pickle"
+        if zipfile.is_zipfile(path):
+            inner = zipfile.ZipFile(path).namelist()
+            assert not [n for n in inner if n.endswith(".pkl")], (path, inner)
 
 
 def test_a_cached_rerun_is_a_new_run_pointing_at_the_same_model(logged: dict[str, Any]):
