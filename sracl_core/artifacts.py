@@ -20,7 +20,7 @@ import platform
 import time
 import uuid
 from collections.abc import Iterator, Mapping
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
@@ -212,7 +212,8 @@ def _publish(temporary: OwnedFolder, final: Path, *, replace: bool, locks_dir: P
         return
     retired = owned_folders.create(final.parent / f"{_temporary_name(final.name)}-old", locks_dir)
     try:
-        os.rename(final, retired.path / final.name)
+        with suppress(FileNotFoundError):  # another writer's replacement moved it first
+            os.rename(final, retired.path / final.name)
         _rename_unless_published(temporary.path, final)
     finally:
         retired.remove()

@@ -44,9 +44,10 @@ def remove_finished(root: Path, locks_dir: Path) -> None:
     """Delete the checkpoints of a fingerprint whose artifact is published, except those of
     a run still going (a ``--force`` run of it); leftovers of the old one-folder layout too."""
     owned_folders.remove_abandoned(root, f"{RUN_PREFIX}*", locks_dir)
-    for legacy in root.iterdir():
-        if not legacy.name.startswith(RUN_PREFIX):
-            shutil.rmtree(legacy, ignore_errors=True)
+    with suppress(FileNotFoundError):  # another run removed it meanwhile
+        for legacy in root.iterdir():
+            if not legacy.name.startswith(RUN_PREFIX):
+                shutil.rmtree(legacy, ignore_errors=True)
     with suppress(OSError):  # not empty: a live run's folder is still there
         root.rmdir()
 
