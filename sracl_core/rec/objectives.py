@@ -17,12 +17,13 @@ from sracl_core.rec.augment import cl4srec_view, substitute
 from sracl_core.rec.backbones.base import Backbone
 from sracl_core.rec.config import ObjectiveConfig
 from sracl_core.rec.data import SemanticNeighbours
+from sracl_core.rec.full_softmax import full_softmax_cross_entropy
 
 
 def rec_loss(sequence_vectors: torch.Tensor, targets: torch.Tensor,
              item_table: torch.Tensor) -> torch.Tensor:
     """Cross-entropy over all items; ``item_table`` row j is item j + 1."""
-    return F.cross_entropy(sequence_vectors @ item_table.T, targets - 1)
+    return full_softmax_cross_entropy(sequence_vectors, item_table, targets - 1)
 
 
 def info_nce(z1: torch.Tensor, z2: torch.Tensor, temperature: float) -> torch.Tensor:
