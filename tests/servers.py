@@ -1,14 +1,17 @@
-"""Servers the tests start for real, on loopback only (Prefect, MLflow)."""
+"""Servers the tests start for real, on loopback only (Prefect, MLflow, an LLM endpoint)."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
 import subprocess
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
@@ -48,3 +51,121 @@ def loopback_server(command: Callable[[int], list[str]], health_path: str, log: 
         except subprocess.TimeoutExpired:
             os.killpg(server.pid, signal.SIGKILL)
             server.wait()
+
+
+MALFORMED = {
+    "not-json": b"<html>502 Bad Gateway</html>",
+    "truncated": b'{"choices": [{"message": {"content": "cut sh',
+    "list-body": b"[]",
+    "choices-missing": b'{"id": "x", "object": "chat.completion"}',
+    "choices-none": b'{"id": "x", "choices": null}',
+    "choices-empty": b'{"id": "x", "choices": []}',
+    "choices-not-list": b'{"id": "x", "choices": "stop"}',
+    "no-message": b'{"id": "x", "choices": [{"index": 0, "finish_reason": "stop"}]}',
+    "content-none": b'{"id": "x", "choices": [{"message": {"content": null}}]}',
+    "content-int": b'{"id": "x", "choices": [{"message": {"content": 7}}]}',
+    "empty-text": b'{"id": "x", "choices": [{"message": {"content": " "}}]}',
+}
+"""Answers a broken endpoint sends with status 200, by name."""
+
+
+class ChatServer:
+    """An OpenAI-compatible chat endpoint on 127.0.0.1 that misbehaves on cue.
+
+    ``behaviour(n)`` picks what POST number n gets: ``ok`` (an answer echoing the
+    prompt), ``error`` (500), ``bad`` (400), ``hang`` (no answer until the server
+    stops), ``echo-500`` / ``echo-400`` (an error body that echoes the request
+    headers, as some proxies do) or a :data:`MALFORMED` name. Every POST is
+    recorded, so tests count the HTTP calls server-side.
+    """
+
+    def __init__(self, behaviour: Callable[[int], str], delay: float = 0.0) -> None:
+        self.behaviour = behaviour
+        self.delay = delay
+        self.requests: list[dict] = []
+        self.headers: list[dict] = []
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self.lock = threading.Lock()
+        self.stopping = threading.Event()
+
+
+def _chat_handler(server: ChatServer) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def do_POST(self) -> None:
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            headers = {k.lower(): v for k, v in self.headers.items()}
+            with server.lock:
+                number = len(server.requests)
+                server.requests.append(body)
+                server.headers.append(headers)
+                server.in_flight += 1
+                server.max_in_flight = max(server.max_in_flight, server.in_flight)
+            try:
+                self._answer(server.behaviour(number), number, body, headers)
+            finally:
+                with server.lock:
+                    server.in_flight -= 1
+
+        def _answer(self, action: str, number: int, body: dict, headers: dict) -> None:
+            if action == "hang":
+                server.stopping.wait(60)
+                return
+            if action in MALFORMED:
+                self._send(200, MALFORMED[action])
+                return
+            if action in ("echo-500", "echo-400"):
+                echoed = {"error": {"message": f"upstream refused; request headers: {headers}",
+                                     "headers": headers}}
+                self._send(int(action[-3:]), json.dumps(echoed).encode())
+                return
+            if action in ("error", "bad"):
+                status, message = (500, "overloaded") if action == "error" else (400, "bad")
+                self._send(status, json.dumps({"error": {"message": message}}).encode())
+                return
+            time.sleep(server.delay)
+            prompt = body["messages"][-1]["content"]
+            self._send(200, json.dumps({
+                "id": f"c{number}", "object": "chat.completion", "created": 0,
+                "model": body["model"],
+                "choices": [{"index": 0, "finish_reason": "stop",
+                             "message": {"role": "assistant", "content": f"echo {prompt}"}}],
+                "usage": {"prompt_tokens": 7, "completion_tokens": 3, "total_tokens": 10},
+            }).encode())
+
+        def _send(self, status: int, data: bytes) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+    return Handler
+
+
+@contextmanager
+def chat_server(behaviour: Callable[[int], str],
+                delay: float = 0.0) -> Iterator[tuple[ChatServer, str]]:
+    """Serve a :class:`ChatServer` on a free loopback port; yields it and its ``/v1`` URL."""
+    state = ChatServer(behaviour, delay)
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _chat_handler(state))
+    httpd.daemon_threads = True
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield state, f"http://127.0.0.1:{httpd.server_address[1]}/v1"
+    finally:
+        state.stopping.set()
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def closed_port_url() -> str:
+    """A loopback ``/v1`` URL where nothing listens: every connection is refused."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}/v1"

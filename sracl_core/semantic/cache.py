@@ -7,7 +7,9 @@ users only generates the new prompts. The cache lives outside the stage's
 fingerprint folders (``<cache_root>/llm_cache/``) because it outlives them.
 
 Each flush writes a new part file (temporary name, then rename), so a killed
-run loses at most the batch in flight and concurrent writers never clash.
+run loses at most the answers not yet flushed and concurrent writers never
+clash. Error texts are redacted again on the way in (an endpoint's error can
+echo the API key), whichever backend built them.
 Failures (backend errors, empty or invalid answers) are recorded too, with
 their error, and retried on the next lookup: only ``ok`` rows count as cached.
 """
@@ -25,6 +27,8 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
+
+from sracl_core.semantic.redact import redact
 
 log = logging.getLogger(__name__)
 
@@ -127,7 +131,8 @@ class ResponseCache:
         table = pl.DataFrame(
             [
                 {
-                    "key": r.key, "status": r.status, "text": r.text, "error": r.error,
+                    "key": r.key, "status": r.status, "text": r.text,
+                    "error": None if r.error is None else redact(r.error),
                     "attempt": r.attempt, "prompt_tokens": r.prompt_tokens,
                     "completion_tokens": r.completion_tokens, "finish_reason": r.finish_reason,
                     "model": r.model, "created_at": now,

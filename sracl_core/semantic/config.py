@@ -68,8 +68,17 @@ class OpenAIOptions(StrictModel):
         "OPENAI_API_KEY", "name of the environment variable holding the key (never the key)")
     concurrency: int = runtime_field(8, "requests in flight at once", ge=1)
     timeout_s: float = runtime_field(120.0, "per-request timeout", gt=0)
-    max_retries: int = runtime_field(4, "retries of a failed request, with backoff", ge=0)
+    connect_timeout_s: float = runtime_field(
+        10.0, "time to open a connection (an unreachable host fails in this, not timeout_s)",
+        gt=0)
+    max_retries: int = runtime_field(
+        4, "HTTP retries of a failed request (connection error, timeout, rate limit, server "
+        "error, malformed or empty answer), with backoff", ge=0)
     backoff_s: float = runtime_field(1.0, "first retry delay; doubles each retry", ge=0)
+    breaker_failures: int = runtime_field(
+        8, "the stage fails once this many calls in a row failed (rate limits aside; any "
+        "answer resets the count): a dead endpoint stops after about this many calls, a "
+        "hanging one after one timeout_s; 0: never", ge=0)
 
 
 class ProfilesConfig(StrictModel):
@@ -108,9 +117,10 @@ class ProfilesConfig(StrictModel):
         3, ge=1, description="tries per prompt; retries of empty or invalid answers sample "
         "at retry_temperature so they can differ from the greedy answer")
     retry_temperature: float = Field(0.7, ge=0.0)
-    batch_size: int = runtime_field(256, "prompts handed to the backend per call; each batch "
-                                         "is cached when it returns (what a kill can lose); "
-                                         "0: all at once", ge=0)
+    batch_size: int = runtime_field(
+        256, "prompts handed to the backend per call; the vllm engine's answers are cached "
+        "when its batch returns (what a kill can lose), the openai backend's as they arrive; "
+        "0: all at once", ge=0)
     vllm: VllmOptions = VllmOptions()
     openai: OpenAIOptions = OpenAIOptions()
 

@@ -8,7 +8,12 @@ exercised in the slow tests.
 
 from __future__ import annotations
 
-from sracl_core.semantic.backends.base import ChatRequest, Generation, register_backend
+from sracl_core.semantic.backends.base import (
+    AnswerSink,
+    ChatRequest,
+    Generation,
+    register_backend,
+)
 
 GOOD_ITEM = '{"item summary": "A useful product.", "potential user analysis": "Anyone."}'
 
@@ -28,7 +33,9 @@ class ScriptedFakeBackend:
     def __init__(self, config) -> None:
         self.model = config.model
 
-    def generate(self, requests: list[ChatRequest]) -> list[Generation]:
+    def generate(self, requests: list[ChatRequest],
+                 on_answer: AnswerSink | None = None) -> list[Generation]:
+        """The whole batch at once, like the vLLM engine (``on_answer`` unused)."""
         cls = type(self)
         if cls.die_after_batches is not None and len(cls.calls) >= cls.die_after_batches:
             raise Interrupted

@@ -1,97 +1,17 @@
-"""The OpenAI-compatible backend against real HTTP servers on 127.0.0.1 (stdlib http.server)."""
+"""The OpenAI-compatible backend against real HTTP servers on 127.0.0.1 (tests.servers)."""
 
 from __future__ import annotations
 
-import json
 import logging
-import threading
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from sracl_core.semantic.backends.base import ChatRequest, create_backend
 from sracl_core.semantic.config import ProfilesConfig
 from sracl_core.semantic.templates import ITEM_JSON_SCHEMA
+from tests.servers import MALFORMED, chat_server
 
 pytestmark = pytest.mark.network_loopback
-
-
-class ChatServer:
-    """Speaks POST /v1/chat/completions; ``behaviour(n)`` picks what request n gets."""
-
-    def __init__(self, behaviour: Callable[[int], str], delay: float = 0.0) -> None:
-        self.behaviour = behaviour
-        self.delay = delay
-        self.requests: list[dict] = []
-        self.headers: list[dict] = []
-        self.in_flight = 0
-        self.max_in_flight = 0
-        self.lock = threading.Lock()
-
-
-def _handler(server: ChatServer) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *args: object) -> None:
-            pass
-
-        def do_POST(self) -> None:
-            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-            with server.lock:
-                number = len(server.requests)
-                server.requests.append(body)
-                server.headers.append({k.lower(): v for k, v in self.headers.items()})
-                server.in_flight += 1
-                server.max_in_flight = max(server.max_in_flight, server.in_flight)
-            try:
-                action = server.behaviour(number)
-                time.sleep(server.delay if action == "ok" else 0)
-                if action == "hang":
-                    time.sleep(3)
-                    return
-                if action == "error":
-                    self._send(500, {"error": {"message": "overloaded", "type": "server"}})
-                    return
-                if action == "bad":
-                    self._send(400, {"error": {"message": "bad request", "type": "invalid"}})
-                    return
-                prompt = body["messages"][-1]["content"]
-                self._send(200, {
-                    "id": f"c{number}", "object": "chat.completion", "created": 0,
-                    "model": body["model"],
-                    "choices": [{"index": 0, "finish_reason": "stop",
-                                 "message": {"role": "assistant", "content": f"echo {prompt}"}}],
-                    "usage": {"prompt_tokens": 7, "completion_tokens": 3, "total_tokens": 10},
-                })
-            finally:
-                with server.lock:
-                    server.in_flight -= 1
-
-        def _send(self, status: int, payload: dict) -> None:
-            data = json.dumps(payload).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-    return Handler
-
-
-@contextmanager
-def serve(behaviour: Callable[[int], str], delay: float = 0.0) -> Iterator[tuple[ChatServer, str]]:
-    state = ChatServer(behaviour, delay)
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))
-    httpd.daemon_threads = True
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield state, f"http://127.0.0.1:{httpd.server_address[1]}/v1"
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
 
 
 def _config(url: str, **openai: object) -> ProfilesConfig:
@@ -107,7 +27,7 @@ def _requests(n: int, **extra: object) -> list[ChatRequest]:
 def test_answers_in_order_with_usage_key_from_env_and_bounded_concurrency(monkeypatch, caplog):
     monkeypatch.setenv("SRACL_TEST_KEY", "sk-very-secret")
     caplog.set_level(logging.DEBUG)
-    with serve(lambda n: "ok", delay=0.2) as (server, url):
+    with chat_server(lambda n: "ok", delay=0.2) as (server, url):
         backend = create_backend(_config(url, concurrency=3))
         generations = backend.generate(_requests(12, json_schema=ITEM_JSON_SCHEMA))
     assert [g.text for g in generations] == [f"echo p{i}" for i in range(12)]
@@ -124,22 +44,48 @@ def test_answers_in_order_with_usage_key_from_env_and_bounded_concurrency(monkey
 
 def test_server_errors_are_retried_until_it_succeeds(monkeypatch):
     monkeypatch.delenv("SRACL_TEST_KEY", raising=False)
-    with serve(lambda n: "error" if n < 2 else "ok") as (server, url):
+    with chat_server(lambda n: "error" if n < 2 else "ok") as (server, url):
         generations = create_backend(_config(url, max_retries=3)).generate(_requests(1))
     assert generations[0].text == "echo p0" and generations[0].error is None
     assert len(server.requests) == 3
 
 
 def test_a_server_that_times_out_gives_an_error_per_request_not_an_exception():
-    with serve(lambda n: "hang") as (server, url):
+    with chat_server(lambda n: "hang") as (server, url):
         generations = create_backend(_config(url, timeout_s=0.3, max_retries=1)).generate(
             _requests(2))
     assert all(g.text is None and "Timeout" in g.error for g in generations)
-    assert len(server.requests) == 4
+    # counted by the client: a call that times out may not reach a loaded server in time
+    assert [g.calls for g in generations] == [2, 2] and len(server.requests) <= 4
 
 
 def test_client_errors_are_not_retried():
-    with serve(lambda n: "bad") as (server, url):
+    with chat_server(lambda n: "bad") as (server, url):
         generations = create_backend(_config(url, max_retries=3)).generate(_requests(1))
     assert generations[0].error is not None and "400" in generations[0].error
     assert len(server.requests) == 1
+
+
+@pytest.mark.parametrize("kind", sorted(MALFORMED))
+def test_a_malformed_answer_is_retried_like_a_server_error(kind):
+    with chat_server(lambda n: kind if n == 0 else "ok") as (server, url):
+        generations = create_backend(_config(url, max_retries=2)).generate(_requests(1))
+    assert generations[0].text == "echo p0" and generations[0].error is None
+    assert generations[0].calls == 2 and len(server.requests) == 2
+
+
+def test_an_endpoint_that_only_answers_garbage_gives_errors_not_an_exception():
+    with chat_server(lambda n: "choices-none") as (server, url):
+        generations = create_backend(_config(url, max_retries=2)).generate(_requests(2))
+    assert all(g.text is None and g.error.startswith("MalformedAnswer: no choices")
+               for g in generations)
+    assert [g.calls for g in generations] == [3, 3] and len(server.requests) == 6
+
+
+def test_answers_are_handed_over_as_they_arrive():
+    arrived: list[tuple[int, str | None]] = []
+    with chat_server(lambda n: "ok") as (_, url):
+        backend = create_backend(_config(url, concurrency=1))
+        generations = backend.generate(_requests(3), lambda i, g: arrived.append((i, g.text)))
+    assert arrived == [(i, f"echo p{i}") for i in range(3)]
+    assert [g.text for g in generations] == [text for _, text in arrived]

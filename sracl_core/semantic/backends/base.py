@@ -43,14 +43,26 @@ class Generation:
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
     finish_reason: str | None = None
+    calls: int = 1
+    """HTTP calls (or engine tries) it took, so reports count retries honestly."""
+
+
+AnswerSink = Callable[[int, Generation], None]
+"""Told ``(index, generation)`` as each answer arrives, at most once per index."""
 
 
 class LLMBackend(Protocol):
-    """Generates answers for a list of requests, in order."""
+    """Generates answers for a list of requests, in order.
+
+    A backend that answers one request at a time calls ``on_answer`` as each
+    answer arrives, so the caller can cache it before the batch ends (a crash
+    then loses only what is in flight); a whole-batch engine may ignore it.
+    """
 
     model: str
 
-    def generate(self, requests: list[ChatRequest]) -> list[Generation]: ...
+    def generate(self, requests: list[ChatRequest],
+                 on_answer: AnswerSink | None = None) -> list[Generation]: ...
 
     def close(self) -> None: ...
 
@@ -94,12 +106,13 @@ class LazyBackend:
     def started(self) -> bool:
         return self._backend is not None
 
-    def generate(self, requests: list[ChatRequest]) -> list[Generation]:
+    def generate(self, requests: list[ChatRequest],
+                 on_answer: AnswerSink | None = None) -> list[Generation]:
         if not requests:
             return []
         if self._backend is None:
             self._backend = create_backend(self._config)
-        return self._backend.generate(requests)
+        return self._backend.generate(requests, on_answer)
 
     def close(self) -> None:
         if self._backend is not None:

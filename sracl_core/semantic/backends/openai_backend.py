@@ -1,20 +1,31 @@
 """Any OpenAI-compatible chat endpoint: a served vLLM, DeepSeek (as in the paper), ...
 
 Requests run concurrently (at most ``concurrency`` in flight), each with a
-timeout, and are retried with exponential backoff on connection errors,
-timeouts, rate limits and server errors; other client errors are final. A
-request that still fails comes back as a :class:`Generation` with its error,
-so the rest of the batch is kept. The API key is read from the environment
-variable named in the config and is never logged or stored; a local server
-needs none (a placeholder is sent). An answer prefill is sent as a final
-assistant message with vLLM's ``continue_final_message`` (a vLLM server
-extension; other servers may ignore or reject it, so ``prefill: auto`` keeps
-it off for this backend); so is a repetition penalty other than 1.0.
+timeout (and a shorter one to connect), and are retried with exponential
+backoff on connection errors, timeouts, rate limits, server errors and
+malformed answers (a body that is not a chat completion with text, see
+:mod:`.completion`); other client errors are final. A request that still
+fails comes back as a :class:`Generation` with its error, so the rest of the
+batch is kept, and each answer is handed to ``on_answer`` as it arrives, so
+the caller can cache it before the batch ends.
+
+A :class:`~.breaker.CircuitBreaker` stops the whole call with
+:class:`~.breaker.EndpointDead` once ``breaker_failures`` calls in a row have
+failed (rate limits aside), instead of retrying every prompt against a dead
+endpoint. Every error string is redacted (:mod:`sracl_core.semantic.redact`).
+
+The API key is read from the environment variable named in the config and is
+never logged or stored; a local server needs none (a placeholder is sent). An
+answer prefill is sent as a final assistant message with vLLM's
+``continue_final_message`` (a vLLM server extension; other servers may ignore
+or reject it, so ``prefill: auto`` keeps it off for this backend); so is a
+repetition penalty other than 1.0.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import os
 from typing import TYPE_CHECKING, Any
@@ -22,7 +33,10 @@ from typing import TYPE_CHECKING, Any
 from tqdm.auto import tqdm
 
 from sracl_core.semantic import models
-from sracl_core.semantic.backends.base import ChatRequest, Generation
+from sracl_core.semantic.backends import completion
+from sracl_core.semantic.backends.base import AnswerSink, ChatRequest, Generation
+from sracl_core.semantic.backends.breaker import CircuitBreaker, EndpointDead
+from sracl_core.semantic.redact import error_text, register_secret
 
 if TYPE_CHECKING:
     from sracl_core.semantic.config import ProfilesConfig
@@ -44,90 +58,98 @@ class OpenAIBackend:
         if not key:
             log.info("openai: %s is not set; sending no API key (fine for a local server)",
                      self._options.api_key_env)
+        register_secret(key)
         self._key = key or _NO_KEY
+        self._breaker = CircuitBreaker(self._options.breaker_failures)
+        self.calls = 0
+        """HTTP calls made so far, retries included."""
+        self.answered = 0
 
-    def generate(self, requests: list[ChatRequest]) -> list[Generation]:
+    def generate(self, requests: list[ChatRequest],
+                 on_answer: AnswerSink | None = None) -> list[Generation]:
         if not requests:
             return []
-        return asyncio.run(self._generate_all(requests))
+        return asyncio.run(self._generate_all(requests, on_answer))
 
-    async def _generate_all(self, requests: list[ChatRequest]) -> list[Generation]:
+    async def _generate_all(self, requests: list[ChatRequest],
+                            on_answer: AnswerSink | None) -> list[Generation]:
+        import httpx
         import openai
 
         options = self._options
+        timeout = httpx.Timeout(options.timeout_s, connect=min(options.connect_timeout_s,
+                                                              options.timeout_s))
         client = openai.AsyncOpenAI(base_url=options.base_url, api_key=self._key,
-                                    timeout=options.timeout_s, max_retries=0)
+                                    timeout=timeout, max_retries=0)
         limit = asyncio.Semaphore(options.concurrency)
         progress = tqdm(total=len(requests), desc=f"{self.model} via {options.base_url}",
                         disable=len(requests) < 8)
+        by_index: dict[int, Generation] = {}
 
-        async def one(request: ChatRequest) -> Generation:
+        async def one(index: int, request: ChatRequest) -> None:
             async with limit:
                 result = await self._with_retries(client, request)
+            by_index[index] = result
+            if on_answer is not None:
+                on_answer(index, result)
             progress.update()
-            return result
 
         try:
-            return list(await asyncio.gather(*(one(request) for request in requests)))
+            async with asyncio.TaskGroup() as group:
+                for index, request in enumerate(requests):
+                    group.create_task(one(index, request))
+        except BaseExceptionGroup as failed:
+            raise failed.exceptions[0] from None  # EndpointDead (or on_answer's error), unwrapped
         finally:
             progress.close()
             await client.close()
+        return [by_index[index] for index in range(len(requests))]
 
     async def _with_retries(self, client: Any, request: ChatRequest) -> Generation:
+        """One request's answer or final error; raises :class:`EndpointDead` on a trip."""
         import openai
 
-        retryable = (openai.APIConnectionError, openai.APITimeoutError, openai.RateLimitError,
-                     openai.InternalServerError)
+        retryable = (openai.APIConnectionError, openai.RateLimitError,
+                     openai.InternalServerError, completion.MalformedAnswer)
         delay = self._options.backoff_s
-        for attempt in range(self._options.max_retries + 1):
+        for attempt in range(1, self._options.max_retries + 2):
+            self._stop_if_dead()
+            self.calls += 1
             try:
-                return await self._call(client, request)
+                generation = await self._call(client, request)
             except retryable as error:
-                if attempt == self._options.max_retries:
-                    return Generation(None, error=f"{type(error).__name__}: {error}")
-                log.debug("openai: %s, retrying in %.1f s", type(error).__name__, delay)
+                message = error_text(error)
+                if not isinstance(error, openai.RateLimitError):
+                    self._breaker.failure(message)
+                    self._stop_if_dead()
+                if attempt > self._options.max_retries:
+                    return Generation(None, error=message, calls=attempt)
+                log.debug("openai: %s; retrying in %.1f s", message, delay)
                 await asyncio.sleep(delay)
                 delay *= 2
-            except openai.APIError as error:
-                return Generation(None, error=f"{type(error).__name__}: {error}")
+            except Exception as error:  # a client error or an SDK surprise: final, kept per prompt
+                message = error_text(error)
+                self._breaker.failure(message)
+                self._stop_if_dead()
+                return Generation(None, error=message, calls=attempt)
+            else:
+                self._breaker.success()
+                self.answered += 1
+                return dataclasses.replace(generation, calls=attempt)
         raise AssertionError("unreachable")
 
+    def _stop_if_dead(self) -> None:
+        breaker = self._breaker
+        if breaker.tripped:
+            raise EndpointDead(
+                f"openai endpoint {self._options.base_url} failed {breaker.consecutive} calls "
+                f"in a row (last: {breaker.last_error}); stopped after {self.calls} HTTP calls "
+                f"in all, {self.answered} answered (profiles.openai.breaker_failures)")
+
     async def _call(self, client: Any, request: ChatRequest) -> Generation:
-        messages = [{"role": "system", "content": request.system},
-                    {"role": "user", "content": request.prompt}]
-        if request.prefill is not None:
-            messages.append({"role": "assistant", "content": request.prefill})
-        arguments: dict[str, Any] = {
-            "model": self.model,
-            "messages": messages,
-            "temperature": request.temperature,
-            "max_tokens": request.max_tokens,
-        }
-        if request.seed is not None:
-            arguments["seed"] = request.seed
-        if request.json_schema is not None:
-            arguments["response_format"] = {
-                "type": "json_schema",
-                "json_schema": {"name": "item_profile", "schema": request.json_schema},
-            }
-        elif request.json_object:
-            arguments["response_format"] = {"type": "json_object"}
-        extra: dict[str, Any] = {}
-        if request.prefill is not None:
-            extra.update(continue_final_message=True, add_generation_prompt=False)
-        if request.repetition_penalty != 1.0:
-            extra["repetition_penalty"] = request.repetition_penalty
-        if extra:
-            arguments["extra_body"] = extra
-        response = await client.chat.completions.create(**arguments)
-        choice = response.choices[0]
-        usage = response.usage
-        return Generation(
-            text=(request.prefill or "") + (choice.message.content or ""),
-            prompt_tokens=usage.prompt_tokens if usage else None,
-            completion_tokens=usage.completion_tokens if usage else None,
-            finish_reason=choice.finish_reason,
-        )
+        arguments = completion.arguments(self.model, request)
+        raw = await client.chat.completions.with_raw_response.create(**arguments)
+        return completion.parse(raw.http_response.content, request.prefill)
 
     def close(self) -> None:
         """Nothing to free: each generate call opens and closes its own client."""

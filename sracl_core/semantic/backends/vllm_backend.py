@@ -15,7 +15,8 @@ import os
 from typing import TYPE_CHECKING, Any
 
 from sracl_core.semantic import models
-from sracl_core.semantic.backends.base import ChatRequest, Generation
+from sracl_core.semantic.backends.base import AnswerSink, ChatRequest, Generation
+from sracl_core.semantic.redact import error_text
 
 if TYPE_CHECKING:
     from sracl_core.semantic.config import ProfilesConfig
@@ -91,8 +92,12 @@ class VllmBackend:
                               seed=request.seed, structured_outputs=structured,
                               repetition_penalty=request.repetition_penalty)
 
-    def generate(self, requests: list[ChatRequest]) -> list[Generation]:
-        """Answers in request order; prefilled and plain requests go in one call each."""
+    def generate(self, requests: list[ChatRequest],
+                 on_answer: AnswerSink | None = None) -> list[Generation]:
+        """Answers in request order; prefilled and plain requests go in one call each.
+
+        ``on_answer`` is not called: the engine returns the whole batch at once.
+        """
         results: list[Generation | None] = [None] * len(requests)
         for prefilled in (True, False):
             positions = [i for i, r in enumerate(requests) if (r.prefill is not None) == prefilled]
@@ -118,10 +123,10 @@ class VllmBackend:
                                      continue_final_message=prefilled)
         except (ValueError, VLLMClientError) as error:
             if len(requests) == 1:
-                return [Generation(None, error=f"{type(error).__name__}: {error}")]
+                return [Generation(None, error=error_text(error))]
             half = len(requests) // 2
             log.warning("vllm: a batch of %d failed (%s); splitting it to find the bad prompt",
-                        len(requests), error)
+                        len(requests), error_text(error))
             return self._chat(requests[:half], prefilled) + self._chat(requests[half:], prefilled)
         return [self._generation(output, request.prefill or "")
                 for output, request in zip(outputs, requests, strict=True)]
