@@ -33,6 +33,7 @@ from sracl_core.rec.checkpoint import (
 from sracl_core.rec.config import TrainConfig
 from sracl_core.rec.data import SemanticNeighbours, TrainingData
 from sracl_core.rec.host_memory import retain_freed_memory
+from sracl_core.rec.loss_tally import LossTally
 from sracl_core.rec.metrics import evaluate, metric_key
 from sracl_core.rec.objectives import SameTargetSampler, SRACLObjective
 
@@ -121,13 +122,13 @@ def build_objective(config: TrainConfig, data: TrainingData,
 def train(config: TrainConfig, data: TrainingData, neighbours: SemanticNeighbours | None, *,
           seed: int, checkpoint_dir: Path,
           on_epoch: Callable[[EpochReport], None] | None = None,
-          on_step: Callable[[int, dict[str, float]], None] | None = None) -> TrainResult:
+          on_step: Callable[[int], None] | None = None) -> TrainResult:
     """Train until early stopping (or the epoch cap), resuming from ``checkpoint_dir``.
 
     ``checkpoint_dir/last`` holds the resume state (rewritten every
     ``checkpoint_every_steps`` and at each epoch end) and ``checkpoint_dir/best``
-    the best model folder (see :func:`load_model`). ``on_step(global_step, losses)``
-    is called after every optimizer step.
+    the best model folder (see :func:`load_model`). ``on_step(global_step)`` is called
+    after every optimizer step.
     """
     checkpoint_dir = Path(checkpoint_dir)
     if config.num_threads:
@@ -175,30 +176,28 @@ def train(config: TrainConfig, data: TrainingData, neighbours: SemanticNeighbour
         bar = tqdm(range(progress["step"], n_batches), desc=f"epoch {epoch}",
                    initial=progress["step"], total=n_batches, disable=not config.progress,
                    leave=False)
+        tally = LossTally(progress["loss_sums"])
         for step in bar:
             samples = order[step * config.batch_size:(step + 1) * config.batch_size]
             with autocast:
                 parts = module(prefixes[samples], targets[samples], samples, generator)
-            if not torch.isfinite(parts["total"]):
-                raise FloatingPointError(f"epoch {epoch} step {step}: loss is {parts['total']}")
             optimizer.zero_grad(set_to_none=True)
             parts["total"].backward()
             optimizer.step()
-            values = {name: value.item() for name, value in parts.items()}
-            sums = progress["loss_sums"]
-            for name, value in values.items():
-                sums[name] = sums.get(name, 0.0) + value
+            tally.add(parts, step)
             progress["step"] = step + 1
             progress["global_step"] += 1
             if step % 20 == 0:
-                bar.set_postfix({k: f"{v / (step + 1):.4f}" for k, v in sums.items()})
+                bar.set_postfix({k: f"{v / (step + 1):.4f}" for k, v in tally.read().items()})
             if on_step is not None:
-                on_step(progress["global_step"], values)
+                on_step(progress["global_step"])
             if progress["step"] % config.checkpoint_every_steps == 0 and step + 1 < n_batches:
                 progress["train_seconds"] += time.perf_counter() - started
                 started = time.perf_counter()
+                progress["loss_sums"] = tally.read()
                 checkpoint()
         bar.close()
+        progress["loss_sums"] = tally.read()
         train_seconds = progress["train_seconds"] + time.perf_counter() - started
 
         eval_started = time.perf_counter()

@@ -47,7 +47,7 @@ def test_resume_after_a_kill_mid_epoch_matches_uninterrupted(tiny_data, tiny_nei
     n_batches = -(-tiny_data.train_prefixes.shape[0] // 32)
     kill_step = n_batches + 3  # epoch 1, one step past its checkpoint at its step 2
 
-    def kill_at(step: int, _losses: dict[str, float]) -> None:
+    def kill_at(step: int) -> None:
         if step == kill_step:
             raise Killed
 
