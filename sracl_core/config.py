@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import yaml
 from pydantic import Field, ValidationError, field_validator
@@ -88,6 +88,8 @@ def apply_override(raw: dict[str, Any], override: str) -> None:
     node = raw
     for depth, part in enumerate(parts[:-1]):
         child = node.setdefault(part, {})
+        if isinstance(child, str) and depth > 0:  # a choice by name: train.backbone=gru4rec
+            child = node[part] = {"name": child}
         if not isinstance(child, dict):
             prefix = ".".join(parts[: depth + 1])
             raise ConfigError(f"override {override!r}: {prefix} is a value, not a section")
@@ -98,33 +100,59 @@ def apply_override(raw: dict[str, Any], override: str) -> None:
 def format_validation_error(error: ValidationError, source: str) -> str:
     lines = [f"{source}: invalid config"]
     for item in error.errors():
-        key = ".".join(str(part) for part in item["loc"]) or "<top level>"
+        loc, _ = _walk(item["loc"])
+        key = ".".join(str(part) for part in loc) or "<top level>"
         message = item["msg"]
         if item["type"] == "extra_forbidden":
             message = "no such key"
-            allowed = _allowed_keys(item["loc"][:-1])
+            _, section = _walk(item["loc"][:-1])
+            allowed = sorted(getattr(section, "model_fields", {}))
             if allowed:
                 message += f" (allowed: {', '.join(allowed)})"
         elif item["type"] == "missing":
             message = "required key is missing"
+        elif item["type"] == "union_tag_invalid":
+            context = item.get("ctx", {})
+            expected = sorted(name.strip(" '") for name
+                              in str(context.get("expected_tags", "")).split(","))
+            message = (f"unknown name {context.get('tag')!r}; expected one of: "
+                       f"{', '.join(expected)}")
         else:
             message += f" (got {item.get('input')!r})"
         lines.append(f"  {key}: {message}")
     return "\n".join(lines)
 
 
-def _allowed_keys(loc: tuple[Any, ...]) -> list[str]:
-    """The keys a section accepts, found by walking the model along the error location."""
+def _choices(annotation: Any) -> dict[str, Any]:
+    """The variants of a choice field (see :func:`config_base.choice`) by name, else {}."""
+    variants = [arg for arg in get_args(annotation) if hasattr(arg, "model_fields")]
+    return {variant.model_fields["name"].default: variant for variant in variants
+            if "name" in variant.model_fields}
+
+
+def _walk(loc: tuple[Any, ...]) -> tuple[tuple[Any, ...], Any]:
+    """Follow an error location through the config's sections.
+
+    Returns the key as a user writes it and the section model it ends in (None past
+    a plain value). pydantic puts a choice's variant name into the location
+    (``train.backbone.gru4rec.n_heads``); the written key has no such part.
+    """
+    kept: list[Any] = []
     model: Any = PipelineConfig
-    for part in loc:
+    parts = list(loc)
+    while parts:
+        part = parts.pop(0)
+        kept.append(part)
         fields = getattr(model, "model_fields", None)
         if fields is None or part not in fields:
-            return []
+            return (*kept, *parts), None
         annotation = fields[part].annotation
-        model = annotation if hasattr(annotation, "model_fields") else None
-        if model is None:
-            return []
-    return sorted(getattr(model, "model_fields", {}))
+        choices = _choices(annotation)
+        if choices and parts and parts[0] in choices:
+            model = choices[parts.pop(0)]
+        else:
+            model = annotation if hasattr(annotation, "model_fields") else None
+    return tuple(kept), model
 
 
 def dump_config(config: PipelineConfig) -> str:

@@ -1,7 +1,7 @@
 """Checks that run before any work: a bad name or a missing file fails in seconds.
 
 A config validates field by field on load; what it cannot know alone is checked
-here. :func:`check_config` looks at the registries (backbones, LLM backends,
+here. :func:`check_config` looks at the registries (LLM backends,
 encoders, embedded models) and the input files, and runs before any server
 starts or any stage computes. :func:`check_against_data` needs the ingest
 statistics, so the pipeline calls it right after ingest and before the LLM
@@ -36,16 +36,12 @@ def _unknown(field: str, value: str, known: list[str]) -> str:
 
 
 def _choice_problems(config: PipelineConfig) -> list[str]:
-    from sracl_core.rec.backbones.base import registered_backbones
     from sracl_core.semantic import models
     from sracl_core.semantic.backends.base import registered_backends
     from sracl_core.semantic.encoders import ENCODERS
     from sracl_core.semantic.text_profiles import TEXT_BACKEND
 
     problems = []
-    backbones = registered_backbones()
-    if config.train.backbone not in backbones:
-        problems.append(_unknown("train.backbone", config.train.backbone, backbones))
     backends = [*registered_backends(), TEXT_BACKEND]  # text: profiles without an LLM
     if config.profiles.backend not in backends:
         problems.append(_unknown("profiles.backend", config.profiles.backend, backends))

@@ -94,3 +94,20 @@ def test_dump_round_trips(tiny_config: Path, tmp_path: Path):
     again = tmp_path / "again.yaml"
     again.write_text(dump_config(config))
     assert load_config(again) == config
+
+
+def test_a_choice_is_switched_by_name_then_tuned_and_errors_name_the_written_key(
+        tiny_config: Path):
+    config = load_config(tiny_config, ["train.backbone=gru4rec",
+                                       "train.backbone.hidden_size=32"])
+    assert (config.train.backbone.name, config.train.backbone.hidden_size) == ("gru4rec", 32)
+    tuned = load_config(tiny_config, ["train.backbone.n_layers=3"])  # the default: sasrec
+    assert (tuned.train.backbone.name, tuned.train.backbone.n_layers) == ("sasrec", 3)
+    switched_back = load_config(tiny_config, ["train.backbone.n_layers=3",
+                                              "train.backbone=sasrec"])
+    assert switched_back.train.backbone.n_layers == 2  # a name alone: that one's defaults
+    with pytest.raises(ConfigError) as raised:
+        load_config(tiny_config, ["train.backbone=gru4rec", "train.backbone.n_heads=2"])
+    assert "  train.backbone.n_heads: no such key (allowed: dropout, embedding_size, " \
+           "hidden_size, n_layers, name)" in str(raised.value)
+    assert "n_heads" not in dump_config(config)  # no trace of the unchosen backbone

@@ -54,7 +54,8 @@ def _contiguous(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
 
 def save_model(folder: Path, backbone: Backbone, config: TrainConfig, n_special: int) -> None:
     """A folder that :func:`load_model` turns back into the backbone, without training code."""
-    meta = {"backbone": config.backbone, "params": config.backbone_params().model_dump(),
+    params = config.backbone.model_dump()
+    meta = {"backbone": params.pop("name"), "params": params,
             "n_items": backbone.n_items, "max_len": backbone.max_len, "n_special": n_special}
 
     def write(tmp: Path) -> None:
@@ -68,10 +69,9 @@ def load_model(folder: Path, device: str | torch.device = "cpu") -> Backbone:
     """Rebuild a saved backbone in eval mode."""
     folder = Path(folder)
     meta = json.loads((folder / MODEL_CONFIG).read_text())
-    section = TrainConfig.model_validate({"backbone": meta["backbone"],
-                                          meta["backbone"]: meta["params"]})
-    params = section.backbone_params()
-    backbone = build_backbone(meta["backbone"], params, meta["n_items"], meta["max_len"],
+    section = TrainConfig.model_validate(
+        {"backbone": {"name": meta["backbone"], **meta["params"]}})
+    backbone = build_backbone(section.backbone, meta["n_items"], meta["max_len"],
                               n_special=meta["n_special"])
     backbone.load_state_dict(load_file(str(folder / MODEL_WEIGHTS)))
     return backbone.to(device).eval()

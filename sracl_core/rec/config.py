@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from sracl_core.config_base import StrictModel, runtime_field
+from sracl_core.config_base import StrictModel, choice, runtime_field
 
 TieRule = Literal["expected", "pessimistic", "optimistic"]
 """How a target scored the same as other items is ranked (see :mod:`sracl_core.rec.metrics`)."""
@@ -21,6 +21,7 @@ TieRule = Literal["expected", "pessimistic", "optimistic"]
 class SASRecConfig(StrictModel):
     """Causal self-attention encoder (post-LayerNorm blocks, learned positions)."""
 
+    name: Literal["sasrec"] = "sasrec"
     n_layers: int = Field(2, ge=1)
     n_heads: int = Field(2, ge=1)
     hidden_size: int = Field(64, ge=1)
@@ -34,10 +35,15 @@ class SASRecConfig(StrictModel):
 class GRU4RecConfig(StrictModel):
     """GRU encoder; its last hidden state is projected back to the item-embedding size."""
 
+    name: Literal["gru4rec"] = "gru4rec"
     embedding_size: int = Field(64, ge=1)
     hidden_size: int = Field(128, ge=1)
     n_layers: int = Field(1, ge=1)
     dropout: float = Field(0.3, ge=0.0, lt=1.0)
+
+
+BackboneConfig = choice(SASRecConfig, GRU4RecConfig)
+"""One section per backbone (``sracl_core.rec.backbones`` registers a model under each name)."""
 
 
 class ObjectiveConfig(StrictModel):
@@ -91,13 +97,13 @@ class ObjectiveConfig(StrictModel):
 class TrainConfig(StrictModel):
     """Backbone, objectives and optimisation of the train stage."""
 
-    backbone: str = Field("sasrec", description="registered backbone name")
+    backbone: BackboneConfig = Field(
+        SASRecConfig(), description="the sequence encoder and its settings: sasrec or gru4rec "
+        "(a name alone takes that backbone's defaults, e.g. --set train.backbone=gru4rec)")
     seed: int | None = Field(
         None, description="training seed (initialisation, sample order, dropout, augmentation); "
         "None = the config's global seed. The seeds of an experiment vary this one only, so "
         "every seed shares the same prompts, profiles and neighbours")
-    sasrec: SASRecConfig = SASRecConfig()
-    gru4rec: GRU4RecConfig = GRU4RecConfig()
     objective: ObjectiveConfig = ObjectiveConfig()
     lr: float = Field(1e-3, gt=0.0)
     weight_decay: float = Field(0.0, ge=0.0)
@@ -141,13 +147,6 @@ class TrainConfig(StrictModel):
         if name not in {"HR", "NDCG", "MRR"} or not k.isdigit():
             raise ValueError(f"expected HR@k, NDCG@k or MRR@k, got {value!r}")
         return value
-
-    def backbone_params(self) -> StrictModel:
-        """The hyperparameter section of the selected backbone."""
-        section = getattr(self, self.backbone, None)
-        if not isinstance(section, StrictModel):
-            raise ValueError(f"no hyperparameter section for backbone {self.backbone!r}")
-        return section
 
 
 class EvaluateConfig(StrictModel):

@@ -108,8 +108,7 @@ def build_objective(config: TrainConfig, data: TrainingData,
                     neighbours: SemanticNeighbours | None) -> tuple[SRACLObjective, int]:
     """The backbone wrapped in its objective; returns it and the number of special tokens."""
     n_special = 1 if config.objective.cl4srec else 0
-    backbone = build_backbone(config.backbone, config.backbone_params(), data.n_items,
-                              data.max_len, n_special=n_special,
+    backbone = build_backbone(config.backbone, data.n_items, data.max_len, n_special=n_special,
                               bucketed=config.bucketed_encoder,
                               bucket_overhead_tokens=config.bucket_overhead_tokens)
     mask_token = data.n_items + 1 if n_special else None

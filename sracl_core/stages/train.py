@@ -39,7 +39,8 @@ def run(context: StageContext) -> None:
                        *(["cl4srec"] if objective.cl4srec else []),
                        *(["duorec"] if objective.duorec else [])])
     log.info("train: %s on %d samples, losses %s, up to %d epochs (patience %d)",
-             config.backbone, data.train_targets.numel(), losses, config.epochs, config.patience)
+             config.backbone.name, data.train_targets.numel(), losses, config.epochs,
+             config.patience)
     seed = context.config.seed if config.seed is None else config.seed
     fp = context.fingerprints["train"]
     with run_folder(checkpoints / fp, locks / fp) as checkpoint_dir:

@@ -19,11 +19,11 @@ baseline: sasrec
 seeds: [1, 2]
 metrics: [all/HR@10, all/NDCG@10]
 overrides: [train.objective.use_cs=false, train.objective.use_is=false, train.epochs=1,
-            train.progress=false, train.sasrec.hidden_size=8, train.sasrec.inner_size=8,
-            train.gru4rec.embedding_size=8, train.gru4rec.hidden_size=8]
+            train.progress=false, train.backbone.hidden_size=8, train.backbone.inner_size=8]
 variants:
   sasrec: []
-  gru4rec: [train.backbone=gru4rec]
+  gru4rec: [train.backbone=gru4rec, train.backbone.embedding_size=8,
+            train.backbone.hidden_size=8]
 """
 
 

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import math
+from typing import Literal, get_args
 
 import pytest
 import torch
 import torch.nn.functional as F
 
+from sracl_core.config_base import StrictModel
 from sracl_core.rec.backbones import build_backbone
+from sracl_core.rec.backbones.base import registered_backbones
 from sracl_core.rec.backbones.lengths import plan_buckets, sequence_starts
-from sracl_core.rec.config import GRU4RecConfig, SASRecConfig
+from sracl_core.rec.config import BackboneConfig, GRU4RecConfig, SASRecConfig
 
 
 def naive_sasrec(model, seqs: torch.Tensor) -> torch.Tensor:
@@ -43,7 +46,7 @@ def random_left_padded(n: int, width: int, n_items: int, seed: int) -> torch.Ten
 @pytest.mark.parametrize("bucketed", [False, True])
 def test_sasrec_fast_paths_match_naive_full_width(bucketed: bool) -> None:
     torch.manual_seed(0)
-    model = build_backbone("sasrec", SASRecConfig(n_layers=3), n_items=50, max_len=12,
+    model = build_backbone(SASRecConfig(n_layers=3), n_items=50, max_len=12,
                            bucketed=bucketed, bucket_overhead_tokens=4).eval()
     seqs = random_left_padded(64, 12, 50, seed=1)
     with torch.no_grad():
@@ -53,7 +56,7 @@ def test_sasrec_fast_paths_match_naive_full_width(bucketed: bool) -> None:
 
 def test_sasrec_bucketed_equals_unbucketed_gradients() -> None:
     torch.manual_seed(0)
-    model = build_backbone("sasrec", SASRecConfig(), n_items=30, max_len=10,
+    model = build_backbone(SASRecConfig(), n_items=30, max_len=10,
                            bucket_overhead_tokens=2).eval()
     seqs = random_left_padded(40, 10, 30, seed=2)
     # not a squared norm: LayerNorm output has a fixed norm, so that gradient is pure noise
@@ -71,7 +74,7 @@ def test_sasrec_bucketed_equals_unbucketed_gradients() -> None:
 def test_sasrec_buckets_on_cpu_only(monkeypatch: pytest.MonkeyPatch) -> None:
     """Off the CPU every batch is encoded at full width: on CUDA, a new shape per bucket made
     cuDNN's attention rebuild its plan on every call (0.69 s against 0.0088 s per step)."""
-    model = build_backbone("sasrec", SASRecConfig(), n_items=30, max_len=10,
+    model = build_backbone(SASRecConfig(), n_items=30, max_len=10,
                            bucket_overhead_tokens=0)
     widths: list[int] = []
 
@@ -90,7 +93,7 @@ def test_sasrec_buckets_on_cpu_only(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_sasrec_output_ignores_padding_content_and_survives_empty_rows() -> None:
     torch.manual_seed(0)
-    model = build_backbone("sasrec", SASRecConfig(), n_items=20, max_len=6).eval()
+    model = build_backbone(SASRecConfig(), n_items=20, max_len=6).eval()
     seqs = torch.tensor([[0, 0, 0, 3, 4, 5], [0, 0, 0, 0, 0, 0]])
     with torch.no_grad():
         out = model.encode(seqs)
@@ -102,7 +105,7 @@ def test_sasrec_output_ignores_padding_content_and_survives_empty_rows() -> None
 
 def test_gru4rec_ignores_left_padding() -> None:
     torch.manual_seed(0)
-    model = build_backbone("gru4rec", GRU4RecConfig(), n_items=20, max_len=6).eval()
+    model = build_backbone(GRU4RecConfig(), n_items=20, max_len=6).eval()
     with torch.no_grad():
         short = model.encode(torch.tensor([[0, 0, 0, 3, 4, 5]]))
         model.max_len = 3
@@ -111,7 +114,7 @@ def test_gru4rec_ignores_left_padding() -> None:
 
 
 def test_scores_cover_items_one_to_n() -> None:
-    model = build_backbone("sasrec", SASRecConfig(), n_items=7, max_len=4, n_special=1)
+    model = build_backbone(SASRecConfig(), n_items=7, max_len=4, n_special=1)
     assert model.scores(torch.tensor([[0, 1, 2, 3]])).shape == (1, 7)
 
 
@@ -124,6 +127,15 @@ def test_sequence_starts_and_bucket_plan() -> None:
     assert plan_buckets([0, 0, 0], 5) == []
 
 
-def test_unknown_backbone_is_a_clear_error() -> None:
-    with pytest.raises(ValueError, match="registered"):
-        build_backbone("bert4rec", SASRecConfig(), n_items=3, max_len=4)
+def test_a_config_variant_without_a_registered_model_is_a_clear_error() -> None:
+    class BERT4RecConfig(StrictModel):
+        name: Literal["bert4rec"] = "bert4rec"
+
+    with pytest.raises(ValueError, match="unknown backbone 'bert4rec'; registered: "):
+        build_backbone(BERT4RecConfig(), n_items=3, max_len=4)
+
+
+def test_every_backbone_choice_of_the_config_has_a_registered_model() -> None:
+    tags = sorted(variant.model_fields["name"].default
+                  for variant in get_args(get_args(BackboneConfig)[0]))
+    assert tags == registered_backbones()

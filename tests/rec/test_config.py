@@ -6,12 +6,12 @@ import pytest
 from pydantic import ValidationError
 
 from sracl_core.config_base import fingerprint_payload
-from sracl_core.rec.config import EvaluateConfig, SASRecConfig, TrainConfig
+from sracl_core.rec.config import EvaluateConfig, GRU4RecConfig, SASRecConfig, TrainConfig
 
 
 def test_defaults_are_the_paper_settings() -> None:
     cfg = TrainConfig()
-    assert cfg.backbone_params() == SASRecConfig(n_layers=2, n_heads=2, hidden_size=64,
+    assert cfg.backbone == SASRecConfig(n_layers=2, n_heads=2, hidden_size=64,
                                                  inner_size=256, hidden_dropout=0.5)
     assert (cfg.objective.alpha, cfg.objective.beta, cfg.objective.substitution_prob) == (
         0.1, 0.1, 0.2)
@@ -32,3 +32,24 @@ def test_runtime_fields_do_not_change_the_fingerprint() -> None:
                                            progress=False, device="cpu")) == base
     assert fingerprint_payload(TrainConfig(objective={"alpha": 0.2})) != base
     assert fingerprint_payload(TrainConfig(objective={"neighbour_gradients": False})) != base
+
+
+def test_a_backbone_is_a_choice_holding_only_its_own_settings() -> None:
+    assert TrainConfig(backbone="gru4rec").backbone == GRU4RecConfig()
+    chosen = TrainConfig.model_validate({"backbone": {"name": "gru4rec", "hidden_size": 99}})
+    assert chosen.backbone.hidden_size == 99
+    assert "sasrec" not in str(fingerprint_payload(chosen))
+    with pytest.raises(ValidationError, match="'sasrec', 'gru4rec'"):
+        TrainConfig(backbone="sasrek")
+    with pytest.raises(ValidationError, match="Extra inputs"):
+        TrainConfig.model_validate({"backbone": {"name": "gru4rec", "n_heads": 2}})
+
+
+def test_editing_one_backbone_leaves_the_others_fingerprint_alone() -> None:
+    sasrec = fingerprint_payload(TrainConfig())
+    assert fingerprint_payload(TrainConfig(backbone="sasrec")) == sasrec
+    assert fingerprint_payload(TrainConfig(backbone={"name": "sasrec", "n_layers": 3})) != sasrec
+    gru = fingerprint_payload(TrainConfig(backbone="gru4rec"))
+    assert gru != sasrec
+    assert fingerprint_payload(TrainConfig(backbone={"name": "gru4rec",
+                                                     "hidden_size": 99})) != gru

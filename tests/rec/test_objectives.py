@@ -56,7 +56,7 @@ def objective(data, neighbours, **switches) -> SRACLObjective:
     torch.manual_seed(0)
     cfg = ObjectiveConfig(**switches)
     n_special = 1 if cfg.cl4srec else 0
-    backbone = build_backbone("sasrec", SASRecConfig(hidden_size=16, inner_size=32),
+    backbone = build_backbone(SASRecConfig(hidden_size=16, inner_size=32),
                               data.n_items, data.max_len, n_special=n_special)
     same_target = (SameTargetSampler(data.train_prefixes, data.train_targets)
                    if cfg.duorec else None)

@@ -11,7 +11,7 @@ from sracl_core.rec import TrainConfig, load_model, train
 from sracl_core.rec.checkpoint import complete_folder
 from sracl_core.rec.trainer import BEST, LAST
 
-SMALL = {"sasrec": {"hidden_size": 16, "inner_size": 32}, "batch_size": 32,
+SMALL = {"backbone": {"name": "sasrec", "hidden_size": 16, "inner_size": 32}, "batch_size": 32,
          "progress": False, "checkpoint_every_steps": 2}
 
 
@@ -91,15 +91,17 @@ def test_saved_model_reloads_without_training_code(tiny_data, tmp_path: Path) ->
 def test_gru4rec_and_collaborative_retrieval_train(tiny_data, tmp_path: Path) -> None:
     from sracl_core.rec.neighbours import collaborative_neighbours
 
-    cfg = config(epochs=1, backbone="gru4rec", gru4rec={"embedding_size": 16, "hidden_size": 16})
+    cfg = config(epochs=1, backbone={"name": "gru4rec", "embedding_size": 16,
+                                      "hidden_size": 16})
     result = train(cfg, tiny_data, collaborative_neighbours(tiny_data, k=3), seed=0,
                    checkpoint_dir=tmp_path)
     assert set(result.history[0].losses) == {"rec", "cs", "is", "total"}
 
 
 def test_sasrec_learns_the_synthetic_signal(tiny_data, tmp_path: Path) -> None:
-    cfg = config(epochs=15, patience=15, sasrec={"hidden_size": 32, "inner_size": 64,
-                                                 "hidden_dropout": 0.1, "attn_dropout": 0.1},
+    cfg = config(epochs=15, patience=15,
+                 backbone={"name": "sasrec", "hidden_size": 32, "inner_size": 64,
+                           "hidden_dropout": 0.1, "attn_dropout": 0.1},
                  objective={"use_cs": False, "use_is": False})
     result = train(cfg, tiny_data, None, seed=0, checkpoint_dir=tmp_path)
     # users step 1-2 items forward: random ranking would give HR@10 = 1/3

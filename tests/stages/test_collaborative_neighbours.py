@@ -15,7 +15,7 @@ from sracl_core.stages.graph import store_for
 _BODIES = [[2, 1, 4, 7, 5, 8], [2, 3, 4, 7, 6, 8], [2, 1, 4, 7, 6, 8], [2, 3, 4, 7, 5, 8]]
 SEQUENCES = {user: [*body, 9, 10] for user, body in enumerate(_BODIES + _BODIES, start=1)}
 OVERRIDES = ["neighbours.source=collaborative", "neighbours.k=2", "train.epochs=1",
-             "train.progress=false", "train.sasrec.hidden_size=8", "train.sasrec.inner_size=8",
+             "train.progress=false", "train.backbone.hidden_size=8", "train.backbone.inner_size=8",
              "neighbours.collaborative_dim=8", "profiles.model=embedded:not-needed"]
 
 

@@ -57,9 +57,9 @@ def registered_backbones() -> list[str]:
     return sorted(_REGISTRY)
 
 
-def build_backbone(name: str, params: StrictModel, n_items: int, max_len: int,
-                   **options: Any) -> Backbone:
-    """Instantiate a registered backbone from its hyperparameter section."""
+def build_backbone(params: StrictModel, n_items: int, max_len: int, **options: Any) -> Backbone:
+    """Instantiate the backbone that ``params`` (a ``train.backbone`` section) names."""
+    name = getattr(params, "name", None)
     if name not in _REGISTRY:
         raise ValueError(f"unknown backbone {name!r}; registered: {registered_backbones()}")
     return _REGISTRY[name](params, n_items, max_len, **options)
