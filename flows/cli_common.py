@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, TypeVar
@@ -10,6 +11,7 @@ import typer
 from rich.console import Console
 
 from flows import console as console_setup
+from flows.shutdown import Stopped, signals_raise
 from sracl_core.config import PipelineConfig, load_config
 from sracl_core.errors import SraclError
 from sracl_core.preflight import check_config, check_ingested
@@ -66,18 +68,32 @@ def orchestrated(resolved: PipelineConfig, label: str, verbose: bool,
                  start: Callable[[], T], before: Callable[[], None] | None = None) -> T:
     """Run a Prefect flow for a command: a log file for the engines, Prefect's state under the
     cache, and any failure as one line (its traceback in the log). ``before`` runs first,
-    without the orchestrator, so what it finds wrong fails before any server starts."""
+    without the orchestrator, so what it finds wrong fails before any server starts; the
+    tracking store is checked even before that. SIGINT and SIGTERM end the command
+    cleanly (its runs closed, the temporary server stopped) with exit code 130 or 143."""
     log_path = console_setup.new_log_path(resolved.cache_root)
     configure_logging(verbose, log_path)
     console.print(f"{label}: engine and orchestrator messages go to {log_path}",
                   highlight=False, soft_wrap=True)
     try:
-        if before is not None:
-            before()
-        from flows.environment import configure_prefect
+        with signals_raise():
+            if resolved.tracking.enabled:
+                from sracl_core.tracking_store import check_store
 
-        configure_prefect(resolved.cache_root / "prefect")
-        return start()
+                check_store(resolved)
+            if before is not None:
+                before()
+            from flows.environment import configure_prefect
+            from flows.prefect_server import temporary_server
+
+            configure_prefect(resolved.cache_root / "prefect")
+            with temporary_server(Path(os.environ["PREFECT_HOME"]).expanduser()):
+                return start()
+    except Stopped as stop:
+        console_setup.record_failure(stop)
+        console.print(f"stopped by {stop.name}: the runs it had started are marked as killed "
+                      f"(log: {log_path})", highlight=False, soft_wrap=True)
+        raise typer.Exit(code=stop.exit_code) from None
     except SraclError as error:
         console_setup.record_failure(error)
         fail(error, log_path)

@@ -13,8 +13,10 @@ import logging
 from typing import Any
 
 from prefect import flow, get_run_logger
+from prefect.exceptions import TerminationSignal
 from prefect.runtime import flow_run
 
+from flows.abandoned import crash_flow_runs
 from flows.reporting import publish
 from sracl_core.config import PipelineConfig, load_config
 from sracl_core.errors import ConfigError
@@ -25,6 +27,9 @@ from sracl_core.tracking import PipelineRun, StageRecord
 from tasks.stages import STAGE_TASKS
 
 DEFAULT_CONFIG = "configs/default.yaml"
+STOPS = (KeyboardInterrupt, TerminationSignal)
+"""A run ended by SIGINT or SIGTERM (Prefect raises the latter inside a flow) is KILLED,
+not FAILED: nothing in it went wrong."""
 
 
 def _check_stage(name: str | None) -> None:
@@ -42,6 +47,7 @@ def _start_tracking(config: PipelineConfig, config_path: str, overrides: list[st
     if flow_run.ui_url and not flow_run.ui_url.startswith("None"):  # no UI: no link
         tags["prefect.flow_run_url"] = flow_run.ui_url
     run = PipelineRun.start(config, run_name=f"{config.dataset}-{flow_run.name}", tags=tags)
+    crash_flow_runs(run.abandoned)
     run.log_config(config_path=config_path, overrides=overrides)
     return run
 
@@ -89,9 +95,9 @@ def execute(config_path: str, overrides: list[str] | None, *, stage: str | None 
                 tracker.log_stage(record, tags={
                     "prefect.flow_run_id": str(flow_run.id),
                     "prefect.task_run_id": str(state.state_details.task_run_id)})
-    except BaseException:
+    except BaseException as error:
         if tracker is not None:
-            tracker.finish("FAILED")
+            tracker.finish("KILLED" if isinstance(error, STOPS) else "FAILED")
         raise
     summary = tracker.finish().to_dict() if tracker is not None else None
     stage_rows = [{**vars(r), "state": r.state} for r in records]

@@ -10,15 +10,13 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
 from mlflow import MlflowClient
-from mlflow.entities import Metric, Param, RunTag
+from mlflow.entities import Metric, Param, Run, RunTag
 from mlflow.exceptions import MlflowException
 from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
 
@@ -28,7 +26,22 @@ from sracl_core.stages.graph import stage_fingerprints, store_for
 from sracl_core.stages.train import epochs_table
 from sracl_core.tracking_config import flatten
 from sracl_core.tracking_description import MLFLOW_RUN_NOTE, describe_run
+from sracl_core.tracking_owner import close_abandoned, owner_tags
 from sracl_core.tracking_stages import STAGE_LOGGERS, StageLog, epoch_metrics, metric_list
+from sracl_core.tracking_store import (
+    EXPERIMENT_KIND,
+    EXPERIMENT_KIND_TAG,
+    artifact_location,
+    ensure_experiment,
+    open_client,
+    run_url,
+    tracking_uri,
+    ui_command,
+)
+
+__all__ = ["EXPERIMENT_KIND", "EXPERIMENT_KIND_TAG", "LiveEpochs", "PipelineRun", "RunSummary",
+           "StageRecord", "artifact_location", "ensure_experiment", "flatten", "run_url",
+           "tracking_uri", "ui_command"]
 
 log = logging.getLogger(__name__)
 
@@ -36,76 +49,7 @@ TAG_STAGE = "sracl.stage"
 TAG_FINGERPRINT = "sracl.fingerprint"
 TAG_STATE = "sracl.state"
 TAG_KIND = "sracl.run_kind"
-EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
-EXPERIMENT_KIND = "custom_model_development"
-"""MLflow 3's UI opens an experiment by its kind: GenAI (traces, "Evaluation runs") or
-model training (runs, charts, models). These runs train a model, so say so up front."""
-WORKFLOW_QUERY = "?workflowType=machine_learning"
-"""The UI's own switch between the two views (remembered per browser, GenAI by default);
-links carry it so a first visit opens the model-training view too."""
 _BATCH = 100
-
-
-def tracking_uri(config: PipelineConfig) -> str:
-    """The config's URI, else ``MLFLOW_TRACKING_URI`` (how a container is pointed at the
-    MLflow server), else a SQLite database in the cache root (MLflow 3's default store).
-
-    Everything here logs through a client bound to this URI; the process-wide MLflow
-    URI (which MLflow mirrors into ``MLFLOW_TRACKING_URI``) is only touched, and then
-    restored, around the one fluent call (see :mod:`sracl_core.tracking_model`).
-    """
-    uri = config.tracking.uri or os.environ.get("MLFLOW_TRACKING_URI")
-    if uri:
-        return uri
-    return f"sqlite:///{(Path(config.cache_root) / 'mlflow.db').resolve()}"
-
-
-def artifact_location(config: PipelineConfig) -> str | None:
-    """Where a new experiment keeps artifacts: beside the local database, or the server's default.
-
-    A remote tracking server picks its own artifact store (often proxied), so
-    none is forced on it unless the config names one.
-    """
-    if config.tracking.artifact_location:
-        return config.tracking.artifact_location
-    if tracking_uri(config).startswith("sqlite:///"):
-        return (Path(config.cache_root) / "mlartifacts").resolve().as_uri()
-    return None
-
-
-def ui_command(config: PipelineConfig) -> str:
-    """The command that shows these runs in a browser."""
-    uri = tracking_uri(config)
-    if uri.startswith(("http://", "https://")):
-        return f"open {uri}"
-    return f"mlflow server --backend-store-uri {uri} --host 127.0.0.1 --port 5000"
-
-
-def run_url(config: PipelineConfig, experiment_id: str, run_id: str) -> str:
-    """The run's page on the tracking server (the local UI's default address for a local store)."""
-    uri = tracking_uri(config)
-    base = uri.rstrip("/") if uri.startswith(("http://", "https://")) else "http://127.0.0.1:5000"
-    return f"{base}/#/experiments/{experiment_id}/runs/{run_id}{WORKFLOW_QUERY}"
-
-
-def ensure_experiment(client: MlflowClient, config: PipelineConfig) -> str:
-    """The experiment's id, created (or restored from deletion) when needed, marked as a
-    model-training experiment unless it already has a kind (a person may have chosen one)."""
-    name = config.tracking.experiment
-    experiment = client.get_experiment_by_name(name)
-    if experiment is None:
-        try:
-            return client.create_experiment(name, artifact_location=artifact_location(config),
-                                            tags={EXPERIMENT_KIND_TAG: EXPERIMENT_KIND})
-        except MlflowException:
-            experiment = client.get_experiment_by_name(name)
-            if experiment is None:
-                raise
-    if experiment.lifecycle_stage == "deleted":
-        client.restore_experiment(experiment.experiment_id)
-    if EXPERIMENT_KIND_TAG not in experiment.tags:
-        client.set_experiment_tag(experiment.experiment_id, EXPERIMENT_KIND_TAG, EXPERIMENT_KIND)
-    return experiment.experiment_id
 
 
 @dataclass(frozen=True)
@@ -136,8 +80,7 @@ class LiveEpochs:
     """
 
     def __init__(self, config: PipelineConfig, run_id: str) -> None:
-        uri = tracking_uri(config)
-        self.client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+        self.client = open_client(config)
         self.run_id = run_id
         self.logged: list[int] = []
         self.failed = False
@@ -189,19 +132,24 @@ class PipelineRun:
         self.test_metrics: dict[str, float] = {}
         self.model_uri: str | None = None
         self.model_id: str | None = None
+        self.abandoned: list[Run] = []
+        """Runs of dead processes this run found RUNNING and closed as FAILED."""
 
     @classmethod
     def start(cls, config: PipelineConfig, *, run_name: str | None = None,
               tags: Mapping[str, str] | None = None) -> PipelineRun:
-        uri = tracking_uri(config)
-        if uri.startswith("sqlite:///"):
-            Path(config.cache_root).mkdir(parents=True, exist_ok=True)
-        client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+        """Open the parent run (tagged with this process as its owner), after closing the
+        runs that dead processes left RUNNING in the experiment."""
+        client = open_client(config)
         experiment_id = ensure_experiment(client, config)
-        all_tags = {TAG_KIND: "pipeline", "sracl.dataset": config.dataset, **(tags or {})}
+        abandoned = close_abandoned(client, experiment_id)
+        all_tags = {TAG_KIND: "pipeline", "sracl.dataset": config.dataset, **owner_tags(),
+                    **(tags or {})}
         run = client.create_run(experiment_id, run_name=run_name, tags=all_tags)
-        log.info("mlflow: run %s in %s", run.info.run_id, uri)
-        return cls(config, client, experiment_id, run.info.run_id)
+        log.info("mlflow: run %s in %s", run.info.run_id, tracking_uri(config))
+        pipeline = cls(config, client, experiment_id, run.info.run_id)
+        pipeline.abandoned = abandoned
+        return pipeline
 
     @property
     def url(self) -> str:
@@ -227,7 +175,7 @@ class PipelineRun:
             self.experiment_id, run_name=record.stage,
             tags={MLFLOW_PARENT_RUN_ID: self.run_id, TAG_KIND: "stage", TAG_STAGE: record.stage,
                   TAG_FINGERPRINT: record.fingerprint, TAG_STATE: record.state,
-                  "sracl.artifact_path": record.path, **(tags or {})},
+                  "sracl.artifact_path": record.path, **owner_tags(), **(tags or {})},
         )
         nested_id = nested.info.run_id
         metrics = {"seconds": record.seconds}

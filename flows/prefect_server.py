@@ -1,0 +1,123 @@
+"""The temporary Prefect server of one command: started one at a time, recorded, never left.
+
+Without ``PREFECT_API_URL`` Prefect starts a server in a subprocess, on the
+database in its home, when a flow first needs it. Two commands starting
+together on a new home both migrated that database at once and one crashed
+(``duplicate column name: has_data``); and a command killed with ``kill -9``
+left its server running under PID 1 for good. So the command starts the server
+itself, before the flow, under a lock in the Prefect home (the migrations finish
+before the server answers, so the next command finds the schema done), and
+writes the server's PID to ``<home>/servers/<owner pid>.json``. Whoever takes
+the lock next stops the servers whose owner is gone. The flow then finds the
+server running and uses it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import psutil
+from filelock import FileLock
+
+from flows.shutdown import signals_ignored
+
+if TYPE_CHECKING:
+    from prefect.server.api.server import SubprocessASGIServer
+
+log = logging.getLogger(__name__)
+
+SERVERS = "servers"
+DRAIN_SECONDS = 10
+"""How long the last logs and events may take to reach the server before it stops."""
+
+
+def _identity(process: psutil.Process) -> dict[str, float | int]:
+    return {"pid": process.pid, "started": process.create_time()}
+
+
+def _running(identity: dict[str, float | int]) -> psutil.Process | None:
+    """The process ``identity`` names, if it still runs (a reused PID is someone else)."""
+    try:
+        process = psutil.Process(int(identity["pid"]))
+        if process.create_time() == identity["started"] and \
+                process.status() != psutil.STATUS_ZOMBIE:
+            return process
+    except psutil.Error:
+        pass
+    return None
+
+
+def stop_orphans(home: Path) -> list[int]:
+    """Stop the servers whose owning command is gone; returns their PIDs."""
+    stopped = []
+    for record_path in sorted((home / SERVERS).glob("*.json")):
+        try:
+            record = json.loads(record_path.read_text())
+        except (OSError, ValueError):
+            record_path.unlink(missing_ok=True)
+            continue
+        if _running(record["owner"]) is not None:
+            continue
+        server = _running(record["server"])
+        if server is not None:
+            log.warning("prefect: stopping server %d left by ended process %d", server.pid,
+                        record["owner"]["pid"])
+            server.terminate()
+            try:
+                server.wait(timeout=10)
+            except psutil.TimeoutExpired:
+                server.kill()
+            stopped.append(server.pid)
+        record_path.unlink(missing_ok=True)
+    return stopped
+
+
+@contextmanager
+def temporary_server(home: Path) -> Iterator[None]:
+    """Prefect's temporary server for the duration of the block (nothing when Prefect is
+    pointed at a server, or may not start one); on leaving it the last logs are sent and
+    the server is stopped."""
+    from prefect.server.api.server import SubprocessASGIServer
+    from prefect.settings import get_current_settings
+
+    settings = get_current_settings()
+    if settings.api.url or not settings.server.ephemeral.enabled:
+        yield
+        return
+
+    server = SubprocessASGIServer()
+    if server.running:  # this process started it already (a test session): not ours to stop
+        yield
+        return
+    record_path = home / SERVERS / f"{os.getpid()}.json"
+    record_path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with FileLock(home / "server.lock"):
+            stop_orphans(home)
+            server.start()
+            assert server.server_process is not None
+            record_path.write_text(json.dumps({
+                "owner": _identity(psutil.Process()),
+                "server": _identity(psutil.Process(server.server_process.pid))}))
+        yield
+    finally:
+        with signals_ignored():
+            _stop(server)
+            record_path.unlink(missing_ok=True)
+
+
+def _stop(server: SubprocessASGIServer) -> None:
+    """Send what the flow still has queued for the server, then stop it."""
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogWorker
+
+    if server.running:
+        APILogWorker.drain_all(timeout=DRAIN_SECONDS)
+        EventsWorker.drain_all(timeout=DRAIN_SECONDS)
+    server.stop()
