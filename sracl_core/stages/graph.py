@@ -60,11 +60,15 @@ def _section(section_name: str) -> Callable[[PipelineConfig], dict[str, Any]]:
 def _profiles_section(config: PipelineConfig) -> dict[str, Any]:
     """Text profiles depend on the prompts alone: the LLM settings do not enter them, so
     editing the model or its sampling re-runs nothing downstream of a text run."""
+    from sracl_core.semantic.profiles import json_mode
     from sracl_core.semantic.text_profiles import TEXT_BACKEND
 
     if config.profiles.backend == TEXT_BACKEND:
         return {"backend": TEXT_BACKEND}
-    return fingerprint_payload(config.profiles)
+    # 'auto' resolves by device (free text on a CPU vLLM, JSON-schema decoding on a GPU),
+    # and the two give different answers: the mode actually used is part of the output.
+    return {**fingerprint_payload(config.profiles),
+            "json_mode_resolved": json_mode(config.profiles)}
 
 
 def _neighbours_inputs(config: PipelineConfig) -> tuple[str, ...]:

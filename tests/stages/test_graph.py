@@ -1,5 +1,8 @@
 from pathlib import Path
 
+import pytest
+import torch
+
 from sracl_core.config import load_config
 from sracl_core.stages.graph import STAGE_ORDER, downstream_of, stage_fingerprints, upstream_of
 
@@ -69,3 +72,19 @@ def test_each_training_seed_is_its_own_train_artifact_sharing_the_upstream(tiny_
     default = stage_fingerprints(load_config(tiny_config))
     moved = stage_fingerprints(load_config(tiny_config, ["seed=7"]))
     assert default["prompts"] != moved["prompts"] and default["train"] != moved["train"]
+
+
+def test_the_device_dependent_json_mode_is_in_the_profiles_fingerprint(
+        tiny_config: Path, monkeypatch: pytest.MonkeyPatch):
+    config = load_config(tiny_config)  # json_mode: auto with the vllm backend
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    on_cpu = stage_fingerprints(config)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    on_gpu = stage_fingerprints(config)
+    assert on_cpu["prompts"] == on_gpu["prompts"]
+    assert on_cpu["profiles"] != on_gpu["profiles"]
+    assert on_cpu["train"] != on_gpu["train"]  # everything downstream follows
+    explicit = load_config(tiny_config, ["profiles.json_mode=none"])
+    with_gpu = stage_fingerprints(explicit)["profiles"]
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert stage_fingerprints(explicit)["profiles"] == with_gpu  # a set mode is the same anywhere
