@@ -16,7 +16,7 @@ from sracl_core.config import PipelineConfig, load_config
 from sracl_core.errors import SraclError
 from sracl_core.preflight import check_config, check_ingested
 
-console = Console()
+console = Console(soft_wrap=True)  # paths and commands must stay copyable: never hard-wrapped
 T = TypeVar("T")
 
 ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="pipeline YAML config")]
