@@ -79,9 +79,13 @@ class ChatServer:
     recorded, so tests count the HTTP calls server-side.
     """
 
-    def __init__(self, behaviour: Callable[[int], str], delay: float = 0.0) -> None:
+    def __init__(self, behaviour: Callable[[int], str], delay: float = 0.0,
+                 listing: str = "ok") -> None:
         self.behaviour = behaviour
         self.delay = delay
+        self.listing = listing
+        """``GET /v1/models``: ``ok`` lists the model, ``hang`` never answers."""
+        self.listings = 0
         self.requests: list[dict] = []
         self.headers: list[dict] = []
         self.in_flight = 0
@@ -94,6 +98,15 @@ def _chat_handler(server: ChatServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         def log_message(self, *args: object) -> None:
             pass
+
+        def do_GET(self) -> None:
+            with server.lock:
+                server.listings += 1
+            if server.listing == "hang":
+                server.stopping.wait(60)
+                return
+            self._send(200, json.dumps({"object": "list", "data": [
+                {"id": "served-model", "object": "model", "owned_by": "test"}]}).encode())
 
         def do_POST(self) -> None:
             body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
@@ -147,10 +160,10 @@ def _chat_handler(server: ChatServer) -> type[BaseHTTPRequestHandler]:
 
 
 @contextmanager
-def chat_server(behaviour: Callable[[int], str],
-                delay: float = 0.0) -> Iterator[tuple[ChatServer, str]]:
+def chat_server(behaviour: Callable[[int], str], delay: float = 0.0,
+                listing: str = "ok") -> Iterator[tuple[ChatServer, str]]:
     """Serve a :class:`ChatServer` on a free loopback port; yields it and its ``/v1`` URL."""
-    state = ChatServer(behaviour, delay)
+    state = ChatServer(behaviour, delay, listing)
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), _chat_handler(state))
     httpd.daemon_threads = True
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)

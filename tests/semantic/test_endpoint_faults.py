@@ -40,15 +40,32 @@ def _generate(config: ProfilesConfig, cache: ResponseCache, n: int, max_attempts
                            label="profiles")
 
 
-def test_a_closed_port_fails_the_stage_after_a_few_calls_naming_url_and_error(tmp_path):
+def test_a_closed_port_fails_the_stage_at_the_first_call_naming_url_and_error(tmp_path):
     url = closed_port_url()
     backend = create_backend(_config(url, breaker_failures=4, concurrency=2))
     with pytest.raises(EndpointDead) as caught:
         backend.generate(_requests(50))
     message = str(caught.value)
-    assert 4 <= backend.calls <= 4 + 2 - 1  # the limit, plus what was in flight
+    assert backend.calls == 1 and backend.answered == 0  # the model listing, nothing else
     assert url in message and "APIConnectionError" in message and "\n" not in message
-    assert f"{backend.calls} HTTP calls in all" in message
+
+
+def test_a_server_that_never_answers_fails_within_the_connect_timeout_not_per_request():
+    with chat_server(lambda n: "ok", listing="hang") as (server, url):
+        backend = create_backend(_config(url, connect_timeout_s=0.3, timeout_s=600))
+        with pytest.raises(EndpointDead, match=f"{url} did not answer a model listing within "
+                                               "0.3 s"):
+            backend.generate(_requests(40))
+    assert server.listings == 1 and server.requests == []
+
+
+def test_the_liveness_check_runs_once_and_any_http_status_counts_as_alive():
+    with chat_server(lambda n: "ok") as (server, url):
+        backend = create_backend(_config(url))
+        backend.generate(_requests(2))
+        backend.generate(_requests(3))
+    assert server.listings == 1 and len(server.requests) == 5
+    assert backend.calls == 1 + 5
 
 
 @pytest.mark.parametrize("behaviour", ["error", "hang", "not-json"])
@@ -58,8 +75,9 @@ def test_a_dead_endpoint_trips_the_breaker_after_limit_plus_in_flight_requests(b
                                          timeout_s=0.2))
         with pytest.raises(EndpointDead, match=url):
             backend.generate(_requests(40))
-    # the limit plus what was in flight; a timed-out call may never reach a loaded server
-    assert 3 <= backend.calls <= 3 + 3 - 1 and backend.answered == 0
+    # the listing, the limit, plus what was in flight; a timed-out call may never reach a
+    # loaded server
+    assert 1 + 3 <= backend.calls <= 1 + 3 + 3 - 1 and backend.answered == 0
     assert len(server.requests) <= backend.calls
 
 

@@ -9,6 +9,11 @@ fails comes back as a :class:`Generation` with its error, so the rest of the
 batch is kept, and each answer is handed to ``on_answer`` as it arrives, so
 the caller can cache it before the batch ends.
 
+Before its first batch the backend lists the endpoint's models with a short
+timeout (``connect_timeout_s``): a server that accepts connections but never
+answers would otherwise cost a full ``timeout_s`` per request before the breaker
+could see it. Any HTTP answer, even an error status, proves the server alive.
+
 A :class:`~.breaker.CircuitBreaker` stops the whole call with
 :class:`~.breaker.EndpointDead` once ``breaker_failures`` calls in a row have
 failed (rate limits aside), instead of retrying every prompt against a dead
@@ -64,6 +69,7 @@ class OpenAIBackend:
         self.calls = 0
         """HTTP calls made so far, retries included."""
         self.answered = 0
+        self._alive = False
 
     def generate(self, requests: list[ChatRequest],
                  on_answer: AnswerSink | None = None) -> list[Generation]:
@@ -81,6 +87,11 @@ class OpenAIBackend:
                                                               options.timeout_s))
         client = openai.AsyncOpenAI(base_url=options.base_url, api_key=self._key,
                                     timeout=timeout, max_retries=0)
+        try:
+            await self._check_alive(client)
+        except BaseException:
+            await client.close()
+            raise
         limit = asyncio.Semaphore(options.concurrency)
         progress = tqdm(total=len(requests), desc=f"{self.model} via {options.base_url}",
                         disable=len(requests) < 8)
@@ -137,6 +148,25 @@ class OpenAIBackend:
                 self.answered += 1
                 return dataclasses.replace(generation, calls=attempt)
         raise AssertionError("unreachable")
+
+    async def _check_alive(self, client: Any) -> None:
+        """Fail in seconds, naming the URL, when the endpoint does not answer at all."""
+        import openai
+
+        if self._alive:
+            return
+        wait = self._options.connect_timeout_s
+        self.calls += 1
+        try:
+            await client.with_options(timeout=wait).models.list()
+        except openai.APIConnectionError as error:  # refused, reset or timed out
+            raise EndpointDead(
+                f"openai endpoint {self._options.base_url} did not answer a model listing "
+                f"within {wait:g} s ({error_text(error)}); is the server up? "
+                "(profiles.openai.base_url, profiles.openai.connect_timeout_s)") from None
+        except openai.APIStatusError:
+            pass  # it answered, if only with an error status: alive
+        self._alive = True
 
     def _stop_if_dead(self) -> None:
         breaker = self._breaker
