@@ -1,5 +1,6 @@
 import json
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -154,6 +155,51 @@ def test_a_live_writer_from_another_host_keeps_its_temporary_folder(tmp_path: Pa
     assert writer.returncode == 0, output
     assert store.read_table("s", "fpA", "t2")["a"].to_list() == [2]
     assert store.check("s", "fpA").state == "cached"
+
+
+NAMESPACED_WRITER = """
+import sys, time
+from pathlib import Path
+import polars as pl
+from sracl_core.artifacts import ArtifactStore
+
+root, ready, go = sys.argv[1:4]
+with ArtifactStore(root, "ds").write("s", "fpA", config={}, inputs={}) as writer:
+    writer.write_table("t1", pl.DataFrame({"a": [1]}))
+    Path(ready).write_text(str(writer.directory))
+    while not Path(go).exists():
+        time.sleep(0.02)
+    writer.write_table("t2", pl.DataFrame({"a": [2]}))
+"""
+
+
+def _unshare_works() -> bool:
+    unshare = shutil.which("unshare")
+    return unshare is not None and subprocess.run(
+        [unshare, "--pid", "--fork", "--mount-proc", "true"], capture_output=True,
+        check=False).returncode == 0
+
+
+@pytest.mark.skipif(not _unshare_works(), reason="needs unshare --pid (root or user namespaces)")
+def test_a_live_writer_in_its_own_pid_namespace_keeps_its_temporary_folder(tmp_path: Path):
+    """A real container-like PID namespace, as on the Docker pool sharing the cache volume:
+    the writer's PID means nothing here, and its folder must survive a host-side clean-up."""
+    ready, go, log = tmp_path / "ready", tmp_path / "go", tmp_path / "writer.log"
+    with log.open("wb") as output:
+        writer = subprocess.Popen(
+            ["unshare", "--pid", "--fork", "--mount-proc", sys.executable, "-c",
+             NAMESPACED_WRITER, str(tmp_path / "cache"), str(ready), str(go)],
+            stdout=output, stderr=subprocess.STDOUT, cwd=Path(__file__).resolve().parents[1])
+    wait_for_file(ready, writer, log)
+    temporary = Path(ready.read_text())
+    store = ArtifactStore(tmp_path / "cache", "ds")
+    with store.write("s", "other", config={}, inputs={}) as other:  # runs the clean-up
+        other.write_table("t", pl.DataFrame({"a": [3]}))
+    assert temporary.is_dir(), "a live namespaced writer's temporary folder was deleted"
+    go.touch()
+    output = finish(writer, log)
+    assert writer.returncode == 0, output
+    assert store.read_table("s", "fpA", "t2")["a"].to_list() == [2]
 
 
 def test_clean_up_leaves_folders_sracl_did_not_create(tmp_path: Path):
