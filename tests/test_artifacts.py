@@ -141,9 +141,10 @@ with ArtifactStore(root, "ds").write("s", "fpA", config={}, inputs={}) as writer
 """
 
 
-def test_a_live_writer_from_another_host_keeps_its_temporary_folder(tmp_path: Path):
+def survives_a_clean_up(writer: subprocess.Popen[bytes], tmp_path: Path) -> ArtifactStore:
+    """Another write (which cleans up abandoned folders) runs while ``writer`` is paused
+    mid-artifact; the writer's folder must still be there, and its artifact complete."""
     ready, go, log = tmp_path / "ready", tmp_path / "go", tmp_path / "writer.log"
-    writer = start(FOREIGN_WRITER, tmp_path / "cache", ready, go, dead_pid(), log=log)
     wait_for_file(ready, writer, log)
     temporary = Path(ready.read_text())
     store = ArtifactStore(tmp_path / "cache", "ds")
@@ -154,6 +155,13 @@ def test_a_live_writer_from_another_host_keeps_its_temporary_folder(tmp_path: Pa
     output = finish(writer, log)
     assert writer.returncode == 0, output
     assert store.read_table("s", "fpA", "t2")["a"].to_list() == [2]
+    return store
+
+
+def test_a_live_writer_from_another_host_keeps_its_temporary_folder(tmp_path: Path):
+    writer = start(FOREIGN_WRITER, tmp_path / "cache", tmp_path / "ready", tmp_path / "go",
+                   dead_pid(), log=tmp_path / "writer.log")
+    store = survives_a_clean_up(writer, tmp_path)
     assert store.check("s", "fpA").state == "cached"
 
 
@@ -184,22 +192,13 @@ def _unshare_works() -> bool:
 def test_a_live_writer_in_its_own_pid_namespace_keeps_its_temporary_folder(tmp_path: Path):
     """A real container-like PID namespace, as on the Docker pool sharing the cache volume:
     the writer's PID means nothing here, and its folder must survive a host-side clean-up."""
-    ready, go, log = tmp_path / "ready", tmp_path / "go", tmp_path / "writer.log"
-    with log.open("wb") as output:
+    with (tmp_path / "writer.log").open("wb") as output:
         writer = subprocess.Popen(
             ["unshare", "--pid", "--fork", "--mount-proc", sys.executable, "-c",
-             NAMESPACED_WRITER, str(tmp_path / "cache"), str(ready), str(go)],
+             NAMESPACED_WRITER, str(tmp_path / "cache"), str(tmp_path / "ready"),
+             str(tmp_path / "go")],
             stdout=output, stderr=subprocess.STDOUT, cwd=Path(__file__).resolve().parents[1])
-    wait_for_file(ready, writer, log)
-    temporary = Path(ready.read_text())
-    store = ArtifactStore(tmp_path / "cache", "ds")
-    with store.write("s", "other", config={}, inputs={}) as other:  # runs the clean-up
-        other.write_table("t", pl.DataFrame({"a": [3]}))
-    assert temporary.is_dir(), "a live namespaced writer's temporary folder was deleted"
-    go.touch()
-    output = finish(writer, log)
-    assert writer.returncode == 0, output
-    assert store.read_table("s", "fpA", "t2")["a"].to_list() == [2]
+    survives_a_clean_up(writer, tmp_path)
 
 
 def test_clean_up_leaves_folders_sracl_did_not_create(tmp_path: Path):
