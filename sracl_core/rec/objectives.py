@@ -17,6 +17,7 @@ from sracl_core.rec.augment import cl4srec_view, substitute
 from sracl_core.rec.backbones.base import Backbone
 from sracl_core.rec.config import ObjectiveConfig
 from sracl_core.rec.data import SemanticNeighbours
+from sracl_core.rec.distributed import Shard
 from sracl_core.rec.full_softmax import full_softmax_cross_entropy
 
 
@@ -128,8 +129,14 @@ class SRACLObjective(nn.Module):
                                                  cfg.synthesizer_dropout)
 
     def forward(self, sequences: torch.Tensor, targets: torch.Tensor, samples: torch.Tensor,
-                generator: torch.Generator) -> dict[str, torch.Tensor]:
-        """Loss parts for training samples ``samples`` (their sequences [B, L], targets [B])."""
+                generator: torch.Generator, shard: Shard | None = None) -> dict[str, torch.Tensor]:
+        """Loss parts for training samples ``samples`` (their sequences [B, L], targets [B]).
+
+        With ``shard`` (data-parallel training, :mod:`sracl_core.rec.distributed`) the
+        views and draws are still made for the whole global batch, so this rank's rows
+        get the ones a single process would give them; only its rows are encoded, ``rec``
+        is the mean over them, and the InfoNCE parts are over the gathered global batch.
+        """
         cfg, nb, b = self.cfg, self.neighbours, sequences.shape[0]
         chunks = {"anchor": sequences}
         if cfg.use_cs and not cfg.share_anchor_encoding:
@@ -162,6 +169,16 @@ class SRACLObjective(nn.Module):
             else:
                 weights = self.synthesizer(nb.profile_embeddings[rows],
                                            nb.profile_embeddings[neighbour_rows])
+        contrast = info_nce
+        if shard is not None:
+            chunks = {name: shard.take(chunk) for name, chunk in chunks.items()}
+            targets = shard.take(targets)
+            b = targets.shape[0]
+            neighbour_rows = None if neighbour_rows is None else shard.take(neighbour_rows)
+            weights = None if weights is None else shard.take(weights)
+
+            def contrast(z1: torch.Tensor, z2: torch.Tensor, temperature: float) -> torch.Tensor:
+                return info_nce(shard.gather(z1), shard.gather(z2), temperature)
         vectors = self._encode(chunks, neighbour_rows)
 
         parts = {"rec": rec_loss(vectors["anchor"], targets, self.backbone.item_table())}
@@ -170,16 +187,16 @@ class SRACLObjective(nn.Module):
             encoded = vectors["neighbours"].view(b, neighbour_rows.shape[1], -1)
             positive = encoded[:, 0] if weights is None else (weights[..., None] * encoded).sum(1)
             anchor = vectors["anchor" if cfg.share_anchor_encoding else "cs_anchor"]
-            parts["cs"] = info_nce(anchor, positive, cfg.temperature)
+            parts["cs"] = contrast(anchor, positive, cfg.temperature)
             total = total + cfg.alpha * parts["cs"]
         if cfg.use_is:
-            parts["is"] = info_nce(vectors["is_1"], vectors["is_2"], cfg.temperature)
+            parts["is"] = contrast(vectors["is_1"], vectors["is_2"], cfg.temperature)
             total = total + cfg.beta * parts["is"]
         if cfg.duorec:
-            parts["duorec"] = info_nce(vectors["duo_aug"], vectors["duo_sem"], cfg.temperature)
+            parts["duorec"] = contrast(vectors["duo_aug"], vectors["duo_sem"], cfg.temperature)
             total = total + cfg.duorec_weight * parts["duorec"]
         if cfg.cl4srec:
-            parts["cl4srec"] = info_nce(vectors["cl_1"], vectors["cl_2"], cfg.temperature)
+            parts["cl4srec"] = contrast(vectors["cl_1"], vectors["cl_2"], cfg.temperature)
             total = total + cfg.cl4srec_weight * parts["cl4srec"]
         parts["total"] = total
         return parts

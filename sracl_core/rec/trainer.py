@@ -32,6 +32,7 @@ from sracl_core.rec.checkpoint import (
 )
 from sracl_core.rec.config import TrainConfig
 from sracl_core.rec.data import SemanticNeighbours, TrainingData
+from sracl_core.rec.distributed import ranks_from_environment
 from sracl_core.rec.host_memory import retain_freed_memory
 from sracl_core.rec.loss_tally import LossTally
 from sracl_core.rec.metrics import evaluate, metric_key
@@ -128,11 +129,17 @@ def train(config: TrainConfig, data: TrainingData, neighbours: SemanticNeighbour
     ``checkpoint_every_steps`` and at each epoch end) and ``checkpoint_dir/best``
     the best model folder (see :func:`load_model`). ``on_step(global_step)`` is called
     after every optimizer step.
+
+    Started by torchrun (:mod:`sracl_core.rec.distributed`), every rank trains its
+    share of each global batch of ``batch_size`` with DDP and resumes from rank 0's
+    ``checkpoint_dir``; only rank 0 evaluates, writes checkpoints and calls
+    ``on_epoch``, and ``test`` is empty on the other ranks.
     """
-    checkpoint_dir = Path(checkpoint_dir)
+    ranks = ranks_from_environment()
+    checkpoint_dir = Path(ranks.from_main(str(checkpoint_dir)))
     if config.num_threads:
         torch.set_num_threads(config.num_threads)
-    device = resolve_device(config.device)
+    device = ranks.device(resolve_device(config.device))
     if device.type == "cpu":
         retain_freed_memory()
     seed_everything(seed)
@@ -159,10 +166,12 @@ def train(config: TrainConfig, data: TrainingData, neighbours: SemanticNeighbour
     if resume is not None:
         rng, progress = load_train_state(resume, module, optimizer, device)
         _set_rng_state(rng, generator, device)
+    model = ranks.wrap(module)
 
     def checkpoint() -> None:
-        save_train_state(checkpoint_dir / LAST, module, optimizer,
-                         _rng_state(generator, device), progress)
+        if ranks.is_main:
+            save_train_state(checkpoint_dir / LAST, module, optimizer,
+                             _rng_state(generator, device), progress)
 
     n = prefixes.shape[0]
     n_batches = math.ceil(n / config.batch_size)
@@ -179,9 +188,10 @@ def train(config: TrainConfig, data: TrainingData, neighbours: SemanticNeighbour
         for step in bar:
             samples = order[step * config.batch_size:(step + 1) * config.batch_size]
             with autocast:
-                parts = module(prefixes[samples], targets[samples], samples, generator)
+                loss, parts = ranks.losses(model, prefixes, targets, samples, generator,
+                                           seed=seed, global_step=progress["global_step"])
             optimizer.zero_grad(set_to_none=True)
-            parts["total"].backward()
+            loss.backward()
             optimizer.step()
             tally.add(parts, step)
             progress["step"] = step + 1
@@ -199,36 +209,40 @@ def train(config: TrainConfig, data: TrainingData, neighbours: SemanticNeighbour
         progress["loss_sums"] = tally.read()
         train_seconds = progress["train_seconds"] + time.perf_counter() - started
 
-        eval_started = time.perf_counter()
-        metrics = evaluate(module.backbone, valid.inputs, valid.targets,
-                           exclude_history=config.validation_exclude_history,
-                           batch_size=config.eval_batch_size, ties=config.rank_ties)
-        if stop_key not in metrics:
-            raise ValueError(f"early_stopping_metric {config.early_stopping_metric!r} is not "
-                             f"computed; have {sorted(metrics)}")
-        improved = metrics[stop_key] > progress["best_score"]
-        if improved:
-            progress.update(best_score=metrics[stop_key], best_epoch=epoch, best_valid=metrics,
-                            bad_epochs=0)
-            save_model(checkpoint_dir / BEST, module.backbone, config, n_special)
-        else:
-            progress["bad_epochs"] += 1
-        report = EpochReport(
-            epoch=epoch, losses={k: v / n_batches for k, v in progress["loss_sums"].items()},
-            valid=metrics, train_seconds=train_seconds,
-            eval_seconds=time.perf_counter() - eval_started, improved=improved,
-            best_epoch=progress["best_epoch"], best_score=progress["best_score"])
-        history.append(report)
-        progress.update(epoch=epoch + 1, step=0, loss_sums={}, train_seconds=0.0,
-                        history=[r.as_dict() for r in history],
-                        done=progress["bad_epochs"] >= config.patience)
-        checkpoint()
-        if on_epoch is not None:
-            on_epoch(report)
+        if ranks.is_main:  # the other ranks wait for its progress (and stop with it)
+            eval_started = time.perf_counter()
+            metrics = evaluate(module.backbone, valid.inputs, valid.targets,
+                               exclude_history=config.validation_exclude_history,
+                               batch_size=config.eval_batch_size, ties=config.rank_ties)
+            if stop_key not in metrics:
+                raise ValueError(f"early_stopping_metric {config.early_stopping_metric!r} is not "
+                                 f"computed; have {sorted(metrics)}")
+            improved = metrics[stop_key] > progress["best_score"]
+            if improved:
+                progress.update(best_score=metrics[stop_key], best_epoch=epoch, best_valid=metrics,
+                                bad_epochs=0)
+                save_model(checkpoint_dir / BEST, module.backbone, config, n_special)
+            else:
+                progress["bad_epochs"] += 1
+            report = EpochReport(
+                epoch=epoch, losses={k: v / n_batches for k, v in progress["loss_sums"].items()},
+                valid=metrics, train_seconds=train_seconds,
+                eval_seconds=time.perf_counter() - eval_started, improved=improved,
+                best_epoch=progress["best_epoch"], best_score=progress["best_score"])
+            history.append(report)
+            progress.update(epoch=epoch + 1, step=0, loss_sums={}, train_seconds=0.0,
+                            history=[r.as_dict() for r in history],
+                            done=progress["bad_epochs"] >= config.patience)
+            checkpoint()
+            if on_epoch is not None:
+                on_epoch(report)
+        progress = ranks.from_main(progress)
+        if not ranks.is_main:
+            history = [EpochReport(**entry) for entry in progress["history"]]
 
     best = load_model(checkpoint_dir / BEST, device)
     test = {}
-    for exclude in (False, True):
+    for exclude in (False, True) if ranks.is_main else ():
         test.update(evaluate(best, data.test.inputs, data.test.targets, exclude_history=exclude,
                              batch_size=config.eval_batch_size, ties=config.rank_ties))
     return TrainResult(model=best, best_epoch=progress["best_epoch"],
