@@ -123,9 +123,9 @@ class DataParallel(Solo):
         return torch.device("cuda", self.local_rank)
 
     def wrap(self, module: nn.Module) -> nn.Module:
-        # the buffers (DuoRec's sample tables) never change: no broadcast every step
+        # the buffers (DuoRec's sample tables) never change: synced once, not every step
         ids = [self.local_rank] if next(module.parameters()).is_cuda else None
-        return DistributedDataParallel(module, device_ids=ids, broadcast_buffers=False)
+        return DistributedDataParallel(module, device_ids=ids, forward_sync_buffers=False)
 
     def losses(self, model: nn.Module, prefixes: torch.Tensor, targets: torch.Tensor,
                samples: torch.Tensor, generator: torch.Generator, *, seed: int,

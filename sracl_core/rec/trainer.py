@@ -182,7 +182,8 @@ def train(config: TrainConfig, data: TrainingData, neighbours: SemanticNeighbour
         module.train()
         started = time.perf_counter()
         bar = tqdm(range(progress["step"], n_batches), desc=f"epoch {epoch}",
-                   initial=progress["step"], total=n_batches, disable=not config.progress,
+                   initial=progress["step"], total=n_batches,
+                   disable=not (config.progress and ranks.is_main),
                    leave=False)
         tally = LossTally(progress["loss_sums"])
         for step in bar:

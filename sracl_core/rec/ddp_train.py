@@ -1,0 +1,62 @@
+"""The train stage on several ranks: ``torchrun --nproc-per-node N -m sracl_core.rec.ddp_train``.
+
+Rank 0 runs the ordinary train stage (:func:`sracl_core.stages.runner.run_stage`:
+stage lock, artifact, epoch log); the trainer sees the torchrun environment and
+trains with DDP (:mod:`sracl_core.rec.distributed`). The other ranks read the
+same stage inputs and join :func:`sracl_core.rec.trainer.train`, which gives them
+rank 0's checkpoint folder; they write nothing. The upstream stages must be
+computed already (``sracl run --until neighbours``). See ``docs/scale-out.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+
+import torch.distributed as dist
+
+from sracl_core.config import load_config
+from sracl_core.rec.distributed import ranks_from_environment
+from sracl_core.rec.trainer import train
+from sracl_core.stages.graph import stage_fingerprints, store_for
+from sracl_core.stages.rec_inputs import semantic_neighbours, training_data
+from sracl_core.stages.runner import StageContext, run_stage
+
+log = logging.getLogger(__name__)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="torchrun --nproc-per-node N -m sracl_core.rec.ddp_train",
+                                     description=__doc__.splitlines()[0])
+    parser.add_argument("config", help="pipeline config (YAML)")
+    parser.add_argument("--set", dest="overrides", action="append", default=[],
+                        metavar="KEY=VALUE", help="config override, as in `sracl run --set`")
+    parser.add_argument("--force", action="store_true", help="train even if the artifact exists")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    config = load_config(args.config, args.overrides)
+    ranks = ranks_from_environment()
+    store, fingerprints = store_for(config), stage_fingerprints(config)
+    # every rank must agree whether training happens, or the others wait for ever
+    cached = ranks.from_main(not args.force and store.check("train", fingerprints["train"]).usable)
+    if ranks.is_main:
+        outcome = run_stage(config, "train", force=args.force)
+        if outcome.cached and not cached:  # another run finished it while this one waited
+            raise RuntimeError("train: another run wrote the artifact meanwhile; the other "
+                               "ranks are waiting for a training that will not start")
+        log.info("train: %s (%s)", "cached" if outcome.cached else "trained", outcome.path)
+    elif not cached:
+        # the followers only read inputs; the trainer hands them rank 0's checkpoint folder
+        context = StageContext(config, store, fingerprints, writer=None)  # type: ignore[arg-type]
+        section = config.train
+        neighbours = (semantic_neighbours(context) if section.objective.needs_neighbours
+                      else None)
+        seed = config.seed if section.seed is None else section.seed
+        train(section, training_data(context), neighbours, seed=seed,
+              checkpoint_dir=store.root / "unused-on-this-rank")
+    if dist.is_initialized():
+        dist.destroy_process_group()
+
+
+if __name__ == "__main__":
+    main()
