@@ -20,11 +20,11 @@ from prefect.states import Completed, State
 
 from sracl_core.config import load_config
 from sracl_core.errors import SraclError
-from sracl_core.stages.graph import STAGE_ORDER, stage_fingerprints, store_for
+from sracl_core.stages.graph import STAGE_ORDER, STAGES, stage_fingerprints, store_for
 from sracl_core.stages.runner import run_stage
 from sracl_core.tracking import LiveEpochs
 
-GPU_STAGES = frozenset({"profiles", "embeddings", "train", "evaluate"})
+GPU_STAGES = frozenset(name for name, stage in STAGES.items() if stage.device == "accelerator")
 """Stages that take the accelerator when one is present; tagged ``gpu`` so a Prefect
 tag concurrency limit (``prefect concurrency-limit create gpu 1``) keeps them serial
 across flow runs."""
@@ -84,11 +84,3 @@ def _stage_task(stage: str) -> Task[..., State]:
 
 
 STAGE_TASKS: dict[str, Task[..., State]] = {name: _stage_task(name) for name in STAGE_ORDER}
-
-ingest = STAGE_TASKS["ingest"]
-prompts = STAGE_TASKS["prompts"]
-profiles = STAGE_TASKS["profiles"]
-embeddings = STAGE_TASKS["embeddings"]
-neighbours = STAGE_TASKS["neighbours"]
-train = STAGE_TASKS["train"]
-evaluate = STAGE_TASKS["evaluate"]

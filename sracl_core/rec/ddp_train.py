@@ -18,9 +18,10 @@ import torch.distributed as dist
 from sracl_core.config import load_config
 from sracl_core.rec.distributed import ranks_from_environment
 from sracl_core.rec.trainer import train
+from sracl_core.stages.context import StageContext
 from sracl_core.stages.graph import stage_fingerprints, store_for
 from sracl_core.stages.rec_inputs import semantic_neighbours, training_data
-from sracl_core.stages.runner import StageContext, run_stage
+from sracl_core.stages.runner import run_stage
 
 log = logging.getLogger(__name__)
 

@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import TYPE_CHECKING
 
 import numpy as np
 import polars as pl
 
 from sracl_core.semantic.encoders import create_encoder
-from sracl_core.stages.runner import StageContext
+from sracl_core.stages.stage import Stage, config_section
+
+if TYPE_CHECKING:
+    from sracl_core.stages.context import StageContext
 
 log = logging.getLogger(__name__)
 
@@ -42,3 +46,7 @@ def run(context: StageContext) -> None:
                         texts_per_s=round(len(texts) / max(seconds, 1e-9), 1))
     log.info("embeddings: %d texts -> %d-d vectors in %.1f s", len(texts), encoder.dim,
              seconds)
+
+
+STAGE = Stage("embeddings", inputs=("profiles",), code_version="1",
+              section=config_section("embeddings"), run=run, device="accelerator")

@@ -9,13 +9,17 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import polars as pl
 
 from sracl_core.rec.checkpoint import load_model
 from sracl_core.rec.metrics import evaluate_split, recommend
 from sracl_core.stages.rec_inputs import evaluation_split, full_history
-from sracl_core.stages.runner import StageContext
+from sracl_core.stages.stage import Stage, config_section
+
+if TYPE_CHECKING:
+    from sracl_core.stages.context import StageContext
 
 log = logging.getLogger(__name__)
 
@@ -37,3 +41,7 @@ def run(context: StageContext) -> None:
     context.writer.stats.update(metrics)
     log.info("evaluate: %s", " ".join(f"{k}={v:.4f}" for k, v in metrics.items()
                                       if k.startswith("all/")))
+
+
+STAGE = Stage("evaluate", inputs=("ingest", "train"), code_version="1",
+              section=config_section("evaluate"), run=run, device="accelerator")

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from sracl_core.data.preprocess import clean
 from sracl_core.data.readers import read_source
 from sracl_core.data.split import split_sequences, training_prefixes
-from sracl_core.stages.runner import StageContext
+from sracl_core.stages.stage import Stage, config_section
+
+if TYPE_CHECKING:
+    from sracl_core.stages.context import StageContext
 
 log = logging.getLogger(__name__)
 
@@ -27,3 +31,6 @@ def run(context: StageContext) -> None:
     log.info("ingest: %d users, %d items, %d interactions, %d training samples",
              dataset.stats["n_users"], dataset.stats["n_items"],
              dataset.stats["n_interactions"], samples.height)
+
+
+STAGE = Stage("ingest", inputs=(), code_version="1", section=config_section("data"), run=run)

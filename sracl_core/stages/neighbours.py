@@ -11,17 +11,23 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import polars as pl
 import torch
 import torch.nn.functional as F
 
+from sracl_core.config_base import fingerprint_payload
 from sracl_core.rec.data import left_pad
 from sracl_core.rec.neighbours import cooccurrence_vectors
 from sracl_core.semantic.neighbours import top_k
 from sracl_core.stages.embeddings import with_vectors
-from sracl_core.stages.runner import StageContext
+from sracl_core.stages.stage import Stage
+
+if TYPE_CHECKING:
+    from sracl_core.config import PipelineConfig
+    from sracl_core.stages.context import StageContext
 
 log = logging.getLogger(__name__)
 
@@ -83,3 +89,21 @@ def run(context: StageContext) -> None:
                         mean_user_score=round(float(scores.mean()), 4))
     log.info("neighbours: %s top-%d for %d items and %d user profiles in %.2f s",
              config.source, config.k, item_table.height, user_table.height, seconds)
+
+
+def inputs(config: PipelineConfig) -> tuple[str, ...]:
+    """Collaborative neighbours come from the training sequences, not from any text."""
+    if config.neighbours.source == "collaborative":
+        return ("ingest", "prompts")
+    return ("embeddings",)
+
+
+def fingerprinted_settings(config: PipelineConfig) -> dict[str, Any]:
+    payload = fingerprint_payload(config.neighbours)
+    if config.neighbours.source != "collaborative":
+        payload.pop("collaborative_dim")
+    return payload
+
+
+STAGE = Stage("neighbours", inputs=inputs, code_version="1", section=fingerprinted_settings,
+              run=run)

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from sracl_core.config import PipelineConfig
+from sracl_core.config_base import fingerprint_payload
 from sracl_core.semantic.backends.base import ChatRequest, LazyBackend
 from sracl_core.semantic.cache import ResponseCache
 from sracl_core.semantic.generation import generate_cached
@@ -18,6 +20,7 @@ from sracl_core.semantic.parsing import is_valid_item_answer, is_valid_user_answ
 from sracl_core.semantic.profiles import (
     item_profiles,
     item_requests,
+    json_mode,
     user_profiles,
     user_requests,
 )
@@ -26,7 +29,10 @@ from sracl_core.semantic.text_profiles import (
     text_item_profiles,
     text_user_profiles,
 )
-from sracl_core.stages.runner import StageContext
+from sracl_core.stages.stage import Stage
+
+if TYPE_CHECKING:
+    from sracl_core.stages.context import StageContext
 
 log = logging.getLogger(__name__)
 
@@ -100,3 +106,18 @@ def run_llm(context: StageContext) -> None:
                  report.generated, report.completion_tokens, report.seconds,
                  report.completion_tokens / max(report.seconds, 1e-9))
     log.info("profiles: %d item and %d user profiles", item_table.height, user_table.height)
+
+
+def fingerprinted_settings(config: PipelineConfig) -> dict[str, Any]:
+    """Text profiles depend on the prompts alone: the LLM settings do not enter them, so
+    editing the model or its sampling re-runs nothing downstream of a text run."""
+    if config.profiles.backend == TEXT_BACKEND:
+        return {"backend": TEXT_BACKEND}
+    # 'auto' resolves by device (free text on a CPU vLLM, JSON-schema decoding on a GPU),
+    # and the two give different answers: the mode actually used is part of the output.
+    return {**fingerprint_payload(config.profiles),
+            "json_mode_resolved": json_mode(config.profiles)}
+
+
+STAGE = Stage("profiles", inputs=("prompts",), code_version="1",
+              section=fingerprinted_settings, run=run, device="accelerator")

@@ -8,10 +8,14 @@ uses instead of an LLM; the prompt texts are the same either way.
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from sracl_core.semantic.prompts import build_item_prompts, build_item_texts, build_user_prompts
 from sracl_core.semantic.text_profiles import TEXT_BACKEND
-from sracl_core.stages.runner import StageContext
+from sracl_core.stages.stage import Stage, seeded_section
+
+if TYPE_CHECKING:
+    from sracl_core.stages.context import StageContext
 
 log = logging.getLogger(__name__)
 
@@ -42,3 +46,7 @@ def run(context: StageContext) -> None:
                     "'item <id>' and %s", no_text_items, no_text_users, fate)
     log.info("prompts: %d item prompts and texts, %d user prompts (%s granularity)",
              item_prompts.height, users.user_prompts.height, config.granularity)
+
+
+STAGE = Stage("prompts", inputs=("ingest",), code_version="2",
+              section=seeded_section("prompts"), run=run)

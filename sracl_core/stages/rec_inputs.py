@@ -6,12 +6,16 @@ place that knows both the table layouts and the tensor layouts.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import polars as pl
 import torch
 
 from sracl_core.rec.data import EvalSplit, SemanticNeighbours, TrainingData, left_pad
-from sracl_core.stages.runner import StageContext
+
+if TYPE_CHECKING:
+    from sracl_core.stages.context import StageContext
 
 
 def training_data(context: StageContext) -> TrainingData:

@@ -4,45 +4,19 @@ one run per fingerprint at a time."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import polars as pl
-
 from sracl_core.artifact_integrity import move_aside
-from sracl_core.artifacts import ArtifactStore, StageWriter
+from sracl_core.artifacts import ArtifactStore
 from sracl_core.errors import ArtifactCorrupt, StageInputMissing
+from sracl_core.stages.context import EpochCallback, StageContext
 from sracl_core.stages.graph import STAGES, stage_fingerprints, store_for
 
 if TYPE_CHECKING:
     from sracl_core.config import PipelineConfig
-    from sracl_core.rec.trainer import EpochReport
-
-EpochCallback = Callable[["EpochReport"], None]
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class StageContext:
-    """What a stage's run function gets: its config, its inputs and where to write.
-
-    ``on_epoch`` is the caller's hook into training (the orchestrator logs epochs to
-    MLflow as they end); stages other than train ignore it.
-    """
-
-    config: PipelineConfig
-    store: ArtifactStore
-    fingerprints: dict[str, str]
-    writer: StageWriter
-    on_epoch: EpochCallback | None = None
-
-    def input_table(self, stage: str, name: str) -> pl.DataFrame:
-        return self.store.read_table(stage, self.fingerprints[stage], name)
-
-    def input_path(self, stage: str) -> str:
-        return str(self.store.path(stage, self.fingerprints[stage]))
 
 
 @dataclass(frozen=True)
@@ -85,7 +59,7 @@ def run_stage(config: PipelineConfig, stage: str, *, force: bool = False,
         log.debug("%s: computing (%s)", stage, fp)
         with store.write(stage, fp, config=spec.section(config), inputs=inputs,
                          replace=force) as writer:
-            spec.run_function()(StageContext(config, store, fingerprints, writer, on_epoch))
+            spec.run(StageContext(config, store, fingerprints, writer, on_epoch))
     log.info("%s: wrote %s", stage, path)
     return StageOutcome(stage, fp, False, path)
 

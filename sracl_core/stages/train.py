@@ -11,13 +11,18 @@ from __future__ import annotations
 import logging
 import shutil
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import polars as pl
 
 from sracl_core.rec.run_folders import remove_finished, run_folder
 from sracl_core.rec.trainer import EpochReport, train
 from sracl_core.stages.rec_inputs import semantic_neighbours, training_data
-from sracl_core.stages.runner import StageContext
+from sracl_core.stages.stage import Stage, seeded_section
+
+if TYPE_CHECKING:
+    from sracl_core.config import PipelineConfig
+    from sracl_core.stages.context import StageContext
 
 log = logging.getLogger(__name__)
 epoch_log = logging.getLogger("sracl-epochs.train")
@@ -95,3 +100,16 @@ def _remove_finished_checkpoints(context: StageContext, root: Path, locks: Path)
     for folder in root.iterdir():
         if context.store.is_complete("train", folder.name):
             remove_finished(folder, locks / folder.name)
+
+
+def inputs(config: PipelineConfig) -> tuple[str, ...]:
+    """Plain backbones need no neighbours; collaborative ones no profiles or embeddings."""
+    if not config.train.objective.needs_neighbours:
+        return ("ingest",)
+    if config.neighbours.source == "collaborative":
+        return ("ingest", "prompts", "neighbours")
+    return ("ingest", "prompts", "embeddings", "neighbours")
+
+
+STAGE = Stage("train", inputs=inputs, code_version="1", section=seeded_section("train"),
+              run=run, device="accelerator")

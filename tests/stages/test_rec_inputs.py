@@ -5,9 +5,10 @@ import polars as pl
 import pytest
 
 from sracl_core.config import load_config
+from sracl_core.stages.context import StageContext
 from sracl_core.stages.graph import stage_fingerprints, store_for
 from sracl_core.stages.rec_inputs import semantic_neighbours, training_data
-from sracl_core.stages.runner import StageContext, run_stage
+from sracl_core.stages.runner import run_stage
 
 
 def context_for(config_path: Path, overrides: list[str] | None = None) -> StageContext:
