@@ -1,4 +1,4 @@
-"""The train stage on several ranks: ``torchrun --nproc-per-node N -m sracl_core.rec.ddp_train``.
+"""The train stage on several ranks: ``torchrun --nproc-per-node N -m sracl_core.stages.train_ddp``.
 
 Rank 0 runs the ordinary train stage (:func:`sracl_core.stages.runner.run_stage`:
 stage lock, artifact, epoch log); the trainer sees the torchrun environment and
@@ -27,8 +27,9 @@ log = logging.getLogger(__name__)
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="torchrun --nproc-per-node N -m sracl_core.rec.ddp_train",
-                                     description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="torchrun --nproc-per-node N -m sracl_core.stages.train_ddp",
+        description=__doc__.splitlines()[0])
     parser.add_argument("config", help="pipeline config (YAML)")
     parser.add_argument("--set", dest="overrides", action="append", default=[],
                         metavar="KEY=VALUE", help="config override, as in `sracl run --set`")
