@@ -10,6 +10,8 @@
 #   bash docker/build-local.sh --no-cache     # build the image without the layer cache
 #   bash docker/build-local.sh --gpu          # docker/Dockerfile.gpu -> sracl-gpu:latest on
 #                                             # the same base (Python 3.11; CUDA from wheels)
+#   bash docker/build-local.sh --git HEAD     # build a commit (git archive), not the work
+#                                             # tree with whatever is half-edited in it
 #
 # Environment (all optional):
 #   SRACL_BASE_IMAGE   name of the local base image       (default sracl-base:bookworm)
@@ -22,6 +24,8 @@
 #                      wheel lies in SRACL_WHEELS (default: pip's find-links on this host,
 #                      else /opt/wheels) it is served to the build from a local index;
 #                      otherwise the Dockerfile's default (PyTorch's CPU index).
+#                      (on 127.0.0.1:$SRACL_TORCH_INDEX_PORT, default 38765: a fixed URL,
+#                      so the layer cache holds from one build to the next)
 #   PIP_INDEX_URL      the index for every other package (default: the Dockerfile's, PyPI)
 #
 # Prints the build time and the image size at the end (also in $SRACL_BUILD_REPORT,
@@ -37,19 +41,24 @@ security_mirror="${DEBIAN_SECURITY_MIRROR:-http://deb.debian.org/debian-security
 rebuild_base=0
 no_cache=()
 target=cpu
+git_ref=""
 for arg in "$@"; do
+  if [ "$git_ref" = next ]; then git_ref="$arg"; continue; fi
   case "$arg" in
     --gpu) target=gpu ;;
     --rebuild-base) rebuild_base=1 ;;
     --no-cache) no_cache=(--no-cache) ;;
+    --git) git_ref=next ;;
+    --git=*) git_ref="${arg#--git=}" ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | grep '^#' | cut -c3-; exit 0 ;;
     *) echo "build-local: unknown option '$arg' (see --help)" >&2; exit 2 ;;
   esac
 done
 
-image="${SRACL_IMAGE:-sracl-$target:latest}"
 log() { echo "build-local: $*"; }
 die() { echo "build-local: $*" >&2; exit 1; }
+[ "$git_ref" != next ] || die "--git needs a commit, e.g. --git HEAD"
+image="${SRACL_IMAGE:-sracl-$target:latest}"
 
 docker info >/dev/null 2>&1 || die "no Docker engine answers (start dockerd, or check DOCKER_HOST)"
 
@@ -117,7 +126,13 @@ else
     ln -s "$wheel" "$tmp/index/simple/torch/$(basename "$wheel")"
     printf '<a href="%s">%s</a>\n' "$(basename "$wheel")" "$(basename "$wheel")" \
       > "$tmp/index/simple/torch/index.html"
-    port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    # A fixed port keeps the build arg, and so Docker's layer cache, the same from one
+    # build to the next; a random free one when it is taken.
+    port="${SRACL_TORCH_INDEX_PORT:-38765}"
+    if ! python3 -c "import socket, sys; socket.socket().bind(('127.0.0.1', int(sys.argv[1])))" \
+        "$port" 2>/dev/null; then
+      port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    fi
     python3 -m http.server "$port" --bind 127.0.0.1 --directory "$tmp/index" \
       > "$tmp/http.log" 2>&1 &
     server_pid=$!
@@ -136,8 +151,16 @@ fi
 #    torch index) as this host does.
 log "building $image from docker/Dockerfile.$target (the first build downloads GBs of wheels)"
 start=$(date +%s)
-docker build --network host "${no_cache[@]}" -f "docker/Dockerfile.$target" "${build_args[@]}" \
-  -t "$image" .
+if [ -n "$git_ref" ]; then
+  commit=$(git rev-parse --verify "$git_ref^{commit}") || die "no commit '$git_ref'"
+  log "context: commit $commit (git archive)"
+  git archive --format=tar "$commit" \
+    | docker build --network host "${no_cache[@]}" -f "docker/Dockerfile.$target" \
+        "${build_args[@]}" -t "$image" -
+else
+  docker build --network host "${no_cache[@]}" -f "docker/Dockerfile.$target" \
+    "${build_args[@]}" -t "$image" .
+fi
 seconds=$(( $(date +%s) - start ))
 size=$(docker image inspect -f '{{.Size}}' "$image")
 base_size=$(docker image inspect -f '{{.Size}}' "$base_image")

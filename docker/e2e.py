@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """End-to-end check of the Docker deployment, from scratch; exits non-zero on any failure.
 
-1. Builds sracl-cpu:latest without a registry (docker/build-local.sh).
+1. Builds sracl-cpu:latest without a registry (docker/build-local.sh), from the HEAD commit
+   (--worktree: the work tree with its uncommitted changes).
 2. Runs the embedded default (`sracl run`, the image's CMD) in a container with its cache
    on a fresh named volume, then again on that volume: the second run must report every
    stage cached ("N stages: N cached, 0 computed").
@@ -142,6 +143,8 @@ def build(args: argparse.Namespace, report: dict[str, Any]) -> None:
     image_report = Path("/tmp/sracl-e2e-build.txt")
     env = dict(os.environ, SRACL_BUILD_REPORT=str(image_report), SRACL_IMAGE=args.image)
     cmd = ["bash", "docker/build-local.sh"]
+    if not args.worktree:
+        cmd += ["--git", "HEAD"]
     if args.no_cache:
         cmd.append("--no-cache")
     if args.rebuild_base:
@@ -414,6 +417,9 @@ def main() -> int:
     p.add_argument("--image", default=os.environ.get("SRACL_IMAGE", "sracl-cpu:latest"))
     p.add_argument("--skip-build", action="store_true", help="use the existing image")
     p.add_argument("--no-cache", action="store_true", help="build without the layer cache")
+    p.add_argument("--worktree", action="store_true",
+                   help="build the work tree as it is (default: the HEAD commit, so that "
+                        "half-edited files of a shared checkout stay out of the image)")
     p.add_argument("--rebuild-base", action="store_true", help="debootstrap the base again")
     p.add_argument("--skip-volume-runs", action="store_true")
     p.add_argument("--skip-stack", action="store_true")
