@@ -1,0 +1,50 @@
+"""The torchrun entry point of the train stage, run for real with two CPU ranks."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from sracl_core.config import load_config
+from sracl_core.stages.graph import stage_fingerprints, store_for
+from sracl_core.stages.runner import run_stage
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+PLAIN = ["train.objective.use_cs=false", "train.objective.use_is=false", "train.epochs=2",
+         "train.progress=false", "train.backbone.hidden_size=16", "train.backbone.inner_size=32"]
+
+
+@pytest.mark.skipif(shutil.which("torchrun", path=str(Path(sys.executable).parent)) is None,
+                    reason="torchrun is not installed beside this interpreter")
+def test_torchrun_on_two_ranks_writes_the_train_artifact_once_and_a_rerun_finds_it(
+        tmp_path: Path):
+    config_path = PROJECT_ROOT / "configs" / "default.yaml"
+    overrides = [*PLAIN, f"cache_root={tmp_path / 'cache'}"]
+    config = load_config(config_path, overrides)
+    run_stage(config, "ingest")
+    torchrun = Path(sys.executable).parent / "torchrun"
+    with socket.socket() as probe:  # a free loopback port for the ranks' rendezvous
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = [str(torchrun), "--nproc-per-node", "2", "--master-addr", "127.0.0.1",
+               "--master-port", str(port),
+               "-m", "sracl_core.stages.train_ddp", str(config_path),
+               *(arg for override in overrides for arg in ("--set", override))]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    first = subprocess.run(command, cwd=PROJECT_ROOT, env=env, capture_output=True, text=True,
+                           timeout=600)
+    assert first.returncode == 0, first.stdout + first.stderr
+    store, fingerprint = store_for(config), stage_fingerprints(config)["train"]
+    assert store.check("train", fingerprint).state == "cached"
+    epochs = store.read_table("train", fingerprint, "epochs")
+    assert epochs["epoch"].to_list() == [0, 1]
+    again = subprocess.run(command, cwd=PROJECT_ROOT, env=env, capture_output=True, text=True,
+                           timeout=600)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "train: cached" in again.stdout + again.stderr
