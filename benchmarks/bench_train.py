@@ -42,7 +42,6 @@ from torch import nn
 from sracl_core.data.source_files import add_data_arguments, resolve_data_arguments
 from sracl_core.rec.config import ObjectiveConfig, SASRecConfig, TrainConfig
 from sracl_core.rec.data import SemanticNeighbours, TrainingData, leave_one_out, read_interactions
-from sracl_core.rec.host_memory import retain_freed_memory
 from sracl_core.rec.neighbours import cooccurrence_item_vectors, item_neighbours_from_vectors
 from sracl_core.rec.trainer import build_objective
 
@@ -240,8 +239,7 @@ def peak_rss_kib() -> float:
 
 def peak_rss_mib(variant: str, args: argparse.Namespace) -> float:
     out = subprocess.run([sys.executable, __file__, "--data", str(args.data), "--threads",
-                          str(args.threads), "--allocator", args.allocator,
-                          "--memory-of", variant],
+                          str(args.threads), "--memory-of", variant],
                          capture_output=True, text=True, check=True)
     return float(out.stdout.strip().splitlines()[-1])
 
@@ -272,9 +270,6 @@ def main() -> None:
                                                "sracl-nograd,sracl-dedup")
     parser.add_argument("--device", default="cpu",
                         help="cuda: optimised variants only, with and without bucketing")
-    parser.add_argument("--allocator", choices=["retain", "default"], default="retain",
-                        help="retain: glibc keeps freed memory, as training does; default: "
-                             "glibc's own thresholds (every step faults its buffers in anew)")
     parser.add_argument("--memory-of", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     resolve_data_arguments(parser, args)
@@ -282,8 +277,6 @@ def main() -> None:
     if device.type == "cuda" and "naive" in args.variants:
         args.variants = "sasrec,sasrec-flat,sracl,sracl-flat,sracl-nograd,sracl-dedup"
     torch.set_num_threads(args.threads)
-    if args.allocator == "retain":
-        retain_freed_memory()
     random.seed(0)
     data = beauty(args.data)
     nb = timing_neighbours(data).to(device)
@@ -314,8 +307,7 @@ def main() -> None:
             cpu[v].append((time.process_time() - cpu_started) / args.batches)
     where = torch.cuda.get_device_name(device) if device.type == "cuda" else "CPU"
     print(f"torch {torch.__version__} on {where}, {args.threads} threads, batch {BATCH}, "
-          f"{args.rounds} rounds x {args.batches} batches, median s/batch, "
-          f"allocator {args.allocator}")
+          f"{args.rounds} rounds x {args.batches} batches, median s/batch")
     memory_label = "peak CUDA MiB" if device.type == "cuda" else "peak RSS MiB"
     print(f"{'variant':14s} {'s/batch':>8s} {'samples/s':>10s} {'vs naive':>9s} "
           f"{'CPU s/batch':>11s} {'vs naive':>9s} {memory_label:>12s}")

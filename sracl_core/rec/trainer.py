@@ -33,7 +33,6 @@ from sracl_core.rec.checkpoint import (
 from sracl_core.rec.config import TrainConfig
 from sracl_core.rec.data import SemanticNeighbours, TrainingData
 from sracl_core.rec.distributed import ranks_from_environment
-from sracl_core.rec.host_memory import retain_freed_memory
 from sracl_core.rec.loss_tally import LossTally
 from sracl_core.rec.metrics import evaluate, metric_key
 from sracl_core.rec.objectives import SameTargetSampler, SRACLObjective
@@ -140,8 +139,6 @@ def train(config: TrainConfig, data: TrainingData, neighbours: SemanticNeighbour
     if config.num_threads:
         torch.set_num_threads(config.num_threads)
     device = ranks.device(resolve_device(config.device))
-    if device.type == "cpu":
-        retain_freed_memory()
     seed_everything(seed)
     objective_cfg = config.objective
     if neighbours is not None:
