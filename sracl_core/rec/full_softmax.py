@@ -6,9 +6,10 @@ log-softmax: four [B, n_items] buffers (12 MB each on Beauty at batch 256) and
 as many full passes over memory. Here one buffer turns from logits into the
 softmax in place, and the backward pass turns that into the gradient
 ``(softmax - onehot) / B`` in place: the same loss and gradients to float
-rounding, in about 55% of the time on a CPU core (``tests/rec/test_full_softmax.py``
-checks it against ``F.cross_entropy``). Used on CPU in fp32; GPUs and autocast
-keep PyTorch's fused kernel.
+rounding (``tests/rec/test_full_softmax.py`` checks it against ``F.cross_entropy``)
+with one buffer and fewer passes over memory; timed alone on one core, the loss and
+its backward pass took 13.5 ms against 24 ms, about 4% of an SRA-CL step. Used on
+CPU in fp32; GPUs and autocast keep PyTorch's fused kernel.
 """
 
 from __future__ import annotations
