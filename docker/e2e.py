@@ -33,109 +33,26 @@ UI checks, `chromium` (skipped with a note when missing, unless --require-browse
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
-import re
-import shutil
 import signal
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.parse
-import urllib.request
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-COMPOSE = ["docker", "compose", "-f", str(ROOT / "docker" / "compose.yaml")]
-PREFECT = "http://127.0.0.1:4200/api"
-MLFLOW = "http://127.0.0.1:5000"
-SERVE_PORT = 5001
-SUMMARY = re.compile(r"^(\d+) stages: (\d+) cached, (\d+) computed$", re.M)
-UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-STAGES = 7
-MODEL = "sracl-beauty-sample"
-TERMINAL = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
-
-
-class Failed(Exception):
-    """One check did not hold; the message says which and what was seen."""
-
-
-def log(msg: str) -> None:
-    print(f"e2e: {msg}", flush=True)
-
-
-def check(cond: bool, msg: str) -> None:
-    if not cond:
-        raise Failed(msg)
-
-
-def sh(cmd: list[str], *, timeout: float = 600, capture: bool = True,
-       ok: bool = True) -> subprocess.CompletedProcess[str]:
-    """Run a command; with ok=True a non-zero exit is a failure showing its output's tail."""
-    proc = subprocess.run(cmd, cwd=ROOT, text=True, timeout=timeout,
-                          stdout=subprocess.PIPE if capture else None,
-                          stderr=subprocess.STDOUT if capture else None)
-    if ok and proc.returncode != 0:
-        tail = (proc.stdout or "")[-3000:]
-        raise Failed(f"`{' '.join(cmd)}` exited {proc.returncode}:\n{tail}")
-    return proc
-
-
-def http(method: str, url: str, body: Any = None, timeout: float = 30) -> Any:
-    data = None if body is None else json.dumps(body).encode()
-    req = urllib.request.Request(url, data=data, method=method,
-                                 headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(req, timeout=timeout) as resp:
-        raw = resp.read()
-    return json.loads(raw) if raw else None
-
-
-def wait_for(what: str, probe, timeout: float, every: float = 2.0) -> Any:
-    """Call probe() until it returns something truthy (exceptions count as not yet)."""
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        try:
-            value = probe()
-            if value:
-                return value
-            last = value
-        except Exception as exc:  # not up yet
-            last = exc
-        time.sleep(every)
-    raise Failed(f"timed out after {timeout:.0f} s waiting for {what} (last: {last!r})")
-
-
-class Pause:
-    """SIGSTOP a process group for the duration of a `with` block; always SIGCONT it."""
-
-    def __init__(self, pgid: int | None) -> None:
-        self.pgid = pgid
-        self.watchdog: subprocess.Popen[bytes] | None = None
-
-    def __enter__(self) -> Pause:
-        if self.pgid:
-            # Resumes the group if this process dies without running __exit__ (SIGKILL).
-            self.watchdog = subprocess.Popen(
-                ["bash", "-c", f"while kill -0 {os.getpid()} 2>/dev/null; do sleep 2; done; "
-                               f"kill -CONT -{self.pgid} 2>/dev/null || true"],
-                start_new_session=True)
-            os.killpg(self.pgid, signal.SIGSTOP)
-            log(f"paused process group {self.pgid}")
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self.pgid:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.pgid, signal.SIGCONT)
-            log(f"resumed process group {self.pgid}")
-            if self.watchdog:
-                self.watchdog.terminate()
-
+from e2e_stack import (
+    browser_checks,
+    check_mlflow,
+    compose,
+    deployments,
+    run_nightly,
+    serve_model,
+    task_names,
+    wait_stack,
+)
+from e2e_support import PREFECT, ROOT, STAGES, SUMMARY, Failed, Pause, check, http, log, sh
 
 # ---------------------------------------------------------------------------- 1. image
 
@@ -198,164 +115,6 @@ def volume_runs(args: argparse.Namespace, report: dict[str, Any], pause: Pause) 
             check(cached == total and computed == 0,
                   f"run 2 on the same volume: expected all cached: '{line}'")
     report["volume_runs"] = runs
-
-
-# ------------------------------------------------------------------------- 3. stack
-
-def compose(*args: str, timeout: float = 600, ok: bool = True) -> str:
-    return sh([*COMPOSE, *args], timeout=timeout, ok=ok).stdout or ""
-
-
-def service_state(service: str) -> dict[str, Any]:
-    out = compose("ps", "-a", "--format", "json", service)
-    rows = [json.loads(line) for line in out.splitlines() if line.strip().startswith("{")]
-    if len(rows) == 1 and isinstance(rows[0], list):  # older Compose: one JSON array
-        rows = rows[0]
-    return rows[0] if rows else {}
-
-
-def wait_stack(timeout: float) -> None:
-    wait_for("the Prefect server", lambda: http("GET", f"{PREFECT}/health"), timeout)
-    wait_for("the MLflow server",
-             lambda: urllib.request.urlopen(f"{MLFLOW}/health", timeout=5).status == 200,
-             timeout)
-
-    def deployed() -> bool:
-        st = service_state("prefect-deploy")
-        if st.get("State") == "exited" and st.get("ExitCode", 0) != 0:
-            raise Failed(f"prefect-deploy exited {st.get('ExitCode')}:\n"
-                         + compose("logs", "--tail", "40", "prefect-deploy", ok=False))
-        return st.get("State") == "exited"
-
-    wait_for("the prefect-deploy job", deployed, timeout)
-    wait_for("a CPU worker online", worker_online, timeout)
-
-
-def worker_online() -> bool:
-    workers = http("POST", f"{PREFECT}/work_pools/sracl-cpu/workers/filter", {})
-    return any(w.get("status") == "ONLINE" for w in workers)
-
-
-def deployments() -> list[str]:
-    rows = http("POST", f"{PREFECT}/deployments/filter", {})
-    flows = {f["id"]: f["name"] for f in http("POST", f"{PREFECT}/flows/filter", {})}
-    return sorted(f"{flows.get(d['flow_id'], '?')}/{d['name']}" for d in rows)
-
-
-def run_nightly(args: argparse.Namespace, pause: Pause) -> tuple[dict[str, Any], float]:
-    """Trigger sracl-pipeline/nightly (the documented command) and wait for its end."""
-    start = time.monotonic()
-    with pause:
-        out = compose("exec", "-T", "worker-cpu", "prefect", "deployment", "run",
-                      "sracl-pipeline/nightly", timeout=120)
-        ids = UUID.findall(out)
-        check(bool(ids), f"`prefect deployment run` printed no flow run id:\n{out}")
-        run_id = ids[-1]
-        log(f"flow run {run_id} triggered; waiting for the worker")
-
-        def ended() -> dict[str, Any] | None:
-            run = http("GET", f"{PREFECT}/flow_runs/{run_id}")
-            return run if run["state_type"] in TERMINAL else None
-        run = wait_for(f"flow run {run_id}", ended, args.run_timeout, every=5)
-    seconds = round(time.monotonic() - start, 1)
-    if run["state_type"] != "COMPLETED":
-        logs = compose("logs", "--tail", "80", "worker-cpu", ok=False)
-        raise Failed(f"flow run {run_id} ended {run['state_type']}: "
-                     f"{run['state'].get('message')}\n{logs[-4000:]}")
-    log(f"flow run {run_id} COMPLETED in {seconds} s")
-    return run, seconds
-
-
-def task_names(flow_run_id: str) -> list[str]:
-    rows = http("POST", f"{PREFECT}/task_runs/filter",
-                {"flow_runs": {"id": {"any_": [flow_run_id]}}})
-    return sorted(r["name"] for r in rows)
-
-
-def mlflow_run(flow_run_id: str) -> dict[str, Any]:
-    exp = http("GET", f"{MLFLOW}/api/2.0/mlflow/experiments/get-by-name?"
-                      + urllib.parse.urlencode({"experiment_name": "sracl"}))["experiment"]
-    found = http("POST", f"{MLFLOW}/api/2.0/mlflow/runs/search",
-                 {"experiment_ids": [exp["experiment_id"]],
-                  "filter": f"tags.`prefect.flow_run_id` = '{flow_run_id}'"})
-    # The stage runs nested in it carry the same tag; the pipeline run is the parent.
-    runs = [r for r in found.get("runs", [])
-            if not any(t["key"] == "mlflow.parentRunId" for t in r["data"].get("tags", []))]
-    check(len(runs) == 1, f"MLflow: expected one pipeline run tagged with flow run "
-                          f"{flow_run_id}, found {len(runs)}")
-    return runs[0]
-
-
-def check_mlflow(flow_run_id: str) -> dict[str, Any]:
-    run = mlflow_run(flow_run_id)
-    info, data = run["info"], run["data"]
-    check(info["status"] == "FINISHED", f"MLflow run {info['run_id']} is {info['status']}")
-    metrics = {m["key"]: m["value"] for m in data.get("metrics", [])}
-    test = {k: v for k, v in metrics.items() if k.startswith("test/")}
-    check("test/all/HR_10" in test and "test/all/NDCG_10" in test,
-          f"MLflow run {info['run_id']} lacks test/all/HR_10 or NDCG_10: {sorted(metrics)}")
-    arts = http("GET", f"{MLFLOW}/api/2.0/mlflow/artifacts/list?"
-                       + urllib.parse.urlencode({"run_id": info["run_id"], "path": "plots"}))
-    paths = [f["path"] for f in arts.get("files", [])]
-    check("plots/training_curves.png" in paths,
-          f"MLflow run {info['run_id']}: no plots/training_curves.png among {paths}")
-    model = http("GET", f"{MLFLOW}/api/2.0/mlflow/registered-models/get?"
-                        + urllib.parse.urlencode({"name": MODEL}))["registered_model"]
-    versions = sorted(int(v["version"]) for v in model.get("latest_versions", []))
-    check(bool(versions), f"registered model {MODEL} has no version")
-    return {"run_id": info["run_id"], "experiment_id": info["experiment_id"],
-            "test_metrics": {k: round(v, 4) for k, v in sorted(test.items())},
-            "model": MODEL, "model_versions": versions}
-
-
-def serve_model(version: int) -> dict[str, Any]:
-    """`mlflow models serve` in a one-off container of the stack, then one request."""
-    name = "sracl-e2e-serve"
-    sh(["docker", "rm", "-f", name], ok=False)
-    compose("run", "-d", "--no-deps", "--name", name, "-p", f"127.0.0.1:{SERVE_PORT}:5001",
-            "worker-cpu", "mlflow", "models", "serve", "-m", f"models:/{MODEL}/{version}",
-            "--env-manager", "local", "--host", "0.0.0.0", "--port", "5001")
-    try:
-        wait_for("the model server", lambda: urllib.request.urlopen(
-            f"http://127.0.0.1:{SERVE_PORT}/ping", timeout=5).status == 200, 300)
-        body = {"dataframe_records": [{"sequence": [1, 2, 3]}], "params": {"top_k": 5}}
-        answer = http("POST", f"http://127.0.0.1:{SERVE_PORT}/invocations", body, timeout=60)
-    finally:
-        logs = sh(["docker", "logs", "--tail", "30", name], ok=False).stdout
-        sh(["docker", "rm", "-f", name], ok=False)
-    preds = answer.get("predictions") if isinstance(answer, dict) else None
-    check(isinstance(preds, list) and len(preds) == 1,
-          f"model server answered {answer!r}\n{logs}")
-    text = json.dumps(preds[0])
-    log(f"model server answered: {text[:300]}")
-    return {"request": body, "prediction": preds[0]}
-
-
-def browser_checks(flow_run_id: str, ml: dict[str, Any], require: bool) -> dict[str, Any]:
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    if not chromium:
-        check(not require, "chromium is not installed (apt-get install chromium)")
-        log("chromium not installed: UI checks skipped")
-        return {"skipped": "chromium not installed"}
-    pages = {
-        "prefect_flow_run": (f"http://127.0.0.1:4200/runs/flow-run/{flow_run_id}",
-                             ["Completed", "sracl-pipeline"]),
-        "prefect_deployments": ("http://127.0.0.1:4200/deployments", ["nightly", "nightly-gpu"]),
-        "mlflow_run": (f"{MLFLOW}/#/experiments/{ml['experiment_id']}/runs/{ml['run_id']}",
-                       ["beauty-sample", "test/all/HR_10"]),
-        "mlflow_model": (f"{MLFLOW}/#/models/{MODEL}", [MODEL, "Version 1"]),
-    }
-    seen: dict[str, Any] = {}
-    for key, (url, needles) in pages.items():
-        def dump(url: str = url, needles: list[str] = needles) -> int | None:
-            dom = sh([chromium, "--headless", "--no-sandbox", "--disable-gpu",
-                      "--disable-dev-shm-usage", "--virtual-time-budget=20000",
-                      "--dump-dom", url], timeout=120, ok=False).stdout or ""
-            return len(dom) if all(n in dom for n in needles) else None
-        size = wait_for(f"{needles} on {url} in headless Chromium", dump, 180, every=3)
-        seen[key] = {"url": url, "found": needles, "dom_chars": size}
-        log(f"UI {key}: {needles} found on {url}")
-    return seen
 
 
 def stack(args: argparse.Namespace, report: dict[str, Any], pause: Pause) -> None:
