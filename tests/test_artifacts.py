@@ -10,7 +10,7 @@ import polars as pl
 import pytest
 
 from sracl_core.artifacts import MANIFEST, ArtifactStore, fingerprint
-from sracl_core.errors import ArtifactCorrupt, StageInputMissing
+from sracl_core.errors import StageInputMissing
 from tests.processes import FILE_BARRIER, dead_pid, finish, start, wait_for_file
 
 
@@ -250,63 +250,3 @@ def test_two_writers_publishing_one_fingerprint_at_once_both_succeed(tmp_path: P
     assert store.check("s", "fp").state == "cached"
     assert store.read_table("s", "fp", "t")["writer"].to_list() in (["0"], ["1"])
     assert sorted(p.name for p in (tmp_path / "cache" / "ds" / "s").iterdir()) == ["fp"]
-
-
-def _artifact(tmp_path: Path) -> ArtifactStore:
-    store = ArtifactStore(tmp_path, "ds")
-    with store.write("s", "fp", config={}, inputs={}) as writer:
-        writer.write_table("t", pl.DataFrame({"a": list(range(1000))}))
-        writer.path("model").mkdir()
-        (writer.path("model") / "weights.bin").write_bytes(b"\0" * 64)
-    return store
-
-
-def test_the_manifest_records_each_files_size_and_checksum(tmp_path: Path):
-    store = _artifact(tmp_path)
-    files = store.manifest("s", "fp")["files"]
-    folder = store.path("s", "fp")
-    assert set(files) == {"t.parquet", "model/weights.bin"}
-    for name, record in files.items():
-        assert record["bytes"] == (folder / name).stat().st_size
-        assert len(record["blake2b"]) == 32
-    assert store.check("s", "fp").state == "cached"
-
-
-def test_a_truncated_table_is_corrupt_and_reading_it_names_the_file(tmp_path: Path):
-    store = _artifact(tmp_path)
-    table = store.path("s", "fp") / "t.parquet"
-    table.write_bytes(table.read_bytes()[: table.stat().st_size // 2])
-    verdict = store.check("s", "fp")
-    assert verdict.state == "corrupt" and str(table) in verdict.problem
-    assert "truncated" in verdict.problem
-    with pytest.raises(ArtifactCorrupt, match=rf"{table}: unreadable Parquet .*sracl run"):
-        store.read_table("s", "fp", "t")
-
-
-def test_changed_bytes_of_the_same_size_are_corrupt(tmp_path: Path):
-    store = _artifact(tmp_path)
-    weights = store.path("s", "fp") / "model" / "weights.bin"
-    weights.write_bytes(b"\1" * 64)
-    verdict = store.check("s", "fp")
-    assert verdict.state == "corrupt" and str(weights) in verdict.problem
-
-
-def test_a_truncated_manifest_is_corrupt_and_reading_it_names_the_file(tmp_path: Path):
-    store = _artifact(tmp_path)
-    manifest = store.path("s", "fp") / MANIFEST
-    manifest.write_text(manifest.read_text()[:40])
-    verdict = store.check("s", "fp")
-    assert verdict.state == "corrupt" and str(manifest) in verdict.problem
-    with pytest.raises(ArtifactCorrupt, match=rf"{manifest}: not a readable manifest"):
-        store.manifest("s", "fp")
-
-
-def test_a_manifest_from_before_checksums_loads_as_unverified(tmp_path: Path):
-    store = _artifact(tmp_path)
-    manifest = store.path("s", "fp") / MANIFEST
-    old = json.loads(manifest.read_text())
-    del old["files"]
-    manifest.write_text(json.dumps(old))
-    verdict = store.check("s", "fp")
-    assert verdict.state == "unverified" and verdict.usable
-    assert store.read_table("s", "fp", "t").height == 1000
