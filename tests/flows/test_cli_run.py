@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import subprocess
 import sys
@@ -65,12 +66,12 @@ def test_an_unexpected_failure_is_one_line_and_its_traceback_is_in_the_log(
     from typer.testing import CliRunner
 
     from flows.cli import app
-    from sracl_core.stages import ingest
+    from sracl_core.stages.graph import STAGES
 
     def explode(context) -> None:
         raise ZeroDivisionError("the ingest code broke")
 
-    monkeypatch.setattr(ingest, "run", explode)
+    monkeypatch.setitem(STAGES, "ingest", dataclasses.replace(STAGES["ingest"], run=explode))
     cache = tmp_path / "cache"
     result = CliRunner().invoke(app, ["run", "-c", str(tiny_config), *_sets(
         [f"cache_root={cache}", *PLAIN])], terminal_width=200)
