@@ -117,6 +117,18 @@ def test_killed_writer_leaves_no_complete_artifact_and_is_cleaned_up(tmp_path: P
     assert os.path.exists(store.path("s", "other") / MANIFEST)
 
 
+PAUSED_WRITE = """
+from sracl_core.artifacts import ArtifactStore
+
+with ArtifactStore(root, "ds").write("s", "fpA", config={}, inputs={}) as writer:
+    writer.write_table("t1", pl.DataFrame({"a": [1]}))
+    Path(ready).write_text(str(writer.directory))
+    while not Path(go).exists():
+        time.sleep(0.02)
+    writer.write_table("t2", pl.DataFrame({"a": [2]}))
+"""
+"""Write half an artifact, say where, and finish it once ``go`` exists."""
+
 FOREIGN_WRITER = """
 import os, sys, time
 from pathlib import Path
@@ -130,15 +142,7 @@ try:
                                            "pid_namespace": "pid:[4026532999]"}
 except ImportError:  # the code before owner records: the PID in the name is all there is
     pass
-from sracl_core.artifacts import ArtifactStore
-
-with ArtifactStore(root, "ds").write("s", "fpA", config={}, inputs={}) as writer:
-    writer.write_table("t1", pl.DataFrame({"a": [1]}))
-    Path(ready).write_text(str(writer.directory))
-    while not Path(go).exists():
-        time.sleep(0.02)
-    writer.write_table("t2", pl.DataFrame({"a": [2]}))
-"""
+""" + PAUSED_WRITE
 
 
 def survives_a_clean_up(writer: subprocess.Popen[bytes], tmp_path: Path) -> ArtifactStore:
@@ -169,16 +173,9 @@ NAMESPACED_WRITER = """
 import sys, time
 from pathlib import Path
 import polars as pl
-from sracl_core.artifacts import ArtifactStore
 
 root, ready, go = sys.argv[1:4]
-with ArtifactStore(root, "ds").write("s", "fpA", config={}, inputs={}) as writer:
-    writer.write_table("t1", pl.DataFrame({"a": [1]}))
-    Path(ready).write_text(str(writer.directory))
-    while not Path(go).exists():
-        time.sleep(0.02)
-    writer.write_table("t2", pl.DataFrame({"a": [2]}))
-"""
+""" + PAUSED_WRITE
 
 
 def _unshare_works() -> bool:
