@@ -25,11 +25,11 @@ import torch
 from bench_train import beauty, timing_neighbours
 
 from sracl_core.data.source_files import add_data_arguments, resolve_data_arguments
-from sracl_core.rec.config import ObjectiveConfig, TrainConfig
+from sracl_core.rec.config import TrainConfig
 from sracl_core.rec.metrics import evaluate
 from sracl_core.rec.trainer import train
 
-OBJECTIVES = {"sasrec": {"use_cs": False, "use_is": False}, "sracl": {}}
+OBJECTIVES = {"sasrec": "next_item", "sracl": "sracl"}
 
 
 def main() -> None:
@@ -50,7 +50,7 @@ def main() -> None:
     print(f"{'variant':8s} {'first epoch s':>13s} {'epoch s':>8s} {'valid eval s':>12s} "
           f"{'test eval s':>11s} {'valid NDCG@10':>13s}")
     for variant in args.variants.split(","):
-        config = TrainConfig(objective=ObjectiveConfig(**OBJECTIVES[variant]), device=args.device,
+        config = TrainConfig(objective=OBJECTIVES[variant], device=args.device,
                              epochs=args.epochs, patience=args.epochs, progress=False,
                              num_threads=args.threads, precision=args.precision)
         with tempfile.TemporaryDirectory() as folder:

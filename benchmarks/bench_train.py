@@ -38,7 +38,7 @@ import torch.nn.functional as F
 from naive_step import NaiveSRACL, naive_batch
 
 from sracl_core.data.source_files import add_data_arguments, resolve_data_arguments
-from sracl_core.rec.config import ObjectiveConfig, TrainConfig
+from sracl_core.rec.config import TrainConfig
 from sracl_core.rec.data import SemanticNeighbours, TrainingData, leave_one_out, read_interactions
 from sracl_core.rec.neighbours import cooccurrence_item_vectors, item_neighbours_from_vectors
 from sracl_core.rec.trainer import build_objective
@@ -91,11 +91,11 @@ def make_steps(data: TrainingData, nb: SemanticNeighbours, variant: str,
         return naive_step
 
     name, flat = variant.removesuffix("-flat"), variant.endswith("-flat")
-    objective = {"sasrec": {"use_cs": False, "use_is": False},
+    objective = {"sasrec": {"name": "next_item"},
                  "sracl": {},
                  "sracl-nograd": {"neighbour_gradients": False},
                  "sracl-dedup": {"dedup_neighbours": True}}[name]
-    config = TrainConfig(objective=ObjectiveConfig(**objective), bucketed_encoder=not flat)
+    config = TrainConfig(objective=objective, bucketed_encoder=not flat)
     module, _ = build_objective(config, data, nb)
     module.to(device)
     optimizer = torch.optim.Adam(module.parameters(), 1e-3)

@@ -60,8 +60,7 @@ def test_k_must_leave_enough_candidates_at_each_granularity(tiny_config: Path):
 
 
 def test_k_is_not_checked_when_no_semantic_neighbours_are_used(tiny_config: Path):
-    plain = load_config(tiny_config, ["neighbours.k=50", "train.objective.use_cs=false",
-                                      "train.objective.use_is=false"])
+    plain = load_config(tiny_config, ["neighbours.k=50", "train.objective=next_item"])
     check_against_data(plain, {"n_users": 3, "n_items": 5})
 
 

@@ -39,7 +39,7 @@ from sracl_core.tracking_model import (
 from sracl_core.tracking_stages import metric_name
 
 DEFAULT_CONFIG = Path(__file__).resolve().parents[1] / "configs" / "default.yaml"
-PLAIN = ["train.objective.use_cs=false", "train.objective.use_is=false", "train.epochs=2",
+PLAIN = ["train.objective=next_item", "train.epochs=2",
          "train.progress=false"]
 
 

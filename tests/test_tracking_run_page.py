@@ -38,7 +38,7 @@ from sracl_core.tracking_model import link_model
 from tests.servers import loopback_server
 
 DEFAULT_CONFIG = Path(__file__).resolve().parents[1] / "configs" / "default.yaml"
-PLAIN = ["train.objective.use_cs=false", "train.objective.use_is=false", "train.epochs=2",
+PLAIN = ["train.objective=next_item", "train.epochs=2",
          "train.progress=false"]
 
 

@@ -22,7 +22,7 @@ from sracl_core.tracking import PipelineRun, StageRecord, tracking_uri
 from sracl_core.tracking_model import registered_model_name
 
 DEFAULT_CONFIG = Path(__file__).resolve().parents[1] / "configs" / "default.yaml"
-PLAIN = ["train.objective.use_cs=false", "train.objective.use_is=false", "train.epochs=1",
+PLAIN = ["train.objective=next_item", "train.epochs=1",
          "train.progress=false"]
 
 

@@ -7,7 +7,7 @@ A grid file is YAML::
     seeds: [2024, 2025, 2026]        # each sets train.seed; upstream stages are shared
     metrics: [all/HR@10, all/NDCG@10, all/HR@20, all/NDCG@20]
     variants:
-      sasrec: [train.objective.use_cs=false, train.objective.use_is=false]
+      sasrec: [train.objective=next_item]
       sracl-text: [profiles.backend=text]
     reference:                       # optional: published numbers shown beside ours
       sracl-text: {all/HR@10: 0.0924}

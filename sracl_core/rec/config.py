@@ -8,9 +8,9 @@ are :func:`runtime_field`s.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from sracl_core.config_base import StrictModel, choice, runtime_field
 
@@ -46,17 +46,16 @@ BackboneConfig = choice(SASRecConfig, GRU4RecConfig)
 """One section per backbone (``sracl_core.rec.backbones`` registers a model under each name)."""
 
 
-class ObjectiveConfig(StrictModel):
-    """Which losses are on: loss = L_rec + alpha * L_CS + beta * L_IS (+ cl4srec_weight * L_CL).
+class SRACLObjectiveConfig(StrictModel):
+    """SRA-CL: loss = L_rec + alpha * L_CS + beta * L_IS (the paper, the default).
 
     The paper's ablations are single switches: ``use_cs=False`` (w/o L_CS),
-    ``use_is=False`` (w/o L_IS), ``synthesizer="mean"`` (non-learnable
-    synthesizer: the neighbours' mean; ``"random"`` draws one); collaborative instead of
-    semantic retrieval is ``neighbours.source=collaborative``. ``cl4srec=True`` with both
-    SRA-CL losses off is the CL4SRec baseline; both off and ``cl4srec=False`` is
-    the plain backbone.
+    ``use_is=False`` (w/o L_IS), ``synthesizer="mean"`` (non-learnable synthesizer:
+    the neighbours' mean; ``"random"`` draws one); collaborative instead of semantic
+    retrieval is ``neighbours.source=collaborative``.
     """
 
+    name: Literal["sracl"] = "sracl"
     use_cs: bool = Field(True, description="inter-user L_CS (semantic neighbour sequences)")
     use_is: bool = Field(True, description="intra-user L_IS (semantic item substitution)")
     alpha: float = Field(0.1, ge=0.0, description="weight of L_CS")
@@ -70,14 +69,6 @@ class ObjectiveConfig(StrictModel):
         "random (one neighbour drawn uniformly)")
     synthesizer_dropout: float = Field(0.5, ge=0.0, lt=1.0,
                                        description="dropout on the GAT attention weights")
-    duorec: bool = Field(False, description="DuoRec contrastive regulariser on top of the "
-                                            "backbone (SASRec + duorec = the DuoRec model)")
-    duorec_weight: float = Field(0.1, ge=0.0)
-    cl4srec: bool = Field(False, description="CL4SRec random crop/mask/reorder views")
-    cl4srec_weight: float = Field(0.1, ge=0.0)
-    crop_ratio: float = Field(0.2, gt=0.0, le=1.0)
-    mask_ratio: float = Field(0.7, ge=0.0, le=1.0)
-    reorder_ratio: float = Field(0.2, ge=0.0, le=1.0)
     neighbour_gradients: bool = Field(
         True, description="False (fast, changes the math): neighbour sequences encoded without "
                           "gradient; on Beauty L_CS then diverged and learning lagged the exact "
@@ -89,9 +80,58 @@ class ObjectiveConfig(StrictModel):
         False, description="True (fast, changes dropout noise): a neighbour sequence that "
                            "appears several times in a batch is encoded once")
 
+    needs_neighbours: ClassVar[bool] = True
+
     @property
-    def needs_neighbours(self) -> bool:
-        return self.use_cs or self.use_is
+    def loss_parts(self) -> tuple[str, ...]:
+        return ("rec", *(["cs"] if self.use_cs else []), *(["is"] if self.use_is else []))
+
+    @model_validator(mode="after")
+    def _some_loss_on(self) -> SRACLObjectiveConfig:
+        if not (self.use_cs or self.use_is):
+            raise ValueError("use_cs and use_is are both off; for the plain backbone write "
+                             "objective: next_item")
+        return self
+
+
+class NextItemObjectiveConfig(StrictModel):
+    """L_rec alone: the plain backbone (SASRec, GRU4Rec), the paper's baselines."""
+
+    name: Literal["next_item"] = "next_item"
+
+    needs_neighbours: ClassVar[bool] = False
+    loss_parts: ClassVar[tuple[str, ...]] = ("rec",)
+
+
+class CL4SRecObjectiveConfig(StrictModel):
+    """CL4SRec: L_rec + weight * InfoNCE between two random crop/mask/reorder views."""
+
+    name: Literal["cl4srec"] = "cl4srec"
+    weight: float = Field(0.1, ge=0.0, description="weight of the contrastive loss")
+    temperature: float = Field(1.0, gt=0.0, description="InfoNCE temperature (dot product)")
+    crop_ratio: float = Field(0.2, gt=0.0, le=1.0)
+    mask_ratio: float = Field(0.7, ge=0.0, le=1.0)
+    reorder_ratio: float = Field(0.2, ge=0.0, le=1.0)
+
+    needs_neighbours: ClassVar[bool] = False
+    loss_parts: ClassVar[tuple[str, ...]] = ("rec", "cl4srec")
+
+
+class DuoRecObjectiveConfig(StrictModel):
+    """DuoRec: L_rec + weight * InfoNCE between a second dropout sample and a same-target
+    sequence (SASRec with this objective is the DuoRec model)."""
+
+    name: Literal["duorec"] = "duorec"
+    weight: float = Field(0.1, ge=0.0, description="weight of the contrastive loss")
+    temperature: float = Field(1.0, gt=0.0, description="InfoNCE temperature (dot product)")
+
+    needs_neighbours: ClassVar[bool] = False
+    loss_parts: ClassVar[tuple[str, ...]] = ("rec", "duorec")
+
+
+ObjectiveConfig = choice(SRACLObjectiveConfig, NextItemObjectiveConfig, CL4SRecObjectiveConfig,
+                         DuoRecObjectiveConfig)
+"""What training minimises besides L_rec: sracl (default), next_item, cl4srec or duorec."""
 
 
 class TrainConfig(StrictModel):
@@ -104,7 +144,10 @@ class TrainConfig(StrictModel):
         None, description="training seed (initialisation, sample order, dropout, augmentation); "
         "None = the config's global seed. The seeds of an experiment vary this one only, so "
         "every seed shares the same prompts, profiles and neighbours")
-    objective: ObjectiveConfig = ObjectiveConfig()
+    objective: ObjectiveConfig = Field(
+        SRACLObjectiveConfig(), description="the training objective: sracl (the paper), "
+        "next_item (the plain backbone), cl4srec or duorec (a name alone takes its defaults, "
+        "e.g. --set train.objective=next_item)")
     lr: float = Field(1e-3, gt=0.0)
     weight_decay: float = Field(0.0, ge=0.0)
     batch_size: int = Field(256, ge=1)

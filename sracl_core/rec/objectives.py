@@ -1,8 +1,9 @@
-"""SRA-CL's training objective: L_rec + alpha * L_CS + beta * L_IS (+ the CL4SRec baseline).
+"""Training objectives: SRA-CL's L_rec + alpha * L_CS + beta * L_IS, and the baselines'.
 
 Read top to bottom: the InfoNCE form shared by every contrastive loss, the
-learnable sample synthesizer, then :class:`SRACLObjective`, which turns one batch
-of training samples into its loss parts. Every sequence a batch needs (anchors,
+learnable sample synthesizer, then :class:`TrainingObjective`, which turns one batch
+of training samples into its loss parts under the configured objective (sracl,
+next_item, cl4srec or duorec). Every sequence a batch needs (anchors,
 views, neighbour sequences) is encoded in a single backbone call, so the
 backbone's length bucketing sees the whole batch at once.
 """
@@ -15,10 +16,18 @@ from torch import nn
 
 from sracl_core.rec.augment import cl4srec_view, substitute
 from sracl_core.rec.backbones.base import Backbone
-from sracl_core.rec.config import ObjectiveConfig
+from sracl_core.rec.config import (
+    CL4SRecObjectiveConfig,
+    DuoRecObjectiveConfig,
+    NextItemObjectiveConfig,
+    SRACLObjectiveConfig,
+)
 from sracl_core.rec.data import SemanticNeighbours
 from sracl_core.rec.distributed import Shard
 from sracl_core.rec.full_softmax import full_softmax_cross_entropy
+
+ObjectiveChoice = (SRACLObjectiveConfig | NextItemObjectiveConfig | CL4SRecObjectiveConfig
+                   | DuoRecObjectiveConfig)
 
 
 def rec_loss(sequence_vectors: torch.Tensor, targets: torch.Tensor,
@@ -99,34 +108,37 @@ class SameTargetSampler(nn.Module):
         return self.prefixes[self.order[start + offset]]
 
 
-class SRACLObjective(nn.Module):
+class TrainingObjective(nn.Module):
     """A backbone plus everything training adds to it; ``forward`` returns the loss parts.
 
-    Loss parts are named ``rec``, ``cs``, ``is``, ``duorec``, ``cl4srec`` (those
-    switched on) and ``total``. The neighbour tables are plain attributes, not buffers: they
+    Loss parts are named ``rec``, ``cs``, ``is`` (SRA-CL), ``duorec``, ``cl4srec`` (those
+    the objective has) and ``total``. The neighbour tables are plain attributes, not buffers: they
     are inputs, and stay out of checkpoints.
     """
 
-    def __init__(self, backbone: Backbone, cfg: ObjectiveConfig,
+    def __init__(self, backbone: Backbone, cfg: ObjectiveChoice,
                  neighbours: SemanticNeighbours | None, mask_token: int | None = None,
                  same_target: SameTargetSampler | None = None) -> None:
         super().__init__()
         if cfg.needs_neighbours and neighbours is None:
-            raise ValueError("L_CS / L_IS need neighbours (use_cs=False, use_is=False for none)")
-        if cfg.cl4srec and mask_token is None:
+            raise ValueError("L_CS / L_IS need neighbours (objective next_item for none)")
+        if cfg.name == "cl4srec" and mask_token is None:
             raise ValueError("CL4SRec needs a mask token in the item table")
-        if cfg.duorec and same_target is None:
+        if cfg.name == "duorec" and same_target is None:
             raise ValueError("DuoRec needs the training samples (same_target)")
         self.same_target = same_target
         self.backbone = backbone
         self.cfg = cfg
+        self.sracl = cfg if isinstance(cfg, SRACLObjectiveConfig) else None
+        self.use_cs = self.sracl is not None and self.sracl.use_cs
+        self.use_is = self.sracl is not None and self.sracl.use_is
         self.neighbours = neighbours
         self.mask_token = mask_token
         self.synthesizer = None
-        if cfg.use_cs and cfg.synthesizer == "learnable":
+        if self.use_cs and self.sracl.synthesizer == "learnable":
             hidden = backbone.item_embedding.embedding_dim
             self.synthesizer = SampleSynthesizer(neighbours.profile_embeddings.shape[1], hidden,
-                                                 cfg.synthesizer_dropout)
+                                                 self.sracl.synthesizer_dropout)
 
     def forward(self, sequences: torch.Tensor, targets: torch.Tensor, samples: torch.Tensor,
                 generator: torch.Generator, shard: Shard | None = None) -> dict[str, torch.Tensor]:
@@ -137,33 +149,33 @@ class SRACLObjective(nn.Module):
         get the ones a single process would give them; only its rows are encoded, ``rec``
         is the mean over them, and the InfoNCE parts are over the gathered global batch.
         """
-        cfg, nb, b = self.cfg, self.neighbours, sequences.shape[0]
+        cfg, sracl, nb, b = self.cfg, self.sracl, self.neighbours, sequences.shape[0]
         chunks = {"anchor": sequences}
-        if cfg.use_cs and not cfg.share_anchor_encoding:
+        if self.use_cs and not sracl.share_anchor_encoding:
             chunks["cs_anchor"] = sequences  # a second dropout sample, as in the reference
-        if cfg.use_is:
-            chunks["is_1"] = substitute(sequences, nb.item_neighbours, cfg.substitution_prob,
+        if self.use_is:
+            chunks["is_1"] = substitute(sequences, nb.item_neighbours, sracl.substitution_prob,
                                         generator)
-            chunks["is_2"] = substitute(sequences, nb.item_neighbours, cfg.substitution_prob,
+            chunks["is_2"] = substitute(sequences, nb.item_neighbours, sracl.substitution_prob,
                                         generator)
-        if cfg.duorec:  # a second dropout sample vs a same-target sequence
+        if cfg.name == "duorec":  # a second dropout sample vs a same-target sequence
             chunks["duo_aug"] = sequences
             chunks["duo_sem"] = self.same_target(samples, generator)
-        if cfg.cl4srec:
+        if cfg.name == "cl4srec":
             for name in ("cl_1", "cl_2"):
                 chunks[name] = cl4srec_view(
                     sequences, crop_ratio=cfg.crop_ratio, mask_ratio=cfg.mask_ratio,
                     reorder_ratio=cfg.reorder_ratio, mask_token=self.mask_token,
                     generator=generator)
         neighbour_rows = weights = None
-        if cfg.use_cs:
+        if self.use_cs:
             rows = nb.sample_profile[samples]
             neighbour_rows = nb.profile_neighbours[rows]  # [B, k]
-            if cfg.synthesizer == "random":  # non-learnable ablation: one neighbour at random
+            if sracl.synthesizer == "random":  # non-learnable ablation: one neighbour at random
                 pick = torch.randint(0, neighbour_rows.shape[1], (b, 1), generator=generator,
                                      device=sequences.device)
                 neighbour_rows = neighbour_rows.gather(1, pick)
-            elif cfg.synthesizer == "mean":  # non-learnable ablation: the neighbours' mean
+            elif sracl.synthesizer == "mean":  # non-learnable ablation: the neighbours' mean
                 weights = torch.full(neighbour_rows.shape, 1.0 / neighbour_rows.shape[1],
                                      device=sequences.device)
             else:
@@ -183,41 +195,41 @@ class SRACLObjective(nn.Module):
 
         parts = {"rec": rec_loss(vectors["anchor"], targets, self.backbone.item_table())}
         total = parts["rec"]
-        if cfg.use_cs:
+        if self.use_cs:
             encoded = vectors["neighbours"].view(b, neighbour_rows.shape[1], -1)
             positive = encoded[:, 0] if weights is None else (weights[..., None] * encoded).sum(1)
-            anchor = vectors["anchor" if cfg.share_anchor_encoding else "cs_anchor"]
-            parts["cs"] = contrast(anchor, positive, cfg.temperature)
-            total = total + cfg.alpha * parts["cs"]
-        if cfg.use_is:
-            parts["is"] = contrast(vectors["is_1"], vectors["is_2"], cfg.temperature)
-            total = total + cfg.beta * parts["is"]
-        if cfg.duorec:
+            anchor = vectors["anchor" if sracl.share_anchor_encoding else "cs_anchor"]
+            parts["cs"] = contrast(anchor, positive, sracl.temperature)
+            total = total + sracl.alpha * parts["cs"]
+        if self.use_is:
+            parts["is"] = contrast(vectors["is_1"], vectors["is_2"], sracl.temperature)
+            total = total + sracl.beta * parts["is"]
+        if cfg.name == "duorec":
             parts["duorec"] = contrast(vectors["duo_aug"], vectors["duo_sem"], cfg.temperature)
-            total = total + cfg.duorec_weight * parts["duorec"]
-        if cfg.cl4srec:
+            total = total + cfg.weight * parts["duorec"]
+        if cfg.name == "cl4srec":
             parts["cl4srec"] = contrast(vectors["cl_1"], vectors["cl_2"], cfg.temperature)
-            total = total + cfg.cl4srec_weight * parts["cl4srec"]
+            total = total + cfg.weight * parts["cl4srec"]
         parts["total"] = total
         return parts
 
     def _encode(self, chunks: dict[str, torch.Tensor],
                 neighbour_rows: torch.Tensor | None) -> dict[str, torch.Tensor]:
         """Encode all chunks (and the neighbour sequences) in as few backbone calls as possible."""
-        cfg = self.cfg
+        sracl = self.sracl
         names, tensors = list(chunks), list(chunks.values())
         inverse = None
         if neighbour_rows is not None:
             flat_rows = neighbour_rows.reshape(-1)
-            if cfg.dedup_neighbours:
+            if sracl.dedup_neighbours:
                 flat_rows, inverse = torch.unique(flat_rows, return_inverse=True)
             neighbour_seqs = self.neighbours.profile_sequences[flat_rows]
-            if cfg.neighbour_gradients:
+            if sracl.neighbour_gradients:
                 names.append("neighbours")
                 tensors.append(neighbour_seqs)
         encoded = self.backbone.encode(torch.cat(tensors))
         out = dict(zip(names, encoded.split([t.shape[0] for t in tensors]), strict=True))
-        if neighbour_rows is not None and not cfg.neighbour_gradients:
+        if neighbour_rows is not None and not sracl.neighbour_gradients:
             with torch.no_grad():
                 out["neighbours"] = self.backbone.encode(neighbour_seqs)
         if inverse is not None:

@@ -35,7 +35,7 @@ from sracl_core.rec.data import SemanticNeighbours, TrainingData
 from sracl_core.rec.distributed import ranks_from_environment
 from sracl_core.rec.loss_tally import LossTally
 from sracl_core.rec.metrics import evaluate, metric_key
-from sracl_core.rec.objectives import SameTargetSampler, SRACLObjective
+from sracl_core.rec.objectives import SameTargetSampler, TrainingObjective
 
 LAST = "last"
 BEST = "best"
@@ -105,17 +105,17 @@ def _set_rng_state(state: dict[str, torch.Tensor], generator: torch.Generator,
 
 
 def build_objective(config: TrainConfig, data: TrainingData,
-                    neighbours: SemanticNeighbours | None) -> tuple[SRACLObjective, int]:
+                    neighbours: SemanticNeighbours | None) -> tuple[TrainingObjective, int]:
     """The backbone wrapped in its objective; returns it and the number of special tokens."""
-    n_special = 1 if config.objective.cl4srec else 0
+    n_special = 1 if config.objective.name == "cl4srec" else 0
     backbone = build_backbone(config.backbone, data.n_items, data.max_len, n_special=n_special,
                               bucketed=config.bucketed_encoder,
                               bucket_overhead_tokens=config.bucket_overhead_tokens)
     mask_token = data.n_items + 1 if n_special else None
     same_target = (SameTargetSampler(data.train_prefixes, data.train_targets)
-                   if config.objective.duorec else None)
-    return SRACLObjective(backbone, config.objective, neighbours, mask_token,
-                          same_target), n_special
+                   if config.objective.name == "duorec" else None)
+    return TrainingObjective(backbone, config.objective, neighbours, mask_token,
+                             same_target), n_special
 
 
 def train(config: TrainConfig, data: TrainingData, neighbours: SemanticNeighbours | None, *,

@@ -38,14 +38,9 @@ def run(context: StageContext) -> None:
     checkpoints = checkpoint_root(context)
     locks = context.store.locks_dir("train") / CHECKPOINTS
     _remove_finished_checkpoints(context, checkpoints, locks)
-    objective = config.objective
-    losses = "+".join(["rec", *(["cs"] if objective.needs_neighbours and objective.use_cs
-                               else []), *(["is"] if objective.use_is else []),
-                       *(["cl4srec"] if objective.cl4srec else []),
-                       *(["duorec"] if objective.duorec else [])])
-    log.info("train: %s on %d samples, losses %s, up to %d epochs (patience %d)",
-             config.backbone.name, data.train_targets.numel(), losses, config.epochs,
-             config.patience)
+    log.info("train: %s on %d samples, objective %s (losses %s), up to %d epochs (patience %d)",
+             config.backbone.name, data.train_targets.numel(), config.objective.name,
+             "+".join(config.objective.loss_parts), config.epochs, config.patience)
     seed = context.config.seed if config.seed is None else config.seed
     fp = context.fingerprints["train"]
     with run_folder(checkpoints / fp, locks / fp) as checkpoint_dir:

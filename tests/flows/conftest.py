@@ -43,7 +43,7 @@ class Harness:
     def fast(self) -> list[str]:
         fast = ["profiles.max_tokens_item=24", "profiles.max_tokens_user=24", "train.epochs=2"]
         if not self.semantic:
-            fast += ["train.objective.use_cs=false", "train.objective.use_is=false"]
+            fast += ["train.objective=next_item"]
         return fast
 
     def overrides(self, *extra: str, cache: Path | None = None) -> list[str]:

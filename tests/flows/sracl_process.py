@@ -17,7 +17,7 @@ from pathlib import Path
 import psutil
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-PLAIN = ["train.objective.use_cs=false", "train.objective.use_is=false", "train.progress=false"]
+PLAIN = ["train.objective=next_item", "train.progress=false"]
 """The plain SASRec path of the embedded default: ingest, train, evaluate; no LLM."""
 ENDLESS = [*PLAIN, "train.epochs=100000", "train.patience=100000"]
 """Training that runs until it is stopped."""

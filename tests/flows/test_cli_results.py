@@ -16,7 +16,7 @@ from tests.semantic.fakes import use_scripted_fake
 runner = CliRunner()
 SEQUENCES = {701: [30, 20, 10, 40], 702: [20, 40, 50, 10], 703: [50, 40, 30, 20, 10]}
 TITLES = {10: "Ten", 20: "Twenty", 30: "Thirty", 40: "Forty", 50: "Fifty"}
-PLAIN = ["train.objective.use_cs=false", "train.objective.use_is=false", "train.epochs=1",
+PLAIN = ["train.objective=next_item", "train.epochs=1",
          "train.progress=false", "train.backbone.hidden_size=8", "train.backbone.inner_size=8"]
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-PLAIN = ["train.objective.use_cs=false", "train.objective.use_is=false", "train.epochs=1",
+PLAIN = ["train.objective=next_item", "train.epochs=1",
          "train.progress=false"]
 
 

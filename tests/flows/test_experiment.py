@@ -18,7 +18,7 @@ name: tiny-grid
 baseline: sasrec
 seeds: [1, 2]
 metrics: [all/HR@10, all/NDCG@10]
-overrides: [train.objective.use_cs=false, train.objective.use_is=false, train.epochs=1,
+overrides: [train.objective=next_item, train.epochs=1,
             train.progress=false, train.backbone.hidden_size=8, train.backbone.inner_size=8]
 variants:
   sasrec: []

@@ -53,3 +53,22 @@ def test_editing_one_backbone_leaves_the_others_fingerprint_alone() -> None:
     assert gru != sasrec
     assert fingerprint_payload(TrainConfig(backbone={"name": "gru4rec",
                                                      "hidden_size": 99})) != gru
+
+
+def test_an_objective_is_a_choice_holding_only_its_own_settings() -> None:
+    plain = TrainConfig(objective="next_item")
+    assert fingerprint_payload(plain)["objective"] == {"name": "next_item"}
+    assert not plain.objective.needs_neighbours
+    duorec = TrainConfig.model_validate({"objective": {"name": "duorec", "weight": 0.3}})
+    assert fingerprint_payload(duorec)["objective"] == {"name": "duorec", "weight": 0.3,
+                                                        "temperature": 1.0}
+    assert TrainConfig(objective={"alpha": 0.2}).objective.name == "sracl"  # the default
+    with pytest.raises(ValidationError, match="'sracl', 'next_item', 'cl4srec', 'duorec'"):
+        TrainConfig(objective="sasrec")
+    with pytest.raises(ValidationError, match="Extra inputs"):
+        TrainConfig.model_validate({"objective": {"name": "cl4srec", "alpha": 0.2}})
+
+
+def test_sracl_with_both_losses_off_points_to_next_item() -> None:
+    with pytest.raises(ValidationError, match="objective: next_item"):
+        TrainConfig(objective={"use_cs": False, "use_is": False})

@@ -23,10 +23,14 @@ from tests.rec.ddp_worker import tiny_data, worker
 # (1 sample) leaves rank 1 with a stand-in row of weight 0
 BASE = {"backbone": {"name": "sasrec", "hidden_size": 16, "inner_size": 32},
         "batch_size": 35, "progress": False, "checkpoint_every_steps": 2, "num_threads": 1,
-        "objective": {"use_cs": True, "use_is": True, "duorec": True, "cl4srec": True}}
+        "objective": {"name": "sracl"}}
 NO_DROPOUT = {**BASE, "backbone": {**BASE["backbone"], "hidden_dropout": 0.0,
                                    "attn_dropout": 0.0},
-              "objective": {**BASE["objective"], "synthesizer_dropout": 0.0}}
+              "objective": {"name": "sracl", "synthesizer_dropout": 0.0}}
+OBJECTIVES = {"sracl": NO_DROPOUT,
+              "duorec": {**NO_DROPOUT, "objective": "duorec"},
+              "cl4srec": {**NO_DROPOUT, "objective": "cl4srec"}}
+"""Every objective whose views or draws a rank must reproduce for the global batch."""
 REL_TOL = 1e-5
 """Per-epoch losses of two ranks vs one process: the same math, summed in another order."""
 
@@ -58,20 +62,26 @@ def test_split_covers_the_batch_with_sizes_within_one() -> None:
 
 
 def test_two_ranks_match_one_process_and_only_rank_0_writes(tmp_path: Path) -> None:
-    solo = train(TrainConfig.model_validate({**NO_DROPOUT, "epochs": 3}), tiny_data(),
-                 make_neighbours(tiny_data()), seed=0, checkpoint_dir=tmp_path / "solo")
-    ranks = _run_two_ranks([{"config": {**NO_DROPOUT, "epochs": 3}, "dir": str(tmp_path)}],
-                           tmp_path)
-    for rank in ranks:
-        assert len(rank[0]["losses"]) == 3
-        for got, want in zip(rank[0]["losses"], (r.losses for r in solo.history), strict=True):
-            assert set(got) == {"rec", "cs", "is", "duorec", "cl4srec", "total"}
-            assert got == pytest.approx(want, rel=REL_TOL)
-        for name, value in solo.model.state_dict().items():
-            torch.testing.assert_close(rank[0]["weights"][name], value, rtol=1e-4, atol=1e-5)
-    assert ranks[0][0]["reported"] == [0, 1, 2] and ranks[1][0]["reported"] == []
-    assert ranks[0][0]["test"].keys() == solo.test.keys() and ranks[1][0]["test"] == {}
-    assert (tmp_path / "rank0" / "best").is_dir() and not (tmp_path / "rank1").exists()
+    ranks = _run_two_ranks([{"config": {**config, "epochs": 3}, "dir": str(tmp_path / name)}
+                            for name, config in OBJECTIVES.items()], tmp_path)
+    for job, (name, config) in enumerate(OBJECTIVES.items()):
+        solo = train(TrainConfig.model_validate({**config, "epochs": 3}), tiny_data(),
+                     make_neighbours(tiny_data()), seed=0, checkpoint_dir=tmp_path / "solo" / name)
+        loss_parts = {"sracl": {"rec", "cs", "is"}, "duorec": {"rec", "duorec"},
+                      "cl4srec": {"rec", "cl4srec"}}[name] | {"total"}
+        for rank in ranks:
+            assert len(rank[job]["losses"]) == 3
+            for got, want in zip(rank[job]["losses"], (r.losses for r in solo.history),
+                                 strict=True):
+                assert set(got) == loss_parts
+                assert got == pytest.approx(want, rel=REL_TOL), name
+            for key, value in solo.model.state_dict().items():
+                torch.testing.assert_close(rank[job]["weights"][key], value, rtol=1e-4,
+                                           atol=1e-5)
+        assert ranks[0][job]["reported"] == [0, 1, 2] and ranks[1][job]["reported"] == []
+        assert ranks[0][job]["test"].keys() == solo.test.keys() and ranks[1][job]["test"] == {}
+        assert (tmp_path / name / "rank0" / "best").is_dir()
+        assert not (tmp_path / name / "rank1").exists()
 
 
 def test_two_ranks_resume_after_a_kill_like_uninterrupted(tmp_path: Path) -> None:

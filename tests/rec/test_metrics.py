@@ -268,6 +268,6 @@ def test_trainer_validates_and_tests_with_the_configured_rule(
 
     monkeypatch.setattr(trainer, "evaluate", spy)
     config = TrainConfig(epochs=1, rank_ties="pessimistic", progress=False, batch_size=64,
-                         objective={"use_cs": False, "use_is": False})
+                         objective="next_item")
     trainer.train(config, tiny_data, None, seed=0, checkpoint_dir=tmp_path)
     assert seen == ["pessimistic"] * 3  # one validation epoch, then test with and without history

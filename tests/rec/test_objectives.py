@@ -9,11 +9,11 @@ import torch
 import torch.nn.functional as F
 
 from sracl_core.rec.backbones import build_backbone
-from sracl_core.rec.config import ObjectiveConfig, SASRecConfig
+from sracl_core.rec.config import SASRecConfig, TrainConfig
 from sracl_core.rec.objectives import (
     SameTargetSampler,
     SampleSynthesizer,
-    SRACLObjective,
+    TrainingObjective,
     info_nce,
     rec_loss,
 )
@@ -52,19 +52,20 @@ def test_synthesizer_equals_the_concatenation_form() -> None:
     assert ((dropped == 0) | torch.isclose(dropped, 2 * expected)).all()
 
 
-def objective(data, neighbours, **switches) -> SRACLObjective:
+def objective(data, neighbours, **fields) -> TrainingObjective:
+    """The objective ``fields`` configure (``name`` picks it; sracl when absent)."""
     torch.manual_seed(0)
-    cfg = ObjectiveConfig(**switches)
-    n_special = 1 if cfg.cl4srec else 0
+    cfg = TrainConfig(objective=fields).objective
+    n_special = 1 if cfg.name == "cl4srec" else 0
     backbone = build_backbone(SASRecConfig(hidden_size=16, inner_size=32),
                               data.n_items, data.max_len, n_special=n_special)
     same_target = (SameTargetSampler(data.train_prefixes, data.train_targets)
-                   if cfg.duorec else None)
-    return SRACLObjective(backbone, cfg, neighbours,
-                          data.n_items + 1 if n_special else None, same_target)
+                   if cfg.name == "duorec" else None)
+    return TrainingObjective(backbone, cfg, neighbours,
+                             data.n_items + 1 if n_special else None, same_target)
 
 
-def run(module: SRACLObjective, data, seed: int = 0) -> dict[str, torch.Tensor]:
+def run(module: TrainingObjective, data, seed: int = 0) -> dict[str, torch.Tensor]:
     samples = torch.arange(32)
     return module(data.train_prefixes[samples], data.train_targets[samples], samples,
                   torch.Generator().manual_seed(seed))
@@ -72,14 +73,13 @@ def run(module: SRACLObjective, data, seed: int = 0) -> dict[str, torch.Tensor]:
 
 @pytest.mark.parametrize("switches, parts", [
     ({}, {"rec", "cs", "is", "total"}),
-    ({"use_cs": False, "use_is": False}, {"rec", "total"}),
+    ({"name": "next_item"}, {"rec", "total"}),
     ({"use_cs": False}, {"rec", "is", "total"}),
     ({"use_is": False}, {"rec", "cs", "total"}),
     ({"synthesizer": "random"}, {"rec", "cs", "is", "total"}),
     ({"synthesizer": "mean"}, {"rec", "cs", "is", "total"}),
-    ({"use_cs": False, "use_is": False, "cl4srec": True}, {"rec", "cl4srec", "total"}),
-    ({"use_cs": False, "use_is": False, "duorec": True}, {"rec", "duorec", "total"}),
-    ({"duorec": True}, {"rec", "cs", "is", "duorec", "total"}),
+    ({"name": "cl4srec"}, {"rec", "cl4srec", "total"}),
+    ({"name": "duorec"}, {"rec", "duorec", "total"}),
     ({"neighbour_gradients": False, "share_anchor_encoding": True, "dedup_neighbours": True},
      {"rec", "cs", "is", "total"}),
 ])
@@ -87,6 +87,7 @@ def test_every_switch_trains(tiny_data, tiny_neighbours, switches, parts) -> Non
     module = objective(tiny_data, tiny_neighbours, **switches)
     out = run(module, tiny_data)
     assert set(out) == parts
+    assert set(module.cfg.loss_parts) | {"total"} == parts
     weights = {"cs": 0.1, "is": 0.1, "cl4srec": 0.1, "duorec": 0.1}
     expected = out["rec"] + sum(weights[k] * out[k] for k in out if k in weights)
     torch.testing.assert_close(out["total"], expected)

@@ -68,7 +68,7 @@ def test_resume_after_a_kill_mid_epoch_matches_uninterrupted(tiny_data, tiny_nei
 
 def test_early_stopping_and_best_checkpoint(tiny_data, tmp_path: Path) -> None:
     cfg = config(epochs=30, patience=2, lr=0.5,
-                 objective={"use_cs": False, "use_is": False})
+                 objective="next_item")
     result = train(cfg, tiny_data, None, seed=0, checkpoint_dir=tmp_path)
     scores = [r.valid["all/NDCG@10"] for r in result.history]
     assert result.best_epoch == max(range(len(scores)), key=scores.__getitem__)
@@ -79,7 +79,7 @@ def test_early_stopping_and_best_checkpoint(tiny_data, tmp_path: Path) -> None:
 
 
 def test_saved_model_reloads_without_training_code(tiny_data, tmp_path: Path) -> None:
-    cfg = config(epochs=1, objective={"use_cs": False, "use_is": False, "cl4srec": True})
+    cfg = config(epochs=1, objective="cl4srec")
     result = train(cfg, tiny_data, None, seed=0, checkpoint_dir=tmp_path)
     again = load_model(tmp_path / BEST)
     seqs = tiny_data.test.inputs
@@ -102,7 +102,7 @@ def test_sasrec_learns_the_synthetic_signal(tiny_data, tmp_path: Path) -> None:
     cfg = config(epochs=15, patience=15,
                  backbone={"name": "sasrec", "hidden_size": 32, "inner_size": 64,
                            "hidden_dropout": 0.1, "attn_dropout": 0.1},
-                 objective={"use_cs": False, "use_is": False})
+                 objective="next_item")
     result = train(cfg, tiny_data, None, seed=0, checkpoint_dir=tmp_path)
     # users step 1-2 items forward: random ranking would give HR@10 = 1/3
     assert result.best_valid["all/HR@10"] > 0.6

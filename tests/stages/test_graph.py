@@ -50,8 +50,7 @@ def test_dependency_walks(tiny_config: Path):
 
 
 def test_plain_backbone_needs_no_llm_stages(tiny_config: Path):
-    config = load_config(tiny_config, ["train.objective.use_cs=false",
-                                       "train.objective.use_is=false"])
+    config = load_config(tiny_config, ["train.objective=next_item"])
     assert upstream_of("evaluate", config) == ["ingest", "train"]
     assert downstream_of("profiles", config) == ["profiles", "embeddings", "neighbours"]
     collaborative = load_config(tiny_config, ["neighbours.source=collaborative"])

@@ -9,7 +9,7 @@ from sracl_core.stages.graph import store_for
 from sracl_core.stages.runner import StageOutcome
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-PLAIN = ["train.objective.use_cs=false", "train.objective.use_is=false", "train.epochs=2",
+PLAIN = ["train.objective=next_item", "train.epochs=2",
          "train.progress=false", "train.backbone.hidden_size=16", "train.backbone.inner_size=32"]
 
 
