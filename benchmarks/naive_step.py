@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from sracl_core.rec.config import SASRecConfig
+from sracl_core.rec.backbones import SASRecConfig
 from sracl_core.rec.data import SemanticNeighbours, TrainingData
 
 D_TEXT = 1024

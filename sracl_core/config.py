@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any, get_args
+from typing import Any, NamedTuple
 
 import yaml
 from pydantic import Field, ValidationError, field_validator
@@ -18,11 +18,16 @@ from sracl_core.config_base import ConfigPath, StrictModel
 from sracl_core.data.config import DataConfig
 from sracl_core.errors import ConfigError
 from sracl_core.rec.config import EvaluateConfig, TrainConfig
+from sracl_core.registry import Registry, registry_of
 from sracl_core.semantic.config import (
+    ENCODERS,
+    LLM_BACKENDS,
     EmbeddingsConfig,
     NeighboursConfig,
     ProfilesConfig,
     PromptsConfig,
+    SentenceTransformersConfig,
+    VllmProfilesConfig,
 )
 from sracl_core.tracking_config import TrackingConfig
 
@@ -36,8 +41,11 @@ class PipelineConfig(StrictModel):
     seed: int = 42
     data: DataConfig
     prompts: PromptsConfig = PromptsConfig()
-    profiles: ProfilesConfig = ProfilesConfig()
-    embeddings: EmbeddingsConfig = EmbeddingsConfig()
+    profiles: LLM_BACKENDS.choice(ProfilesConfig) = Field(  # type: ignore[valid-type]
+        VllmProfilesConfig(), description="profiles.backend: vllm (default), openai or text")
+    embeddings: ENCODERS.choice(EmbeddingsConfig) = Field(  # type: ignore[valid-type]
+        SentenceTransformersConfig(),
+        description="embeddings.encoder: sentence-transformers (default) or hf-pooler")
     neighbours: NeighboursConfig = NeighboursConfig()
     train: TrainConfig = TrainConfig()
     evaluate: EvaluateConfig = EvaluateConfig()
@@ -71,7 +79,7 @@ def validate_config(raw: dict[str, Any], *, source: str, base_dir: Path) -> Pipe
     try:
         return PipelineConfig.model_validate(raw, context={"base_dir": base_dir})
     except ValidationError as error:
-        raise ConfigError(format_validation_error(error, source)) from None
+        raise ConfigError(format_validation_error(error, source, raw)) from None
 
 
 def apply_override(raw: dict[str, Any], override: str) -> None:
@@ -88,8 +96,9 @@ def apply_override(raw: dict[str, Any], override: str) -> None:
     node = raw
     for depth, part in enumerate(parts[:-1]):
         child = node.setdefault(part, {})
-        if isinstance(child, str) and depth > 0:  # a choice by name: train.backbone=gru4rec
-            child = node[part] = {"name": child}
+        registry = _walk(tuple(parts[: depth + 1]), raw).registry
+        if isinstance(child, str) and registry is not None:  # a choice by name: train.backbone=x
+            child = node[part] = {registry.key: child}
         if not isinstance(child, dict):
             prefix = ".".join(parts[: depth + 1])
             raise ConfigError(f"override {override!r}: {prefix} is a value, not a section")
@@ -97,62 +106,66 @@ def apply_override(raw: dict[str, Any], override: str) -> None:
     node[parts[-1]] = value
 
 
-def format_validation_error(error: ValidationError, source: str) -> str:
+def format_validation_error(error: ValidationError, source: str,
+                            raw: dict[str, Any] | None = None) -> str:
     lines = [f"{source}: invalid config"]
     for item in error.errors():
-        loc, _ = _walk(item["loc"])
-        key = ".".join(str(part) for part in loc) or "<top level>"
+        key = ".".join(str(part) for part in item["loc"]) or "<top level>"
         message = item["msg"]
         if item["type"] == "extra_forbidden":
             message = "no such key"
-            _, section = _walk(item["loc"][:-1])
+            section = _walk(item["loc"][:-1], raw or {}).model
             allowed = sorted(getattr(section, "model_fields", {}))
             if allowed:
                 message += f" (allowed: {', '.join(allowed)})"
         elif item["type"] == "missing":
             message = "required key is missing"
-        elif item["type"] == "union_tag_invalid":
-            context = item.get("ctx", {})
-            expected = sorted(name.strip(" '") for name
-                              in str(context.get("expected_tags", "")).split(","))
-            message = (f"unknown name {context.get('tag')!r}; expected one of: "
-                       f"{', '.join(expected)}")
+        elif item["type"] == "value_error":
+            message = str(item.get("ctx", {}).get("error", message))
+            registry = _walk(item["loc"], raw or {}).registry
+            if registry is not None and isinstance(_raw_at(item["loc"], raw), dict):
+                key = f"{key}.{registry.key}"  # a choice's section: the error is its name's
         else:
             message += f" (got {item.get('input')!r})"
         lines.append(f"  {key}: {message}")
     return "\n".join(lines)
 
 
-def _choices(annotation: Any) -> dict[str, Any]:
-    """The variants of a choice field (see :func:`config_base.choice`) by name, else {}."""
-    variants = [arg for arg in get_args(annotation) if hasattr(arg, "model_fields")]
-    return {variant.model_fields["name"].default: variant for variant in variants
-            if "name" in variant.model_fields}
+def _raw_at(loc: tuple[Any, ...], raw: dict[str, Any] | None) -> Any:
+    node: Any = raw
+    for part in loc:
+        node = node.get(part) if isinstance(node, dict) else None
+    return node
 
 
-def _walk(loc: tuple[Any, ...]) -> tuple[tuple[Any, ...], Any]:
-    """Follow an error location through the config's sections.
+class _Place(NamedTuple):
+    model: Any
+    registry: Registry[Any] | None
 
-    Returns the key as a user writes it and the section model it ends in (None past
-    a plain value). pydantic puts a choice's variant name into the location
-    (``train.backbone.gru4rec.n_heads``); the written key has no such part.
-    """
-    kept: list[Any] = []
+
+def _walk(loc: tuple[Any, ...], raw: dict[str, Any]) -> _Place:
+    """The section model a config key ends in (None past a plain value), and the registry
+    of its last part when that is a choice. A choice's variant is read from ``raw``."""
     model: Any = PipelineConfig
-    parts = list(loc)
-    while parts:
-        part = parts.pop(0)
-        kept.append(part)
+    node: Any = raw
+    registry = None
+    for part in loc:
         fields = getattr(model, "model_fields", None)
         if fields is None or part not in fields:
-            return (*kept, *parts), None
-        annotation = fields[part].annotation
-        choices = _choices(annotation)
-        if choices and parts and parts[0] in choices:
-            model = choices[parts.pop(0)]
-        else:
+            return _Place(None, None)
+        registry = registry_of(fields[part])
+        node = node.get(part) if isinstance(node, dict) else None
+        if registry is None:
+            annotation = fields[part].annotation
             model = annotation if hasattr(annotation, "model_fields") else None
-    return tuple(kept), model
+            continue
+        name = node if isinstance(node, str) else (
+            node.get(registry.key, registry.default) if isinstance(node, dict) else None)
+        try:
+            model = registry.config(name) if isinstance(name, str) else None
+        except ValueError:
+            model = None
+    return _Place(model, registry)
 
 
 def dump_config(config: PipelineConfig) -> str:

@@ -12,9 +12,9 @@ import hashlib
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Any, Union
+from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo
 
 _RUNTIME_KEY = "sracl_runtime_only"
 
@@ -23,29 +23,6 @@ class StrictModel(BaseModel):
     """A config section: unknown keys are errors, values are validated on assignment."""
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=False)
-
-
-def choice(*variants: type[StrictModel]) -> Any:
-    """A setting that is one of several variants, each a section with its own fields.
-
-    The variant is picked by its ``name`` field (a ``Literal``), so only the chosen
-    variant's settings exist in the resolved config and its fingerprint, and a
-    wrong name fails at load with the list of valid names. Written by name alone
-    (``backbone: gru4rec``), a choice takes that variant's defaults; a section
-    without a name (``--set train.backbone.hidden_size=32``) is the first variant,
-    the default.
-    """
-    default = variants[0].model_fields["name"].default
-
-    def by_name(value: Any) -> Any:
-        if isinstance(value, str):
-            return {"name": value}
-        if isinstance(value, dict) and "name" not in value:
-            return {"name": default, **value}
-        return value
-
-    return Annotated[Union[variants], Field(discriminator="name"),  # noqa: UP007
-                     BeforeValidator(by_name)]
 
 
 def runtime_field(default: Any, description: str = "", **kwargs: Any) -> Any:

@@ -1,12 +1,12 @@
 """Checks that run before any work: a bad name or a missing file fails in seconds.
 
-A config validates field by field on load; what it cannot know alone is checked
-here. :func:`check_config` looks at the registries (LLM backends,
-encoders, embedded models) and the input files, and runs before any server
-starts or any stage computes. :func:`check_against_data` needs the ingest
-statistics, so the pipeline calls it right after ingest and before the LLM
-stages: a ``neighbours.k`` that the data cannot satisfy must not cost an hour of
-profiles first.
+A config validates field by field on load (a wrong backbone, objective, LLM
+backend, encoder or data format fails there, with the valid names); what it cannot
+know alone is checked here. :func:`check_config` looks at the embedded models and
+the input files, and runs before any server starts or any stage computes.
+:func:`check_against_data` needs the ingest statistics, so the pipeline calls it
+right after ingest and before the LLM stages: a ``neighbours.k`` that the data
+cannot satisfy must not cost an hour of profiles first.
 """
 
 from __future__ import annotations
@@ -36,26 +36,15 @@ def _unknown(field: str, value: str, known: list[str]) -> str:
 
 
 def _choice_problems(config: PipelineConfig) -> list[str]:
+    """Embedded model names (backends, encoders and backbones are checked at load)."""
     from sracl_core.semantic import models
-    from sracl_core.semantic.backends.base import registered_backends
-    from sracl_core.semantic.encoders import ENCODERS
-    from sracl_core.semantic.text_profiles import TEXT_BACKEND
 
-    problems = []
-    backends = [*registered_backends(), TEXT_BACKEND]  # text: profiles without an LLM
-    if config.profiles.backend not in backends:
-        problems.append(_unknown("profiles.backend", config.profiles.backend, backends))
-    if config.embeddings.encoder not in ENCODERS:
-        problems.append(_unknown("embeddings.encoder", config.embeddings.encoder,
-                                 sorted(ENCODERS)))
     embedded = [models.EMBEDDED_PREFIX + name for name in models.REGISTRY]
-    named = [("embeddings.model", config.embeddings.model)]
-    if config.profiles.backend != TEXT_BACKEND:
-        named.insert(0, ("profiles.model", config.profiles.model))
-    for field, name in named:
-        if models.is_embedded(name) and name not in embedded:
-            problems.append(_unknown(field, name, embedded))
-    return problems
+    sections = {name: getattr(config, name) for name in ("profiles", "embeddings")}
+    named = [(f"{name}.model", section.model) for name, section in sections.items()
+             if hasattr(section, "model")]
+    return [_unknown(field, name, embedded) for field, name in named
+            if models.is_embedded(name) and name not in embedded]
 
 
 def _source_paths(section: BaseModel, prefix: str) -> list[tuple[str, Path]]:

@@ -17,20 +17,29 @@ def test_a_misspelt_backbone_is_named_with_the_valid_choices_at_load(tiny_config
         load_config(tiny_config, ["train.backbone=sasrek"])
 
 
-def test_every_bad_name_and_missing_file_is_listed_in_one_error(tiny_config: Path,
-                                                                tmp_path: Path):
+def test_every_bad_choice_is_listed_at_load_with_the_valid_names(tiny_config: Path):
+    with pytest.raises(ConfigError) as raised:
+        load_config(tiny_config, ["profiles.backend=vlm", "embeddings.encoder=bert",
+                                  "train.objective=sasrec"])
+    lines = str(raised.value).splitlines()
+    assert lines[0].endswith("invalid config")
+    backend = next(line for line in lines if line.startswith("  profiles.backend: "))
+    assert backend.startswith("  profiles.backend: unknown name 'vlm'; expected one of: ")
+    assert {"openai", "text", "vllm"} <= set(backend.split("expected one of: ")[1].split(", "))
+    assert ("  embeddings.encoder: unknown name 'bert'; expected one of: hf-pooler, "
+            "sentence-transformers") in lines
+    assert ("  train.objective: unknown name 'sasrec'; expected one of: cl4srec, duorec, "
+            "next_item, sracl") in lines
+
+
+def test_every_bad_model_and_missing_file_is_listed_in_one_error(tiny_config: Path,
+                                                                 tmp_path: Path):
     config = load_config(tiny_config, [
-        "profiles.backend=vlm", "embeddings.encoder=bert", "profiles.model=embedded:nope",
-        f"data.source.interactions={tmp_path / 'gone.txt'}"])
+        "profiles.model=embedded:nope", f"data.source.interactions={tmp_path / 'gone.txt'}"])
     with pytest.raises(ConfigError) as raised:
         check_config(config, tiny_config)
     message = str(raised.value)
-    assert "4 problems" in message
-    assert "profiles.backend: unknown name 'vlm'; expected one of: " in message
-    assert {"openai", "text", "vllm"} <= set(
-        message.split("profiles.backend: unknown name 'vlm'; expected one of: ")[1]
-        .split("\n")[0].split(", "))
-    assert "embeddings.encoder: unknown name 'bert'; expected one of: hf-pooler, " in message
+    assert "2 problems" in message
     assert "profiles.model: unknown name 'embedded:nope'; expected one of: " in message
     assert f"data.source.interactions: no such file or folder {tmp_path / 'gone.txt'}" in message
     assert "sracl data download" in message
@@ -81,13 +90,14 @@ def test_a_damaged_ingest_artifact_is_left_for_run_to_recompute(tiny_config: Pat
     check_ingested(config)
 
 
-def test_a_text_run_needs_no_llm_model_and_ignores_llm_settings(tiny_config: Path):
+def test_a_text_run_has_no_llm_settings(tiny_config: Path):
     from sracl_core.stages.graph import stage_fingerprints
 
-    text = load_config(tiny_config, ["profiles.backend=text", "profiles.model=embedded:nope"])
+    text = load_config(tiny_config, ["profiles.backend=text"])
     check_config(text, tiny_config)
-    other = load_config(tiny_config, ["profiles.backend=text", "profiles.temperature=0.7"])
-    assert stage_fingerprints(text)["train"] == stage_fingerprints(other)["train"]
+    assert text.profiles.model_dump() == {"backend": "text"}
+    with pytest.raises(ConfigError, match=r"profiles\.model: no such key \(allowed: backend\)"):
+        load_config(tiny_config, ["profiles.backend=text", "profiles.model=embedded:nope"])
     llm = load_config(tiny_config, ["profiles.temperature=0.7"])
     assert stage_fingerprints(llm)["profiles"] != stage_fingerprints(load_config(
         tiny_config))["profiles"]

@@ -2,14 +2,33 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field
 
 from sracl_core.config_base import ConfigPath, StrictModel
+from sracl_core.registry import Registry
+
+if TYPE_CHECKING:
+    from sracl_core.data.raw import RawDataset
 
 
-class SasrecSource(StrictModel):
+class SourceConfig(StrictModel):
+    """Where one dataset's raw files are; each format subclasses it with its own fields."""
+
+    format: str
+
+
+Reader = Callable[[Any], "RawDataset"]
+SOURCES: Registry[Reader] = Registry("data source", key="format")
+"""``data.source.format`` names one of these. A reader for a new format plugs in from one
+file: its source section (a :class:`SourceConfig`) and a function reading it into a
+:class:`~sracl_core.data.raw.RawDataset`, registered with
+``@SOURCES.register("name", ItsSource)``."""
+
+
+class SasrecSource(SourceConfig):
     """A ``user item`` text file (one interaction a line, chronological per user).
 
     The optional items table is tab-separated with a header; ``id_column`` holds
@@ -23,7 +42,7 @@ class SasrecSource(StrictModel):
     id_column: str | None = Field(None, description="items id column; default: the first column")
 
 
-class Amazon2014Source(StrictModel):
+class Amazon2014Source(SourceConfig):
     """``reviews_<Category>_5.json.gz`` (JSON lines) and ``meta_<Category>.json.gz``.
 
     The 2014 metadata is one *Python literal* a line, not JSON.
@@ -34,7 +53,7 @@ class Amazon2014Source(StrictModel):
     meta: ConfigPath | None = None
 
 
-class Amazon2023Source(StrictModel):
+class Amazon2023Source(SourceConfig):
     """``<Category>.jsonl.gz`` reviews and ``meta_<Category>.jsonl.gz`` (McAuley lab, 2023)."""
 
     format: Literal["amazon2023"] = "amazon2023"
@@ -42,7 +61,7 @@ class Amazon2023Source(StrictModel):
     meta: ConfigPath | None = None
 
 
-class MovieLensSource(StrictModel):
+class MovieLensSource(SourceConfig):
     """A MovieLens folder: 100K (``u.data``, ``u.item``) or 1M (``ratings.dat``, ``movies.dat``)."""
 
     format: Literal["movielens"] = "movielens"
@@ -69,7 +88,7 @@ class ItemColumnMap(StrictModel):
     price: str | None = None
 
 
-class TableSource(StrictModel):
+class TableSource(SourceConfig):
     """Any CSV/TSV/Parquet interaction table with a column mapping."""
 
     format: Literal["table"] = "table"
@@ -84,16 +103,19 @@ class TableSource(StrictModel):
     )
 
 
-Source = Annotated[
-    SasrecSource | Amazon2014Source | Amazon2023Source | MovieLensSource | TableSource,
-    Field(discriminator="format"),
-]
+for _source, _reader in ((SasrecSource, "sasrec:read_sasrec"),
+                        (Amazon2014Source, "amazon2014:read_amazon2014"),
+                        (Amazon2023Source, "amazon2023:read_amazon2023"),
+                        (MovieLensSource, "movielens:read_movielens"),
+                        (TableSource, "table:read_table")):
+    SOURCES.add(_source.model_fields["format"].default, _source,
+                f"sracl_core.data.readers.{_reader}")
 
 
 class DataConfig(StrictModel):
     """Ingest: read a source, clean it, split it leave-one-out and cut training prefixes."""
 
-    source: Source
+    source: SOURCES.choice(SourceConfig)  # type: ignore[valid-type]
     k_core: int = Field(5, ge=1, description="users and items keep >= k interactions")
     dedupe: Literal["exact", "user_item", "none"] = Field(
         "exact",

@@ -5,7 +5,7 @@ Plain library code with no artifact-store knowledge: inputs are tensors
 backbone, metric dicts and model folders.
 """
 
-from sracl_core.rec.backbones import Backbone, build_backbone, register_backbone
+from sracl_core.rec.backbones import BACKBONES, Backbone, build_backbone
 from sracl_core.rec.checkpoint import load_model, save_model
 from sracl_core.rec.config import EvaluateConfig, ObjectiveConfig, TrainConfig
 from sracl_core.rec.data import EvalSplit, SemanticNeighbours, TrainingData, leave_one_out
@@ -14,6 +14,7 @@ from sracl_core.rec.neighbours import collaborative_neighbours, nearest_neighbou
 from sracl_core.rec.trainer import EpochReport, TrainResult, train
 
 __all__ = [
+    "BACKBONES",
     "Backbone",
     "EpochReport",
     "EvalSplit",
@@ -32,7 +33,6 @@ __all__ = [
     "metric_key",
     "nearest_neighbours",
     "recommend",
-    "register_backbone",
     "save_model",
     "train",
 ]

@@ -12,41 +12,28 @@ from typing import ClassVar, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from sracl_core.config_base import StrictModel, choice, runtime_field
+from sracl_core.config_base import StrictModel, runtime_field
+from sracl_core.rec.backbones import BACKBONES, BackboneConfig, SASRecConfig
+from sracl_core.registry import Registry
 
 TieRule = Literal["expected", "pessimistic", "optimistic"]
 """How a target scored the same as other items is ranked (see :mod:`sracl_core.rec.metrics`)."""
 
 
-class SASRecConfig(StrictModel):
-    """Causal self-attention encoder (post-LayerNorm blocks, learned positions)."""
+class ObjectiveConfig(StrictModel):
+    """What training minimises; each objective subclasses it with its own settings."""
 
-    name: Literal["sasrec"] = "sasrec"
-    n_layers: int = Field(2, ge=1)
-    n_heads: int = Field(2, ge=1)
-    hidden_size: int = Field(64, ge=1)
-    inner_size: int = Field(256, ge=1)
-    hidden_dropout: float = Field(0.5, ge=0.0, lt=1.0)
-    attn_dropout: float = Field(0.5, ge=0.0, lt=1.0)
-    layer_norm_eps: float = 1e-12
-    initializer_range: float = 0.02
+    name: str
+
+    needs_neighbours: ClassVar[bool] = False
+    loss_parts: ClassVar[tuple[str, ...]] = ("rec",)
 
 
-class GRU4RecConfig(StrictModel):
-    """GRU encoder; its last hidden state is projected back to the item-embedding size."""
-
-    name: Literal["gru4rec"] = "gru4rec"
-    embedding_size: int = Field(64, ge=1)
-    hidden_size: int = Field(128, ge=1)
-    n_layers: int = Field(1, ge=1)
-    dropout: float = Field(0.3, ge=0.0, lt=1.0)
+OBJECTIVES: Registry[None] = Registry("objective", default="sracl")
+"""``train.objective`` names one of these (:mod:`sracl_core.rec.objectives` computes them)."""
 
 
-BackboneConfig = choice(SASRecConfig, GRU4RecConfig)
-"""One section per backbone (``sracl_core.rec.backbones`` registers a model under each name)."""
-
-
-class SRACLObjectiveConfig(StrictModel):
+class SRACLObjectiveConfig(ObjectiveConfig):
     """SRA-CL: loss = L_rec + alpha * L_CS + beta * L_IS (the paper, the default).
 
     The paper's ablations are single switches: ``use_cs=False`` (w/o L_CS),
@@ -83,7 +70,7 @@ class SRACLObjectiveConfig(StrictModel):
     needs_neighbours: ClassVar[bool] = True
 
     @property
-    def loss_parts(self) -> tuple[str, ...]:
+    def loss_parts(self) -> tuple[str, ...]:  # type: ignore[override]
         return ("rec", *(["cs"] if self.use_cs else []), *(["is"] if self.use_is else []))
 
     @model_validator(mode="after")
@@ -94,16 +81,13 @@ class SRACLObjectiveConfig(StrictModel):
         return self
 
 
-class NextItemObjectiveConfig(StrictModel):
+class NextItemObjectiveConfig(ObjectiveConfig):
     """L_rec alone: the plain backbone (SASRec, GRU4Rec), the paper's baselines."""
 
     name: Literal["next_item"] = "next_item"
 
-    needs_neighbours: ClassVar[bool] = False
-    loss_parts: ClassVar[tuple[str, ...]] = ("rec",)
 
-
-class CL4SRecObjectiveConfig(StrictModel):
+class CL4SRecObjectiveConfig(ObjectiveConfig):
     """CL4SRec: L_rec + weight * InfoNCE between two random crop/mask/reorder views."""
 
     name: Literal["cl4srec"] = "cl4srec"
@@ -113,11 +97,10 @@ class CL4SRecObjectiveConfig(StrictModel):
     mask_ratio: float = Field(0.7, ge=0.0, le=1.0)
     reorder_ratio: float = Field(0.2, ge=0.0, le=1.0)
 
-    needs_neighbours: ClassVar[bool] = False
     loss_parts: ClassVar[tuple[str, ...]] = ("rec", "cl4srec")
 
 
-class DuoRecObjectiveConfig(StrictModel):
+class DuoRecObjectiveConfig(ObjectiveConfig):
     """DuoRec: L_rec + weight * InfoNCE between a second dropout sample and a same-target
     sequence (SASRec with this objective is the DuoRec model)."""
 
@@ -125,26 +108,25 @@ class DuoRecObjectiveConfig(StrictModel):
     weight: float = Field(0.1, ge=0.0, description="weight of the contrastive loss")
     temperature: float = Field(1.0, gt=0.0, description="InfoNCE temperature (dot product)")
 
-    needs_neighbours: ClassVar[bool] = False
     loss_parts: ClassVar[tuple[str, ...]] = ("rec", "duorec")
 
 
-ObjectiveConfig = choice(SRACLObjectiveConfig, NextItemObjectiveConfig, CL4SRecObjectiveConfig,
-                         DuoRecObjectiveConfig)
-"""What training minimises besides L_rec: sracl (default), next_item, cl4srec or duorec."""
+for _objective in (SRACLObjectiveConfig, NextItemObjectiveConfig, CL4SRecObjectiveConfig,
+                   DuoRecObjectiveConfig):
+    OBJECTIVES.add(_objective.model_fields["name"].default, _objective)
 
 
 class TrainConfig(StrictModel):
     """Backbone, objectives and optimisation of the train stage."""
 
-    backbone: BackboneConfig = Field(
+    backbone: BACKBONES.choice(BackboneConfig) = Field(  # type: ignore[valid-type]
         SASRecConfig(), description="the sequence encoder and its settings: sasrec or gru4rec "
         "(a name alone takes that backbone's defaults, e.g. --set train.backbone=gru4rec)")
     seed: int | None = Field(
         None, description="training seed (initialisation, sample order, dropout, augmentation); "
         "None = the config's global seed. The seeds of an experiment vary this one only, so "
         "every seed shares the same prompts, profiles and neighbours")
-    objective: ObjectiveConfig = Field(
+    objective: OBJECTIVES.choice(ObjectiveConfig) = Field(  # type: ignore[valid-type]
         SRACLObjectiveConfig(), description="the training objective: sracl (the paper), "
         "next_item (the plain backbone), cl4srec or duorec (a name alone takes its defaults, "
         "e.g. --set train.objective=next_item)")

@@ -16,18 +16,10 @@ from torch import nn
 
 from sracl_core.rec.augment import cl4srec_view, substitute
 from sracl_core.rec.backbones.base import Backbone
-from sracl_core.rec.config import (
-    CL4SRecObjectiveConfig,
-    DuoRecObjectiveConfig,
-    NextItemObjectiveConfig,
-    SRACLObjectiveConfig,
-)
+from sracl_core.rec.config import ObjectiveConfig, SRACLObjectiveConfig
 from sracl_core.rec.data import SemanticNeighbours
 from sracl_core.rec.distributed import Shard
 from sracl_core.rec.full_softmax import full_softmax_cross_entropy
-
-ObjectiveChoice = (SRACLObjectiveConfig | NextItemObjectiveConfig | CL4SRecObjectiveConfig
-                   | DuoRecObjectiveConfig)
 
 
 def rec_loss(sequence_vectors: torch.Tensor, targets: torch.Tensor,
@@ -116,7 +108,7 @@ class TrainingObjective(nn.Module):
     are inputs, and stay out of checkpoints.
     """
 
-    def __init__(self, backbone: Backbone, cfg: ObjectiveChoice,
+    def __init__(self, backbone: Backbone, cfg: ObjectiveConfig,
                  neighbours: SemanticNeighbours | None, mask_token: int | None = None,
                  same_target: SameTargetSampler | None = None) -> None:
         super().__init__()

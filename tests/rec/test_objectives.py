@@ -8,8 +8,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from sracl_core.rec.backbones import build_backbone
-from sracl_core.rec.config import SASRecConfig, TrainConfig
+from sracl_core.rec.backbones import SASRecConfig, build_backbone
+from sracl_core.rec.config import TrainConfig
 from sracl_core.rec.objectives import (
     SameTargetSampler,
     SampleSynthesizer,

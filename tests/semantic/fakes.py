@@ -8,18 +8,22 @@ exercised in the slow tests.
 
 from __future__ import annotations
 
-from sracl_core.semantic.backends.base import (
-    AnswerSink,
-    ChatRequest,
-    Generation,
-    register_backend,
-)
+from typing import Literal
+
+from sracl_core.semantic.backends.base import AnswerSink, ChatRequest, Generation
+from sracl_core.semantic.config import LLM_BACKENDS, LLMProfilesConfig
 
 GOOD_ITEM = '{"item summary": "A useful product.", "potential user analysis": "Anyone."}'
 
 
 class Interrupted(Exception):
     """Stands in for a kill in the middle of the stage."""
+
+
+class ScriptedFakeProfilesConfig(LLMProfilesConfig):
+    """The LLM settings of every backend, for a backend with no engine of its own."""
+
+    backend: Literal["scripted-fake"] = "scripted-fake"
 
 
 class ScriptedFakeBackend:
@@ -58,8 +62,9 @@ class ScriptedFakeBackend:
 
 
 def use_scripted_fake() -> type[ScriptedFakeBackend]:
-    """Register the fake as backend ``scripted-fake`` with a clean script."""
-    register_backend("scripted-fake", ScriptedFakeBackend)
+    """The fake, registered as backend ``scripted-fake`` (once), with a clean script."""
+    if "scripted-fake" not in LLM_BACKENDS.names():
+        LLM_BACKENDS.add("scripted-fake", ScriptedFakeProfilesConfig, ScriptedFakeBackend)
     ScriptedFakeBackend.calls = []
     ScriptedFakeBackend.die_after_batches = None
     ScriptedFakeBackend.bad_prompts = set()

@@ -15,7 +15,7 @@ import pytest
 from sracl_core.semantic.backends.base import ChatRequest, create_backend
 from sracl_core.semantic.backends.breaker import EndpointDead
 from sracl_core.semantic.cache import ResponseCache
-from sracl_core.semantic.config import ProfilesConfig
+from sracl_core.semantic.config import OpenAIProfilesConfig
 from sracl_core.semantic.generation import GenerationFailed, generate_cached
 from tests.servers import chat_server, closed_port_url
 
@@ -24,9 +24,9 @@ pytestmark = pytest.mark.network_loopback
 CANARY = "sk-canary-3f9a1c7e"
 
 
-def _config(url: str, **openai: object) -> ProfilesConfig:
+def _config(url: str, **openai: object) -> OpenAIProfilesConfig:
     options = {"base_url": url, "api_key_env": "SRACL_TEST_KEY", "backoff_s": 0.01, **openai}
-    return ProfilesConfig(backend="openai", model="served-model", openai=options)
+    return OpenAIProfilesConfig(model="served-model", openai=options)
 
 
 def _requests(n: int) -> list[ChatRequest]:
@@ -34,7 +34,7 @@ def _requests(n: int) -> list[ChatRequest]:
                         temperature=0.0) for i in range(n)]
 
 
-def _generate(config: ProfilesConfig, cache: ResponseCache, n: int, max_attempts: int = 3):
+def _generate(config: OpenAIProfilesConfig, cache: ResponseCache, n: int, max_attempts: int = 3):
     return generate_cached(create_backend(config), _requests(n), cache, lambda r, t: True,
                            batch_size=256, max_attempts=max_attempts, retry_temperature=0.7,
                            label="profiles")

@@ -7,16 +7,16 @@ import logging
 import pytest
 
 from sracl_core.semantic.backends.base import ChatRequest, create_backend
-from sracl_core.semantic.config import ProfilesConfig
+from sracl_core.semantic.config import OpenAIProfilesConfig
 from sracl_core.semantic.templates import ITEM_JSON_SCHEMA
 from tests.servers import MALFORMED, chat_server
 
 pytestmark = pytest.mark.network_loopback
 
 
-def _config(url: str, **openai: object) -> ProfilesConfig:
+def _config(url: str, **openai: object) -> OpenAIProfilesConfig:
     options = {"base_url": url, "api_key_env": "SRACL_TEST_KEY", "backoff_s": 0.01, **openai}
-    return ProfilesConfig(backend="openai", model="served-model", openai=options)
+    return OpenAIProfilesConfig(model="served-model", openai=options)
 
 
 def _requests(n: int, **extra: object) -> list[ChatRequest]:

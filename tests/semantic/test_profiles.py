@@ -1,6 +1,6 @@
 import polars as pl
 
-from sracl_core.semantic.config import ProfilesConfig, PromptTemplates
+from sracl_core.semantic.config import OpenAIProfilesConfig, PromptTemplates
 from sracl_core.semantic.generation import Answer
 from sracl_core.semantic.profiles import (
     item_profiles,
@@ -22,7 +22,7 @@ def _items() -> pl.DataFrame:
 
 
 def test_items_without_text_are_not_sent_and_keep_their_name():
-    config = ProfilesConfig(backend="openai", model="m")
+    config = OpenAIProfilesConfig(model="m")
     requests = item_requests(_items(), config, TEMPLATES)
     assert [r.prompt for r in requests] == ["p1", "p2"]
     answers = {requests[0].key: Answer('{"item summary": "Bold red.", '
@@ -40,7 +40,7 @@ def test_items_without_text_are_not_sent_and_keep_their_name():
 
 
 def test_settings_that_change_answers_change_the_cache_key():
-    base = ProfilesConfig(backend="openai", model="m")
+    base = OpenAIProfilesConfig(model="m")
     key = item_requests(_items(), base, TEMPLATES)[0].key
     for change in ({"max_tokens_item": 7}, {"model": "other"}, {"temperature": 0.3},
                    {"json_mode": "none"}, {"json_mode": "none", "prefill": "on"}):
@@ -54,10 +54,10 @@ def test_settings_that_change_answers_change_the_cache_key():
 
 
 def test_auto_modes_prefill_for_vllm_only_and_never_with_a_schema():
-    served = ProfilesConfig(backend="openai", model="m")
+    served = OpenAIProfilesConfig(model="m")
     assert json_mode(served) == "schema" and prefills(served, TEMPLATES) == {
         "item": None, "user": None}
-    forced = ProfilesConfig(backend="openai", model="m", prefill="on", json_mode="schema")
+    forced = OpenAIProfilesConfig(model="m", prefill="on", json_mode="schema")
     assert prefills(forced, TEMPLATES) == {"item": None, "user": TEMPLATES.user_prefill}
     free = forced.model_copy(update={"json_mode": "none"})
     assert prefills(free, TEMPLATES)["item"] == TEMPLATES.item_prefill
@@ -69,7 +69,7 @@ def test_empty_user_answers_fall_back_to_the_titles():
                             "sample": pl.Series([None, None], dtype=pl.Int64),
                             "system": ["s", "s"], "prompt": ["a", "b"],
                             "titles": ["A; B", "C"], "has_text": [True, True]})
-    config = ProfilesConfig(backend="openai", model="m")
+    config = OpenAIProfilesConfig(model="m")
     requests = user_requests(prompts, config, TEMPLATES)
     answers = {requests[0].key: Answer("Likes  bold\ncolours.", True),
                requests[1].key: Answer("", False)}

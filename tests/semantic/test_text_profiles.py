@@ -6,7 +6,7 @@ import hashlib
 
 import polars as pl
 
-from sracl_core.semantic.config import ProfilesConfig, PromptsConfig, PromptTemplates
+from sracl_core.semantic.config import PromptsConfig, PromptTemplates, VllmProfilesConfig
 from sracl_core.semantic.profiles import (
     ITEM_PROFILE_SCHEMA,
     USER_PROFILE_SCHEMA,
@@ -111,11 +111,11 @@ def test_tables_have_the_llm_paths_schema_and_no_generated_parts(small_data):
     assert item_table["summary"].null_count() == item_table.height
     no_text = build_item_prompts(items, small_data["sequences"], config, seed=0).with_columns(
         has_text=False)
-    llm = item_profiles(no_text, ProfilesConfig(), PromptTemplates(), {})
+    llm = item_profiles(no_text, VllmProfilesConfig(), PromptTemplates(), {})
     assert llm.schema == item_table.schema
     users = build_user_prompts(items, small_data["sequences"], small_data["train_samples"],
                                config).user_prompts.with_columns(has_text=False)
-    assert user_profiles(users, ProfilesConfig(), PromptTemplates(), {}).schema == (
+    assert user_profiles(users, VllmProfilesConfig(), PromptTemplates(), {}).schema == (
         user_table.schema)
 
 

@@ -6,7 +6,7 @@ import pytest
 
 from sracl_core.semantic.backends.base import ChatRequest
 from sracl_core.semantic.cache import ResponseCache
-from sracl_core.semantic.config import ProfilesConfig
+from sracl_core.semantic.config import VllmProfilesConfig
 from sracl_core.semantic.generation import generate_cached
 from sracl_core.semantic.parsing import is_valid_user_answer, parse_item_answer
 from sracl_core.semantic.templates import (
@@ -27,7 +27,7 @@ ITEM = ITEM_SYSTEM.format(domain="beauty products")
 def engine():
     from sracl_core.semantic.backends.vllm_backend import VllmBackend
 
-    backend = VllmBackend(ProfilesConfig(vllm={"cpu_kv_cache_gib": 0.5, "max_model_len": 1024}))
+    backend = VllmBackend(VllmProfilesConfig(vllm={"cpu_kv_cache_gib": 0.5, "max_model_len": 1024}))
     yield backend
     backend.close()
 

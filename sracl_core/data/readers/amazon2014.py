@@ -27,7 +27,6 @@ import polars as pl
 
 from sracl_core.data.config import Amazon2014Source
 from sracl_core.data.raw import RAW_ITEM_SCHEMA, RawDataset, items_frame
-from sracl_core.data.readers import register
 from sracl_core.data.readers.lines import (
     numbered_lines,
     optional_str,
@@ -44,7 +43,6 @@ CATEGORY_PATH_SEPARATOR = "; "
 _ASIN_PATTERN = re.compile(r"""['"]asin['"]\s*:\s*['"]([^'"]+)['"]""")
 
 
-@register("amazon2014")
 def read_amazon2014(source: Amazon2014Source) -> RawDataset:
     interactions = read_review_lines(source.reviews, user_key="reviewerID", item_key="asin",
                                      time_key="unixReviewTime")

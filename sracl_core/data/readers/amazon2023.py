@@ -25,7 +25,6 @@ import polars as pl
 
 from sracl_core.data.config import Amazon2023Source
 from sracl_core.data.raw import RAW_ITEM_SCHEMA, RawDataset, items_frame
-from sracl_core.data.readers import register
 from sracl_core.data.readers.lines import (
     numbered_lines,
     optional_str,
@@ -40,7 +39,6 @@ CATEGORY_LEVEL_SEPARATOR = " > "
 DESCRIPTION_SEPARATOR = " "
 
 
-@register("amazon2023")
 def read_amazon2023(source: Amazon2023Source) -> RawDataset:
     interactions = read_review_lines(source.reviews, user_key="user_id",
                                      item_key="parent_asin", time_key="timestamp")

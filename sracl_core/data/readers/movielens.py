@@ -17,7 +17,6 @@ import polars as pl
 
 from sracl_core.data.config import MovieLensSource
 from sracl_core.data.raw import RAW_INTERACTION_SCHEMA, RawDataset, items_frame
-from sracl_core.data.readers import register
 from sracl_core.data.readers.lines import numbered_lines
 from sracl_core.errors import DataFormatError
 
@@ -35,7 +34,6 @@ _ITEM_FIELDS_BEFORE_GENRES = 5
 ENCODING = "latin-1"
 
 
-@register("movielens")
 def read_movielens(source: MovieLensSource) -> RawDataset:
     root = source.root
     if (root / "u.data").is_file():

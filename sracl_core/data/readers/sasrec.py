@@ -12,12 +12,10 @@ import polars as pl
 
 from sracl_core.data.config import SasrecSource
 from sracl_core.data.raw import RAW_INTERACTION_SCHEMA, TEXT_FIELDS, RawDataset, items_frame
-from sracl_core.data.readers import register
 from sracl_core.data.readers.text_table import no_rows, read_text_table, require_file
 from sracl_core.errors import DataFormatError
 
 
-@register("sasrec")
 def read_sasrec(source: SasrecSource) -> RawDataset:
     interactions = read_user_item_lines(source.interactions)
     items = None

@@ -26,7 +26,6 @@ import polars as pl
 
 from sracl_core.data.config import TableSource
 from sracl_core.data.raw import RAW_INTERACTION_SCHEMA, TEXT_FIELDS, RawDataset, items_frame
-from sracl_core.data.readers import register
 from sracl_core.data.readers.table_rows import TableRows, raise_ragged_row
 from sracl_core.data.readers.text_table import no_rows, require_file
 from sracl_core.errors import DataFormatError
@@ -35,7 +34,6 @@ PARQUET_SUFFIXES = (".parquet", ".pq")
 _INTEGER = re.compile(r"-?[0-9]+")
 
 
-@register("table")
 def read_table(source: TableSource) -> RawDataset:
     interactions, rows = read_interaction_table(source)
     items = read_item_table(source.items, source) if source.items is not None else None

@@ -1,4 +1,4 @@
-"""The backbone interface and the registry backbones plug into.
+"""The backbone interface, its config base, and the registry backbones plug into.
 
 A backbone turns a batch of left-padded item sequences into one vector per
 sequence; its item-embedding table doubles as the output layer, so scores over
@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from sracl_core.config_base import StrictModel
+from sracl_core.registry import Registry
 
 
 class Backbone(nn.Module):
@@ -37,29 +38,19 @@ class Backbone(nn.Module):
         return self.encode(sequences) @ self.item_table().T
 
 
+class BackboneConfig(StrictModel):
+    """The settings of one backbone; each backbone subclasses it with its own fields."""
+
+    name: str
+
+
 BackboneFactory = Callable[..., Backbone]
-_REGISTRY: dict[str, BackboneFactory] = {}
+BACKBONES: Registry[BackboneFactory] = Registry("backbone", default="sasrec")
+"""``train.backbone`` names one of these; a backbone registers with
+``@BACKBONES.register("name", ItsConfig)`` on its class."""
 
 
-def register_backbone(name: str) -> Callable[[BackboneFactory], BackboneFactory]:
-    """Class decorator: ``@register_backbone("sasrec")`` makes ``backbone: sasrec`` work."""
-
-    def decorate(factory: BackboneFactory) -> BackboneFactory:
-        if name in _REGISTRY:
-            raise ValueError(f"backbone {name!r} registered twice")
-        _REGISTRY[name] = factory
-        return factory
-
-    return decorate
-
-
-def registered_backbones() -> list[str]:
-    return sorted(_REGISTRY)
-
-
-def build_backbone(params: StrictModel, n_items: int, max_len: int, **options: Any) -> Backbone:
+def build_backbone(params: BackboneConfig, n_items: int, max_len: int,
+                   **options: Any) -> Backbone:
     """Instantiate the backbone that ``params`` (a ``train.backbone`` section) names."""
-    name = getattr(params, "name", None)
-    if name not in _REGISTRY:
-        raise ValueError(f"unknown backbone {name!r}; registered: {registered_backbones()}")
-    return _REGISTRY[name](params, n_items, max_len, **options)
+    return BACKBONES.build(params, n_items, max_len, **options)

@@ -7,16 +7,28 @@ projected back to the item-embedding size to score against the shared item table
 
 from __future__ import annotations
 
+from typing import Literal
+
 import torch
+from pydantic import Field
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
-from sracl_core.rec.backbones.base import Backbone, register_backbone
+from sracl_core.rec.backbones.base import BACKBONES, Backbone, BackboneConfig
 from sracl_core.rec.backbones.lengths import sequence_starts
-from sracl_core.rec.config import GRU4RecConfig
 
 
-@register_backbone("gru4rec")
+class GRU4RecConfig(BackboneConfig):
+    """GRU encoder; its last hidden state is projected back to the item-embedding size."""
+
+    name: Literal["gru4rec"] = "gru4rec"
+    embedding_size: int = Field(64, ge=1)
+    hidden_size: int = Field(128, ge=1)
+    n_layers: int = Field(1, ge=1)
+    dropout: float = Field(0.3, ge=0.0, lt=1.0)
+
+
+@BACKBONES.register("gru4rec", GRU4RecConfig)
 class GRU4Rec(Backbone):
     def __init__(self, cfg: GRU4RecConfig, n_items: int, max_len: int, *, n_special: int = 0,
                  **_: object) -> None:

@@ -28,13 +28,29 @@ at dropout 0.5 on every layer drawing masks was a quarter of the encoder's time.
 
 from __future__ import annotations
 
+from typing import Literal
+
 import torch
 import torch.nn.functional as F
+from pydantic import Field
 from torch import nn
 
-from sracl_core.rec.backbones.base import Backbone, register_backbone
+from sracl_core.rec.backbones.base import BACKBONES, Backbone, BackboneConfig
 from sracl_core.rec.backbones.lengths import plan_buckets, sequence_starts
-from sracl_core.rec.config import SASRecConfig
+
+
+class SASRecConfig(BackboneConfig):
+    """Causal self-attention encoder (post-LayerNorm blocks, learned positions)."""
+
+    name: Literal["sasrec"] = "sasrec"
+    n_layers: int = Field(2, ge=1)
+    n_heads: int = Field(2, ge=1)
+    hidden_size: int = Field(64, ge=1)
+    inner_size: int = Field(256, ge=1)
+    hidden_dropout: float = Field(0.5, ge=0.0, lt=1.0)
+    attn_dropout: float = Field(0.5, ge=0.0, lt=1.0)
+    layer_norm_eps: float = 1e-12
+    initializer_range: float = 0.02
 
 
 def dropout(x: torch.Tensor, p: float, training: bool) -> torch.Tensor:
@@ -95,7 +111,7 @@ class Block(nn.Module):
         return self.ffn_norm(dropout(self.ffn_out(F.gelu(self.ffn_in(h))), p, training) + h)
 
 
-@register_backbone("sasrec")
+@BACKBONES.register("sasrec", SASRecConfig)
 class SASRec(Backbone):
     def __init__(self, cfg: SASRecConfig, n_items: int, max_len: int, *, n_special: int = 0,
                  bucketed: bool = True, bucket_overhead_tokens: int = 256) -> None:

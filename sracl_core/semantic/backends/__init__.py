@@ -6,8 +6,6 @@ from sracl_core.semantic.backends.base import (
     LazyBackend,
     LLMBackend,
     create_backend,
-    register_backend,
 )
 
-__all__ = ["ChatRequest", "Generation", "LLMBackend", "LazyBackend", "create_backend",
-           "register_backend"]
+__all__ = ["ChatRequest", "Generation", "LLMBackend", "LazyBackend", "create_backend"]

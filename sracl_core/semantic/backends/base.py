@@ -1,4 +1,4 @@
-"""The one interface every LLM backend implements, and the registry that picks one.
+"""The one interface every LLM backend implements (``LLM_BACKENDS`` in the config picks one).
 
 A backend turns chat requests into generations and reports failures per
 request instead of raising, so one bad prompt never loses a batch. Engines are
@@ -8,13 +8,12 @@ path never import vLLM).
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    from sracl_core.semantic.config import ProfilesConfig
+    from sracl_core.semantic.config import LLMProfilesConfig
 
 
 @dataclass(frozen=True)
@@ -67,37 +66,17 @@ class LLMBackend(Protocol):
     def close(self) -> None: ...
 
 
-BackendFactory = Callable[["ProfilesConfig"], LLMBackend]
+def create_backend(config: LLMProfilesConfig) -> LLMBackend:
+    """The backend ``profiles.backend`` names (registered in ``LLM_BACKENDS``)."""
+    from sracl_core.semantic.config import LLM_BACKENDS
 
-_BACKENDS: dict[str, str | BackendFactory] = {
-    "vllm": "sracl_core.semantic.backends.vllm_backend:VllmBackend",
-    "openai": "sracl_core.semantic.backends.openai_backend:OpenAIBackend",
-}
-
-
-def register_backend(name: str, target: str | BackendFactory) -> None:
-    """Plug in a backend: a factory taking a ProfilesConfig, or ``module:Class`` to import late."""
-    _BACKENDS[name] = target
-
-
-def registered_backends() -> list[str]:
-    return sorted(_BACKENDS)
-
-
-def create_backend(config: ProfilesConfig) -> LLMBackend:
-    if config.backend not in _BACKENDS:
-        raise ValueError(f"unknown LLM backend {config.backend!r}; known: {sorted(_BACKENDS)}")
-    target = _BACKENDS[config.backend]
-    if isinstance(target, str):
-        module, _, name = target.partition(":")
-        target = getattr(importlib.import_module(module), name)
-    return target(config)
+    return LLM_BACKENDS.build(config)
 
 
 class LazyBackend:
     """Creates the real backend on the first generation, so a fully cached run loads no model."""
 
-    def __init__(self, config: ProfilesConfig) -> None:
+    def __init__(self, config: LLMProfilesConfig) -> None:
         self.model = config.model
         self._config = config
         self._backend: LLMBackend | None = None

@@ -44,7 +44,7 @@ from sracl_core.semantic.backends.breaker import CircuitBreaker, EndpointDead
 from sracl_core.semantic.redact import error_text, register_secret
 
 if TYPE_CHECKING:
-    from sracl_core.semantic.config import ProfilesConfig
+    from sracl_core.semantic.config import OpenAIProfilesConfig
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +52,7 @@ _NO_KEY = "EMPTY"
 
 
 class OpenAIBackend:
-    def __init__(self, config: ProfilesConfig) -> None:
+    def __init__(self, config: OpenAIProfilesConfig) -> None:
         if models.is_embedded(config.model):
             raise ValueError(
                 f"profiles.model {config.model!r} is an embedded model, which only the vllm "

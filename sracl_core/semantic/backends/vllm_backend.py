@@ -19,7 +19,7 @@ from sracl_core.semantic.backends.base import AnswerSink, ChatRequest, Generatio
 from sracl_core.semantic.redact import error_text
 
 if TYPE_CHECKING:
-    from sracl_core.semantic.config import ProfilesConfig
+    from sracl_core.semantic.config import VllmProfilesConfig
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ def _cpu_dtype() -> str:
 class VllmBackend:
     """One engine for the life of the object; call :meth:`close` to free it."""
 
-    def __init__(self, config: ProfilesConfig) -> None:
+    def __init__(self, config: VllmProfilesConfig) -> None:
         if models.is_embedded(config.model):
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
         options = config.vllm
