@@ -40,7 +40,6 @@ from naive_step import NaiveSRACL, naive_batch
 from sracl_core.data.source_files import add_data_arguments, resolve_data_arguments
 from sracl_core.rec.config import TrainConfig
 from sracl_core.rec.data import SemanticNeighbours, TrainingData, leave_one_out, read_interactions
-from sracl_core.rec.neighbours import cooccurrence_item_vectors, item_neighbours_from_vectors
 from sracl_core.rec.trainer import build_objective
 
 BATCH = 256
@@ -56,11 +55,15 @@ def beauty(path: str | Path) -> TrainingData:
 
 
 def timing_neighbours(data: TrainingData, seed: int = 0) -> SemanticNeighbours:
+    """Random neighbours of the real shapes (never self; item row 0 is padding): a step's
+    cost depends on how many there are, not on which (the GPU machine has no FAISS)."""
     g = torch.Generator().manual_seed(seed)
-    n = data.train_prefixes.shape[0]
+    n, n_items = data.train_prefixes.shape[0], data.n_items
     offsets = torch.randint(1, n, (n, K), generator=g)  # never self
+    item_offsets = torch.randint(1, n_items, (n_items, K), generator=g)
+    items = (torch.arange(n_items)[:, None] + item_offsets) % n_items + 1
     return SemanticNeighbours(
-        item_neighbours=item_neighbours_from_vectors(cooccurrence_item_vectors(data, 64), K),
+        item_neighbours=torch.cat([torch.zeros(1, K, dtype=items.dtype), items]),
         sample_profile=torch.arange(n),
         profile_neighbours=(torch.arange(n)[:, None] + offsets) % n,
         profile_sequences=data.train_prefixes,

@@ -10,7 +10,6 @@ from sracl_core.rec.checkpoint import load_model, save_model
 from sracl_core.rec.config import EvaluateConfig, ObjectiveConfig, TrainConfig
 from sracl_core.rec.data import EvalSplit, SemanticNeighbours, TrainingData, leave_one_out
 from sracl_core.rec.metrics import evaluate, evaluate_split, metric_key, recommend
-from sracl_core.rec.neighbours import collaborative_neighbours, nearest_neighbours
 from sracl_core.rec.trainer import EpochReport, TrainResult, train
 
 __all__ = [
@@ -25,13 +24,11 @@ __all__ = [
     "TrainResult",
     "TrainingData",
     "build_backbone",
-    "collaborative_neighbours",
     "evaluate",
     "evaluate_split",
     "leave_one_out",
     "load_model",
     "metric_key",
-    "nearest_neighbours",
     "recommend",
     "save_model",
     "train",

@@ -19,8 +19,8 @@ import torch
 import torch.nn.functional as F
 
 from sracl_core.config_base import fingerprint_payload
+from sracl_core.rec.cooccurrence import cooccurrence_vectors
 from sracl_core.rec.data import left_pad
-from sracl_core.rec.neighbours import cooccurrence_vectors
 from sracl_core.semantic.neighbours import top_k
 from sracl_core.stages.embeddings import with_vectors
 from sracl_core.stages.stage import Stage

@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from sracl_core.rec.data import SemanticNeighbours, TrainingData, leave_one_out
-from sracl_core.rec.neighbours import item_neighbours_from_vectors, nearest_neighbours
+from sracl_core.semantic.config import NeighboursConfig
+from sracl_core.semantic.neighbours import top_k
 
 
 def synthetic_sequences(n_users: int, n_items: int, seed: int) -> dict[int, list[int]]:
@@ -36,17 +37,24 @@ def tiny_data() -> TrainingData:
     return leave_one_out(synthetic_sequences(60, 30, seed=0), n_items=30, max_len=8)
 
 
+def knn(vectors: torch.Tensor, k: int):
+    """The product's exact FAISS search: row indices of each row's k nearest other rows."""
+    return top_k(vectors.numpy(), k, NeighboursConfig(k=k))[0]
+
+
 def make_neighbours(data: TrainingData, k: int = 3, d_text: int = 16,
                     seed: int = 0) -> SemanticNeighbours:
     """Prefix-granularity neighbours from random 'text' vectors."""
     g = torch.Generator().manual_seed(seed)
-    item_vectors = torch.randn(data.n_items + 1, d_text, generator=g)
+    item_vectors = torch.nn.functional.normalize(torch.randn(data.n_items, d_text, generator=g),
+                                                 dim=1)
     profile_embeddings = torch.nn.functional.normalize(
         torch.randn(data.train_prefixes.shape[0], d_text, generator=g), dim=1)
+    item_ids = torch.from_numpy(knn(item_vectors, k)) + 1  # row 0 is the padding item
     return SemanticNeighbours(
-        item_neighbours=item_neighbours_from_vectors(item_vectors, k),
+        item_neighbours=torch.cat([torch.zeros(1, k, dtype=item_ids.dtype), item_ids]),
         sample_profile=torch.arange(data.train_prefixes.shape[0]),
-        profile_neighbours=nearest_neighbours(profile_embeddings, k),
+        profile_neighbours=torch.from_numpy(knn(profile_embeddings, k)),
         profile_sequences=data.train_prefixes,
         profile_embeddings=profile_embeddings,
     )

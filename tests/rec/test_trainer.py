@@ -88,13 +88,10 @@ def test_saved_model_reloads_without_training_code(tiny_data, tmp_path: Path) ->
     assert again.scores(seqs).shape[1] == tiny_data.n_items  # the mask token is not ranked
 
 
-def test_gru4rec_and_collaborative_retrieval_train(tiny_data, tmp_path: Path) -> None:
-    from sracl_core.rec.neighbours import collaborative_neighbours
-
+def test_gru4rec_trains_with_sracl(tiny_data, tiny_neighbours, tmp_path: Path) -> None:
     cfg = config(epochs=1, backbone={"name": "gru4rec", "embedding_size": 16,
                                       "hidden_size": 16})
-    result = train(cfg, tiny_data, collaborative_neighbours(tiny_data, k=3), seed=0,
-                   checkpoint_dir=tmp_path)
+    result = train(cfg, tiny_data, tiny_neighbours, seed=0, checkpoint_dir=tmp_path)
     assert set(result.history[0].losses) == {"rec", "cs", "is", "total"}
 
 
