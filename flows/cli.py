@@ -90,7 +90,7 @@ def run(
         """Read the input before the orchestrator starts: a bad file fails in seconds, and
         settings that must fit the data are checked before any LLM work. The flow then finds
         ingest cached and reports it as computed by this run."""
-        from sracl_core.pipeline import select_stages
+        from sracl_core.stages.graph import select_stages
         from sracl_core.stages.runner import run_stage
 
         if not force and "ingest" in select_stages(resolved, stage, downstream=downstream,

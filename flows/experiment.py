@@ -27,8 +27,8 @@ from sracl_core.experiment.aggregate import RUN_SCHEMA, markdown_table, summaris
 from sracl_core.experiment.grid import GridRun, grid_runs, load_grid
 from sracl_core.experiment.results import results_folder, run_figures, write_results
 from sracl_core.experiment.tracking import TAG_EXPERIMENT, log_summary
-from sracl_core.pipeline import needed_stages
 from sracl_core.preflight import check_config
+from sracl_core.stages.graph import needed_stages
 
 log = logging.getLogger(__name__)
 

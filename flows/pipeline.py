@@ -20,9 +20,8 @@ from flows.abandoned import crash_flow_runs
 from flows.reporting import publish
 from sracl_core.config import PipelineConfig, load_config
 from sracl_core.errors import ConfigError
-from sracl_core.pipeline import select_stages
 from sracl_core.preflight import check_config, check_ingested
-from sracl_core.stages.graph import STAGE_ORDER, stage_fingerprints
+from sracl_core.stages.graph import STAGE_ORDER, select_stages, stage_fingerprints
 from sracl_core.tracking import PipelineRun, StageRecord
 from tasks.stages import STAGE_TASKS
 

@@ -23,7 +23,7 @@ import pytest
 from mlflow import MlflowClient
 
 from sracl_core.config import load_config
-from sracl_core.pipeline import needed_stages, run_pipeline
+from sracl_core.stages.graph import needed_stages
 from sracl_core.tracking import (
     EXPERIMENT_KIND,
     EXPERIMENT_KIND_TAG,
@@ -36,6 +36,7 @@ from sracl_core.tracking import (
 from sracl_core.tracking_description import MLFLOW_RUN_NOTE, describe_run
 from sracl_core.tracking_model import link_model
 from tests.servers import loopback_server
+from tests.stage_runs import run_pipeline
 
 DEFAULT_CONFIG = Path(__file__).resolve().parents[1] / "configs" / "default.yaml"
 PLAIN = ["train.objective=next_item", "train.epochs=2",

@@ -17,9 +17,10 @@ import pytest
 from mlflow import MlflowClient
 
 from sracl_core.config import load_config
-from sracl_core.pipeline import needed_stages, run_pipeline
+from sracl_core.stages.graph import needed_stages
 from sracl_core.tracking import PipelineRun, StageRecord, tracking_uri
 from sracl_core.tracking_model import registered_model_name
+from tests.stage_runs import run_pipeline
 
 DEFAULT_CONFIG = Path(__file__).resolve().parents[1] / "configs" / "default.yaml"
 PLAIN = ["train.objective=next_item", "train.epochs=1",

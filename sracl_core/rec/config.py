@@ -1,9 +1,9 @@
 """Config of the train and evaluate stages.
 
-Defaults are the SRA-CL paper's settings on Amazon Beauty (see DESIGN.md, "The
-method" 5-6). Every switch that changes the math is a result field (it enters the
-stage fingerprint); switches that only change how fast or where the same math runs
-are :func:`runtime_field`s.
+Defaults are the SRA-CL paper's settings on Amazon Beauty, as its reference
+implementation sets them. Every switch that changes the math is a result field (it
+enters the stage fingerprint); switches that only change how fast or where the same
+math runs are :func:`runtime_field`s.
 """
 
 from __future__ import annotations

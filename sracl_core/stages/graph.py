@@ -79,6 +79,29 @@ class StageStatus:
         return self.state in ("cached", "unverified")
 
 
+def select_stages(config: PipelineConfig, stage: str | None = None, *,
+                  downstream: bool = False, until: str | None = None) -> list[str]:
+    """The stages a command line asks for, in run order.
+
+    No stage: the whole pipeline (or up to ``until``). One stage: just it, or
+    it and everything after it with ``downstream``.
+    """
+    if stage is None:
+        stages = needed_stages(config)
+    elif downstream:
+        stages = downstream_of(stage, config)
+    else:
+        stages = [stage]
+    if until is not None:
+        stages = [name for name in stages if STAGE_ORDER.index(name) <= STAGE_ORDER.index(until)]
+    return stages
+
+
+def needed_stages(config: PipelineConfig) -> list[str]:
+    """The stages a full run computes: evaluate and everything it needs for this config."""
+    return [*upstream_of("evaluate", config), "evaluate"]
+
+
 def plan(config: PipelineConfig) -> list[StageStatus]:
     """The state of every stage of this config, each artifact checked against its manifest."""
     store = store_for(config)

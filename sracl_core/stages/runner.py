@@ -31,8 +31,8 @@ def run_stage(config: PipelineConfig, stage: str, *, force: bool = False,
               on_epoch: EpochCallback | None = None) -> StageOutcome:
     """Compute a stage unless its fingerprint already has a sound artifact.
 
-    Its inputs must be complete already; the caller (the Prefect flow or
-    :func:`sracl_core.pipeline.run_pipeline`) runs stages in order. The
+    Its inputs must be complete already; the caller (the Prefect flow) runs stages
+    in order. The
     computation holds the stage's lock: a second run of the same fingerprint
     waits, then reuses the first one's artifact. A damaged artifact is moved
     aside and computed again.

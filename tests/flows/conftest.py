@@ -8,7 +8,6 @@ through the ``harness`` fixture.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import tempfile
 import time
@@ -26,9 +25,6 @@ from tests.servers import loopback_server
 configure_prefect(Path(os.environ.get("PREFECT_HOME") or tempfile.mkdtemp(prefix="sracl-prefect-")))
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-SEMANTIC_STAGES = ("prompts", "profiles", "embeddings", "neighbours")
-SEMANTIC_AVAILABLE = all(importlib.util.find_spec(f"sracl_core.stages.{name}") is not None
-                         for name in SEMANTIC_STAGES)
 
 
 @dataclass(frozen=True)
@@ -37,14 +33,8 @@ class Harness:
 
     cache: Path
     config_path: Path = PROJECT_ROOT / "configs" / "default.yaml"
-    semantic: bool = SEMANTIC_AVAILABLE
-
-    @property
-    def fast(self) -> list[str]:
-        fast = ["profiles.max_tokens_item=24", "profiles.max_tokens_user=24", "train.epochs=2"]
-        if not self.semantic:
-            fast += ["train.objective=next_item"]
-        return fast
+    fast: tuple[str, ...] = ("profiles.max_tokens_item=24", "profiles.max_tokens_user=24",
+                             "train.epochs=2")
 
     def overrides(self, *extra: str, cache: Path | None = None) -> list[str]:
         return [f"cache_root={cache or self.cache}", *self.fast, *extra]

@@ -10,8 +10,8 @@ from typer.testing import CliRunner
 from flows.cli import app
 from sracl_core.config import load_config
 from sracl_core.last_run import record
-from sracl_core.pipeline import run_pipeline
 from tests.semantic.fakes import use_scripted_fake
+from tests.stage_runs import run_pipeline
 
 runner = CliRunner()
 SEQUENCES = {701: [30, 20, 10, 40], 702: [20, 40, 50, 10], 703: [50, 40, 30, 20, 10]}

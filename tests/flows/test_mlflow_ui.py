@@ -70,8 +70,6 @@ def test_each_stage_run_is_nested_under_the_pipeline_run(mlflow_ui: str,
 
 def test_semantic_stage_runs_hold_profiles_and_neighbour_examples(harness: Any, mlflow_ui: str,
                                                                   first_run: dict[str, Any]):
-    if not harness.semantic:
-        pytest.skip("the semantic stages are not there yet")
     tracking = first_run["tracking"]
     found = httpx.post(f"{mlflow_ui}/api/2.0/mlflow/runs/search", timeout=30, json={
         "experiment_ids": [tracking["experiment_id"]],

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from sracl_core.config import load_config
 from sracl_core.errors import StageInputMissing
-from sracl_core.pipeline import needed_stages
+from sracl_core.stages.graph import needed_stages
 
 pytestmark = pytest.mark.slow
 
@@ -118,8 +118,6 @@ def test_changing_the_llm_section_reruns_profiles_and_everything_after(
     """A change of the LLM's settings re-runs profiles and every stage after it. The retry
     temperature is the one whose change the per-prompt response cache absorbs (valid first
     answers are reused), so the test re-runs the stages without generating again."""
-    if not harness.semantic:
-        pytest.skip("the semantic stages are not there yet")
     result = harness.run("profiles.retry_temperature=0.5")
     assert cached(result) == ["ingest", "prompts"]
     assert computed(result) == ["profiles", "embeddings", "neighbours", "train", "evaluate"]

@@ -6,8 +6,8 @@ import numpy as np
 import polars as pl
 
 from sracl_core.config import load_config
-from sracl_core.pipeline import run_pipeline, select_stages
-from sracl_core.stages.graph import store_for
+from sracl_core.stages.graph import select_stages, store_for
+from tests.stage_runs import run_pipeline
 
 # items 1 and 3 always stand between 2 and 4, items 5 and 6 between 7 and 8: each pair
 # shares every context, so their co-occurrence rows (and vectors) are alike; 9 and 10 end

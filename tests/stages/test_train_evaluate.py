@@ -4,9 +4,9 @@ import polars as pl
 import pytest
 
 from sracl_core.config import PipelineConfig, load_config
-from sracl_core.pipeline import run_pipeline, select_stages
-from sracl_core.stages.graph import store_for
+from sracl_core.stages.graph import select_stages, store_for
 from sracl_core.stages.runner import StageOutcome
+from tests.stage_runs import run_pipeline
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 PLAIN = ["train.objective=next_item", "train.epochs=2",

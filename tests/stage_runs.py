@@ -1,0 +1,15 @@
+"""Stages run in order in this process, without Prefect: the tests of stages and tracking."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sracl_core.config import PipelineConfig
+from sracl_core.stages.graph import STAGE_ORDER
+from sracl_core.stages.runner import StageOutcome, run_stage
+
+
+def run_pipeline(config: PipelineConfig, stages: Iterable[str] = STAGE_ORDER, *,
+                 force: Iterable[str] = ()) -> list[StageOutcome]:
+    forced = set(force)
+    return [run_stage(config, stage, force=stage in forced) for stage in stages]
