@@ -60,12 +60,12 @@ class EpochReport:
 
 @dataclass
 class TrainResult:
-    """The best model (by the early-stopping metric) and how the run went."""
+    """The best model (by the early-stopping metric) and how the run went; its test metrics
+    are the evaluate stage's (full history, every protocol), not the trainer's."""
 
     model: Backbone
     best_epoch: int
     best_valid: dict[str, float]
-    test: dict[str, float]
     history: list[EpochReport] = field(default_factory=list)
     stopped_early: bool = False
     model_dir: Path | None = None
@@ -132,7 +132,7 @@ def train(config: TrainConfig, data: TrainingData, neighbours: SemanticNeighbour
     Started by torchrun (:mod:`sracl_core.rec.distributed`), every rank trains its
     share of each global batch of ``batch_size`` with DDP and resumes from rank 0's
     ``checkpoint_dir``; only rank 0 evaluates, writes checkpoints and calls
-    ``on_epoch``, and ``test`` is empty on the other ranks.
+    ``on_epoch``.
     """
     ranks = ranks_from_environment()
     checkpoint_dir = Path(ranks.from_main(str(checkpoint_dir)))
@@ -239,10 +239,6 @@ def train(config: TrainConfig, data: TrainingData, neighbours: SemanticNeighbour
             history = [EpochReport(**entry) for entry in progress["history"]]
 
     best = load_model(checkpoint_dir / BEST, device)
-    test = {}
-    for exclude in (False, True) if ranks.is_main else ():
-        test.update(evaluate(best, data.test.inputs, data.test.targets, exclude_history=exclude,
-                             batch_size=config.eval_batch_size, ties=config.rank_ties))
     return TrainResult(model=best, best_epoch=progress["best_epoch"],
-                       best_valid=progress["best_valid"], test=test, history=history,
+                       best_valid=progress["best_valid"], history=history,
                        stopped_early=progress["done"], model_dir=checkpoint_dir / BEST)

@@ -55,6 +55,6 @@ def worker(rank: int, port: int, jobs: list[dict[str, Any]], out: str) -> None:
             continue
         results.append({"losses": [r.losses for r in result.history],
                         "reported": [r.epoch for r in reports],
-                        "weights": result.model.state_dict(), "test": result.test})
+                        "weights": result.model.state_dict(), "best": result.best_valid})
     torch.save(results, Path(out) / f"rank{rank}.pt")
     dist.destroy_process_group()

@@ -63,7 +63,7 @@ def test_resume_after_a_kill_mid_epoch_matches_uninterrupted(tiny_data, tiny_nei
     assert [r.epoch for r in resumed.history] == [0, 1, 2]
     assert [r.epoch for r in resumed_reports] == [1, 2]
     assert resumed_reports[0].losses == pytest.approx(reports[1].losses)
-    assert resumed.test == whole.test
+    assert resumed.best_valid == whole.best_valid
 
 
 def test_early_stopping_and_best_checkpoint(tiny_data, tmp_path: Path) -> None:
@@ -75,7 +75,7 @@ def test_early_stopping_and_best_checkpoint(tiny_data, tmp_path: Path) -> None:
     if result.stopped_early:
         assert len(scores) - 1 - result.best_epoch == 2
     assert result.best_valid["all/NDCG@10"] == max(scores)
-    assert {"all/HR@10", "unseen/HR@10", "all/MRR@20"} <= set(result.test)
+    assert {"all/HR@10", "all/MRR@20"} <= set(result.best_valid)
 
 
 def test_saved_model_reloads_without_training_code(tiny_data, tmp_path: Path) -> None:
