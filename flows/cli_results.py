@@ -85,7 +85,7 @@ def inspect_neighbours(
 ) -> None:
     """Print an item (or a user) with its semantic neighbours, their scores and profiles."""
     from sracl_core.ids import id_maps
-    from sracl_core.semantic import inspect
+    from sracl_core.neighbour_lists import Entry, item_neighbours, user_neighbours
 
     if (item is None) == (user is None):
         fail(ValueError("give exactly one of --item ID or --user ID"))
@@ -93,15 +93,15 @@ def inspect_neighbours(
     try:
         user_map, item_map = id_maps(resolved)
         if item is not None:
-            view = inspect.item_neighbours(
+            view = item_neighbours(
                 resolved, item_map.internal([item], internal_ids=internal_ids)[0])
         else:
-            view = inspect.user_neighbours(
+            view = user_neighbours(
                 resolved, user_map.internal([str(user)], internal_ids=internal_ids)[0])
     except SraclError as error:
         fail(error)
 
-    def shown_id(entry: inspect.Entry) -> str:
+    def shown_id(entry: Entry) -> str:
         return f"{entry.original_id} (internal {entry.id})" if internal_ids else entry.original_id
 
     anchor = view.anchor

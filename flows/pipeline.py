@@ -22,7 +22,8 @@ from sracl_core.config import PipelineConfig, load_config
 from sracl_core.errors import ConfigError
 from sracl_core.preflight import check_config, check_ingested
 from sracl_core.stages.graph import STAGE_ORDER, select_stages, stage_fingerprints
-from sracl_core.tracking import PipelineRun, StageRecord
+from sracl_core.stages.runner import StageOutcome
+from sracl_core.tracking import PipelineRun
 from tasks.stages import STAGE_TASKS
 
 DEFAULT_CONFIG = "configs/default.yaml"
@@ -77,13 +78,13 @@ def execute(config_path: str, overrides: list[str] | None, *, stage: str | None 
     fingerprints = stage_fingerprints(config)
     logger.info("sracl %s: stages %s", config.dataset, " -> ".join(stages))
     tracker = _start_tracking(config, config_path, overrides, stages, dict(tags or {}))
-    records: list[StageRecord] = []
+    records: list[StageOutcome] = []
     try:
         for name in stages:
             state = STAGE_TASKS[name](config_path, overrides, name, fingerprints[name], force,
                                       tracker.run_id if tracker is not None else None,
                                       return_state=True)
-            record = StageRecord(**state.result())
+            record = StageOutcome.from_dict(state.result())
             if record.cached and name in (computed_before or {}):
                 record = dataclasses.replace(record, cached=False,
                                              seconds=computed_before[name])

@@ -8,8 +8,6 @@ held-out metrics.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import polars as pl
 import torch
 
@@ -18,7 +16,7 @@ from sracl_core.errors import SraclError
 from sracl_core.rec.checkpoint import load_model
 from sracl_core.rec.data import left_pad
 from sracl_core.rec.metrics import recommend
-from sracl_core.stages.graph import stage_fingerprints, store_for
+from sracl_core.stages.graph import outputs_of
 from sracl_core.stages.rec_inputs import history_matrix
 
 
@@ -26,13 +24,10 @@ def recommend_for_users(config: PipelineConfig, users: list[int], top_k: int,
                         exclude_history: bool = True) -> pl.DataFrame:
     """One row per (user, rank) for internal user ids: ``user, rank, item, original_id,
     title, original_user`` (the internal and the dataset's ids of both)."""
-    store = store_for(config)
-    fingerprints = stage_fingerprints(config)
-    if not store.is_complete("train", fingerprints["train"]):
-        raise SraclError(f"no trained model for this config yet (train {fingerprints['train']}); "
-                         "run `sracl run` with this config (and the same --set overrides) first")
-    model = load_model(Path(store.path("train", fingerprints["train"])) / "model")
-    sequences = store.read_table("ingest", fingerprints["ingest"], "sequences")
+    outputs = outputs_of(config)
+    outputs.require("train", "trained model")
+    model = load_model(outputs.path("train") / "model")
+    sequences = outputs.table("ingest", "sequences")
     known = sequences.filter(pl.col("user").is_in(users))
     missing = sorted(set(users) - set(known["user"].to_list()))
     if missing:
@@ -42,9 +37,8 @@ def recommend_for_users(config: PipelineConfig, users: list[int], top_k: int,
     inputs = torch.from_numpy(left_pad(full.to_list(), config.data.max_len))
     lists = recommend(model, inputs, top_k=top_k, exclude_history=exclude_history,
                       history=history_matrix(full))
-    items = store.read_table("ingest", fingerprints["ingest"], "items").select(
-        "item", "original_id", "title")
-    owners = store.read_table("ingest", fingerprints["ingest"], "users").select(
+    items = outputs.table("ingest", "items").select("item", "original_id", "title")
+    owners = outputs.table("ingest", "users").select(
         "user", pl.col("original_id").alias("original_user"))
     rows = pl.DataFrame({
         "user": [u for u in users for _ in range(top_k)],

@@ -22,7 +22,8 @@ from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
 
 from sracl_core.config import PipelineConfig, dump_config
 from sracl_core.rec.trainer import EpochReport
-from sracl_core.stages.graph import stage_fingerprints, store_for
+from sracl_core.stages.graph import outputs_of
+from sracl_core.stages.runner import StageOutcome
 from sracl_core.stages.train import epochs_table
 from sracl_core.tracking_config import flatten
 from sracl_core.tracking_description import MLFLOW_RUN_NOTE, describe_run
@@ -40,7 +41,7 @@ from sracl_core.tracking_store import (
 )
 
 __all__ = ["EXPERIMENT_KIND", "EXPERIMENT_KIND_TAG", "LiveEpochs", "PipelineRun", "RunSummary",
-           "StageRecord", "artifact_location", "ensure_experiment", "flatten", "run_url",
+           "artifact_location", "ensure_experiment", "flatten", "run_url",
            "tracking_uri", "ui_command"]
 
 log = logging.getLogger(__name__)
@@ -50,23 +51,6 @@ TAG_FINGERPRINT = "sracl.fingerprint"
 TAG_STATE = "sracl.state"
 TAG_KIND = "sracl.run_kind"
 _BATCH = 100
-
-
-@dataclass(frozen=True)
-class StageRecord:
-    """What the orchestrator saw of one stage in this execution."""
-
-    stage: str
-    fingerprint: str
-    cached: bool
-    path: str
-    seconds: float
-    live_epochs: tuple[int, ...] = ()
-    """Epochs already logged to the pipeline run while training (see :class:`LiveEpochs`)."""
-
-    @property
-    def state(self) -> str:
-        return "cached" if self.cached else "computed"
 
 
 class LiveEpochs:
@@ -126,9 +110,8 @@ class PipelineRun:
         self.client = client
         self.experiment_id = experiment_id
         self.run_id = run_id
-        self.store = store_for(config)
-        self.fingerprints = stage_fingerprints(config)
-        self.stages: list[StageRecord] = []
+        self.outputs = outputs_of(config)
+        self.stages: list[StageOutcome] = []
         self.test_metrics: dict[str, float] = {}
         self.model_uri: str | None = None
         self.model_id: str | None = None
@@ -159,7 +142,8 @@ class PipelineRun:
                    overrides: Iterable[str] = ()) -> None:
         """The resolved config as params (dotted keys) and as a YAML artifact."""
         params = flatten(self.config.model_dump(mode="json"))
-        tags = {f"sracl.fingerprint.{stage}": fp for stage, fp in self.fingerprints.items()}
+        tags = {f"sracl.fingerprint.{stage}": fp
+                for stage, fp in self.outputs.fingerprints.items()}
         if config_path:
             tags["sracl.config_path"] = str(config_path)
         overrides = list(overrides)
@@ -168,7 +152,7 @@ class PipelineRun:
         self._log_batch(self.run_id, params=params, tags=tags)
         self.client.log_text(self.run_id, dump_config(self.config), "config/resolved.yaml")
 
-    def log_stage(self, record: StageRecord, *, tags: Mapping[str, str] | None = None) -> str:
+    def log_stage(self, record: StageOutcome, *, tags: Mapping[str, str] | None = None) -> str:
         """A nested run for one stage: its fingerprint, state, timings and contents."""
         self.stages.append(record)
         nested = self.client.create_run(
@@ -179,8 +163,8 @@ class PipelineRun:
         )
         nested_id = nested.info.run_id
         metrics = {"seconds": record.seconds}
-        if self.store.is_complete(record.stage, record.fingerprint):
-            manifest = self.store.manifest(record.stage, record.fingerprint)
+        manifest = self.outputs.manifest(record.stage)
+        if manifest is not None:
             metrics["compute_seconds"] = float(manifest.get("wall_seconds", 0.0))
             metrics.update({f"rows.{name}": float(count)
                             for name, count in manifest.get("tables", {}).items()})
@@ -190,11 +174,10 @@ class PipelineRun:
                         tags={f"sracl.state.{record.stage}": record.state})
         status = "FINISHED"
         logger = STAGE_LOGGERS.get(record.stage)
-        if logger is not None and self.store.is_complete(record.stage, record.fingerprint):
+        if logger is not None and manifest is not None:
             try:
-                outcome = logger(StageLog(self.config, self.client, self.store, self.fingerprints,
-                                          record.stage, nested_id, self.run_id,
-                                          frozenset(record.live_epochs)))
+                outcome = logger(StageLog(self.config, self.client, self.outputs, record.stage,
+                                          nested_id, self.run_id, frozenset(record.live_epochs)))
             except Exception as error:
                 log.warning("mlflow: logging %s's outputs failed: %s", record.stage, error,
                             exc_info=True)
@@ -225,9 +208,7 @@ class PipelineRun:
 
     def description(self, status: str = "FINISHED") -> str:
         """The run page's Markdown summary, from the ingest manifest and the logged stages."""
-        fingerprint = self.fingerprints["ingest"]
-        stats = (self.store.manifest("ingest", fingerprint).get("stats", {})
-                 if self.store.is_complete("ingest", fingerprint) else {})
+        stats = (self.outputs.manifest("ingest") or {}).get("stats", {})
         return describe_run(self.config.dataset, stats, self.stages, self.test_metrics,
                             model_uri=self.model_uri, status=status)
 

@@ -24,7 +24,7 @@ _NOTE_LIMIT = 5000
 
 
 class StageLine(Protocol):
-    """What the description needs of a stage record (:class:`sracl_core.tracking.StageRecord`)."""
+    """What the description needs of a stage's outcome (``stages.runner.StageOutcome``)."""
 
     stage: str
     seconds: float

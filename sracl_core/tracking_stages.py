@@ -18,13 +18,13 @@ import polars as pl
 from mlflow import MlflowClient
 from mlflow.entities import Metric
 
-from sracl_core.artifacts import ArtifactStore
 from sracl_core.tracking_config import flatten
 from sracl_core.tracking_model import link_model, log_recommender, registered_model_name
 from sracl_core.tracking_plots import training_curves
 
 if TYPE_CHECKING:
     from sracl_core.config import PipelineConfig
+    from sracl_core.stages.outputs import StageOutputs
 
 _METRIC_NAME_UNSAFE = re.compile(r"[^/\w.\- ]")
 
@@ -49,8 +49,7 @@ class StageLog:
 
     config: PipelineConfig
     client: MlflowClient
-    store: ArtifactStore
-    fingerprints: Mapping[str, str]
+    outputs: StageOutputs
     stage: str
     run_id: str
     parent_run_id: str
@@ -59,21 +58,14 @@ class StageLog:
 
     @property
     def fingerprint(self) -> str:
-        return self.fingerprints[self.stage]
+        return self.outputs.fingerprint(self.stage)
 
     def manifest(self, stage: str | None = None) -> dict[str, Any] | None:
-        stage = stage or self.stage
-        if not self.store.is_complete(stage, self.fingerprints[stage]):
-            return None
-        return self.store.manifest(stage, self.fingerprints[stage])
+        return self.outputs.manifest(stage or self.stage)
 
     def table(self, name: str, stage: str | None = None) -> pl.DataFrame | None:
         """A table of this (or another) stage's artifact, or None when it was not written."""
-        stage = stage or self.stage
-        path = self.store.path(stage, self.fingerprints[stage]) / f"{name}.parquet"
-        if not self.store.is_complete(stage, self.fingerprints[stage]) or not path.is_file():
-            return None
-        return pl.read_parquet(path)
+        return self.outputs.table_if_written(stage or self.stage, name)
 
     def log_metrics(self, values: Mapping[str, float], *, step: int = 0,
                     parent: bool = False) -> None:
@@ -219,8 +211,8 @@ def log_train(run: StageLog) -> StageLogResult:
         for run_id in (run.run_id, run.parent_run_id):
             run.client.log_figure(run_id, figure, "plots/training_curves.png")
         run.log_table(epochs, "tables/epochs.json", parent=True)
-    model_dir = run.store.path("train", run.fingerprint) / "model"
-    items = run.store.path("ingest", run.fingerprints["ingest"]) / "items.parquet"
+    model_dir = run.outputs.path("train") / "model"
+    items = run.outputs.path("ingest") / "items.parquet"
     if not (run.config.tracking.log_model and model_dir.is_dir() and items.is_file()):
         return StageLogResult()
     model = log_recommender(

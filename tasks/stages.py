@@ -11,7 +11,7 @@ task run is named ``<stage>-cached``; a computed one is named
 
 from __future__ import annotations
 
-import time
+import dataclasses
 from typing import Any
 
 from prefect import Task, get_run_logger
@@ -64,12 +64,10 @@ def run_stage_task(config_path: str, overrides: list[str], stage: str, fingerpri
             f"was {config_path} edited during the run? Start the run again."
         )
     live = LiveEpochs(config, tracking_run_id) if tracking_run_id and stage == "train" else None
-    started = time.perf_counter()
     outcome = run_stage(config, stage, force=force, on_epoch=live)
-    seconds = round(time.perf_counter() - started, 3)
-    record = {"stage": stage, "fingerprint": fingerprint, "cached": outcome.cached,
-              "path": outcome.path, "seconds": seconds,
-              "live_epochs": tuple(live.logged) if live is not None else ()}
+    outcome = dataclasses.replace(outcome, seconds=round(outcome.seconds, 3),
+                                  live_epochs=tuple(live.logged) if live is not None else ())
+    record, seconds = outcome.as_dict(), outcome.seconds
     if outcome.cached:
         logger.info("%s: cached (%s), skipped", stage, fingerprint)
         return Completed(name="Cached", message=f"{stage} cached ({fingerprint})", data=record)

@@ -7,6 +7,7 @@ epochs, so the store holds a full train/evaluate run in seconds.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import zipfile
 from pathlib import Path
@@ -20,11 +21,10 @@ from mlflow import MlflowClient
 from sracl_core.config import load_config
 from sracl_core.rec.trainer import EpochReport
 from sracl_core.stages.graph import needed_stages, stage_fingerprints, store_for
-from sracl_core.stages.runner import run_stage
+from sracl_core.stages.runner import StageOutcome, run_stage
 from sracl_core.tracking import (
     LiveEpochs,
     PipelineRun,
-    StageRecord,
     artifact_location,
     flatten,
     tracking_uri,
@@ -49,8 +49,7 @@ def log_pipeline(config: Any, tags: dict[str, str] | None = None) -> PipelineRun
     run = PipelineRun.start(config, run_name="test", tags=tags or {})
     run.log_config(config_path=str(DEFAULT_CONFIG), overrides=PLAIN)
     for outcome in outcomes:
-        run.log_stage(StageRecord(outcome.stage, outcome.fingerprint, outcome.cached,
-                                  outcome.path, 0.5))
+        run.log_stage(dataclasses.replace(outcome, seconds=0.5))
     return run
 
 
@@ -218,7 +217,7 @@ def test_logging_leaves_the_process_tracking_uri_alone(logged: dict[str, Any],
 def test_a_stage_without_outputs_logs_only_its_record(logged: dict[str, Any]):
     config, client = logged["config"], logged["client"]
     run = PipelineRun.start(config, run_name="partial")
-    run.log_stage(StageRecord("profiles", "0" * 16, False, "/nowhere", 1.0))
+    run.log_stage(StageOutcome("profiles", "0" * 16, False, "/nowhere", 1.0))
     summary = run.finish("FAILED")
     child = nested_runs(client, client.get_run(summary.run_id))["profiles"]
     assert child.info.status == "FINISHED"
@@ -245,8 +244,7 @@ def test_epochs_reach_the_pipeline_run_live_and_exactly_once(tmp_path: Path):
     outcomes = [run_stage(config, "ingest"), run_stage(config, "train", on_epoch=on_epoch)]
     assert live.logged == [1] and seen_during_training == [[], [1]]
     for outcome in outcomes:
-        run.log_stage(StageRecord(outcome.stage, outcome.fingerprint, outcome.cached,
-                                  outcome.path, 0.5, tuple(live.logged)))
+        run.log_stage(dataclasses.replace(outcome, seconds=0.5, live_epochs=tuple(live.logged)))
     summary = run.finish()
     client = run.client
     for name in ("valid/all/NDCG_10", "loss/total", "train_seconds"):

@@ -10,6 +10,7 @@ headless Chromium (skipped where Chromium is not installed).
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import re
 import shutil
@@ -29,7 +30,6 @@ from sracl_core.tracking import (
     EXPERIMENT_KIND_TAG,
     PipelineRun,
     RunSummary,
-    StageRecord,
     ensure_experiment,
     tracking_uri,
 )
@@ -48,8 +48,7 @@ def run_and_log(config: Any, seconds: float = 0.5) -> RunSummary:
     outcomes = run_pipeline(config, needed_stages(config))
     run = PipelineRun.start(config, run_name="run-page")
     for outcome in outcomes:
-        run.log_stage(StageRecord(outcome.stage, outcome.fingerprint, outcome.cached,
-                                  outcome.path, seconds))
+        run.log_stage(dataclasses.replace(outcome, seconds=seconds))
     return run.finish()
 
 

@@ -8,6 +8,7 @@ into another run's store.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -18,7 +19,7 @@ from mlflow import MlflowClient
 
 from sracl_core.config import load_config
 from sracl_core.stages.graph import needed_stages
-from sracl_core.tracking import PipelineRun, StageRecord, tracking_uri
+from sracl_core.tracking import PipelineRun, tracking_uri
 from sracl_core.tracking_model import registered_model_name
 from tests.stage_runs import run_pipeline
 
@@ -40,8 +41,7 @@ def test_concurrent_pipelines_each_register_in_their_own_store_and_leave_the_env
         run = PipelineRun.start(configs[index], run_name=f"thread-{index}", tags={})
         start_together.wait()
         for outcome in outcomes[index]:
-            run.log_stage(StageRecord(outcome.stage, outcome.fingerprint, outcome.cached,
-                                      outcome.path, 0.1))
+            run.log_stage(dataclasses.replace(outcome, seconds=0.1))
         return run.finish().model_uri
 
     with ThreadPoolExecutor(max_workers=len(configs)) as pool:

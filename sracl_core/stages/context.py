@@ -3,13 +3,15 @@ nothing from the runner that calls them."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import polars as pl
 
 from sracl_core.artifacts import ArtifactStore, StageWriter
+from sracl_core.stages.outputs import StageOutputs
 
 if TYPE_CHECKING:
     from sracl_core.config import PipelineConfig
@@ -27,13 +29,20 @@ class StageContext:
     """
 
     config: PipelineConfig
-    store: ArtifactStore
-    fingerprints: dict[str, str]
+    outputs: StageOutputs
     writer: StageWriter
     on_epoch: EpochCallback | None = None
 
-    def input_table(self, stage: str, name: str) -> pl.DataFrame:
-        return self.store.read_table(stage, self.fingerprints[stage], name)
+    @property
+    def store(self) -> ArtifactStore:
+        return self.outputs.store
 
-    def input_path(self, stage: str) -> str:
-        return str(self.store.path(stage, self.fingerprints[stage]))
+    @property
+    def fingerprints(self) -> Mapping[str, str]:
+        return self.outputs.fingerprints
+
+    def input_table(self, stage: str, name: str) -> pl.DataFrame:
+        return self.outputs.table(stage, name)
+
+    def input_path(self, stage: str) -> Path:
+        return self.outputs.path(stage)

@@ -8,7 +8,6 @@ silently filtered or sampled metrics are a classic source of wrong comparisons.
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import polars as pl
@@ -26,7 +25,7 @@ log = logging.getLogger(__name__)
 
 def run(context: StageContext) -> None:
     config = context.config.evaluate
-    model = load_model(Path(context.input_path("train")) / "model")
+    model = load_model(context.input_path("train") / "model")
     test = evaluation_split(context, "test")
     history = full_history(context, "test")
     # the tie rule is train's, so test metrics judge the model as early stopping did

@@ -17,6 +17,7 @@ from sracl_core.stages import (
     prompts,
     train,
 )
+from sracl_core.stages.outputs import StageOutputs
 from sracl_core.stages.stage import Stage
 
 if TYPE_CHECKING:
@@ -111,6 +112,11 @@ def plan(config: PipelineConfig) -> list[StageStatus]:
         statuses.append(StageStatus(name, fp, verdict.state, str(store.path(name, fp)),
                                     verdict.problem))
     return statuses
+
+
+def outputs_of(config: PipelineConfig) -> StageOutputs:
+    """Every stage's artifact for this config (whether computed yet or not)."""
+    return StageOutputs(store_for(config), stage_fingerprints(config))
 
 
 def store_for(config: PipelineConfig) -> ArtifactStore:

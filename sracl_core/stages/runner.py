@@ -4,14 +4,16 @@ one run per fingerprint at a time."""
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+import time
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any
 
 from sracl_core.artifact_integrity import move_aside
 from sracl_core.artifacts import ArtifactStore
 from sracl_core.errors import ArtifactCorrupt, StageInputMissing
 from sracl_core.stages.context import EpochCallback, StageContext
 from sracl_core.stages.graph import STAGES, stage_fingerprints, store_for
+from sracl_core.stages.outputs import StageOutputs
 
 if TYPE_CHECKING:
     from sracl_core.config import PipelineConfig
@@ -21,10 +23,28 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class StageOutcome:
+    """What became of one stage in a run: the one record that the Prefect task returns
+    (as :meth:`as_dict`), the flow collects and MLflow tracking logs."""
+
     stage: str
     fingerprint: str
     cached: bool
     path: str
+    seconds: float = 0.0
+    live_epochs: tuple[int, ...] = ()
+    """Epochs already logged to the pipeline run while training (see ``LiveEpochs``)."""
+
+    @property
+    def state(self) -> str:
+        return "cached" if self.cached else "computed"
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain values, for a Prefect result; ``StageOutcome(**d)`` reads it back."""
+        return {**asdict(self), "live_epochs": list(self.live_epochs)}
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> StageOutcome:
+        return cls(**{**values, "live_epochs": tuple(values.get("live_epochs", ()))})
 
 
 def run_stage(config: PipelineConfig, stage: str, *, force: bool = False,
@@ -37,6 +57,7 @@ def run_stage(config: PipelineConfig, stage: str, *, force: bool = False,
     waits, then reuses the first one's artifact. A damaged artifact is moved
     aside and computed again.
     """
+    started = time.perf_counter()
     spec = STAGES[stage]
     fingerprints = stage_fingerprints(config)
     store = store_for(config)
@@ -44,12 +65,12 @@ def run_stage(config: PipelineConfig, stage: str, *, force: bool = False,
     path = str(store.path(stage, fp))
     if not force and store.check(stage, fp).usable:
         log.info("%s: cached (%s)", stage, fp)
-        return StageOutcome(stage, fp, True, path)
+        return StageOutcome(stage, fp, True, path, time.perf_counter() - started)
     with store.stage_lock(stage, fp):
         verdict = store.check(stage, fp)
         if not force and verdict.usable:
             log.info("%s: cached (%s), written by the run this one waited for", stage, fp)
-            return StageOutcome(stage, fp, True, path)
+            return StageOutcome(stage, fp, True, path, time.perf_counter() - started)
         if verdict.state == "corrupt":
             aside = move_aside(store.path(stage, fp))
             log.warning("%s: %s; moved the damaged artifact to %s and computing it again",
@@ -59,9 +80,9 @@ def run_stage(config: PipelineConfig, stage: str, *, force: bool = False,
         log.debug("%s: computing (%s)", stage, fp)
         with store.write(stage, fp, config=spec.section(config), inputs=inputs,
                          replace=force) as writer:
-            spec.run(StageContext(config, store, fingerprints, writer, on_epoch))
+            spec.run(StageContext(config, StageOutputs(store, fingerprints), writer, on_epoch))
     log.info("%s: wrote %s", stage, path)
-    return StageOutcome(stage, fp, False, path)
+    return StageOutcome(stage, fp, False, path, time.perf_counter() - started)
 
 
 def _require_inputs(store: ArtifactStore, stage: str, inputs: dict[str, str]) -> None:

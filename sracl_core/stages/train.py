@@ -60,7 +60,7 @@ def run(context: StageContext) -> None:
 
 
 def checkpoint_root(context: StageContext) -> Path:
-    return context.store.root / context.store.dataset / "train" / CHECKPOINTS
+    return context.outputs.stage_folder("train") / CHECKPOINTS
 
 
 def epochs_table(history: list[EpochReport]) -> pl.DataFrame:

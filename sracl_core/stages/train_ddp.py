@@ -19,7 +19,7 @@ from sracl_core.config import load_config
 from sracl_core.rec.distributed import ranks_from_environment
 from sracl_core.rec.trainer import train
 from sracl_core.stages.context import StageContext
-from sracl_core.stages.graph import stage_fingerprints, store_for
+from sracl_core.stages.graph import outputs_of
 from sracl_core.stages.rec_inputs import semantic_neighbours, training_data
 from sracl_core.stages.runner import run_stage
 
@@ -38,9 +38,10 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     config = load_config(args.config, args.overrides)
     ranks = ranks_from_environment()
-    store, fingerprints = store_for(config), stage_fingerprints(config)
+    outputs = outputs_of(config)
     # every rank must agree whether training happens, or the others wait for ever
-    cached = ranks.from_main(not args.force and store.check("train", fingerprints["train"]).usable)
+    cached = ranks.from_main(not args.force and outputs.store.check(
+        "train", outputs.fingerprint("train")).usable)
     if ranks.is_main:
         outcome = run_stage(config, "train", force=args.force)
         if outcome.cached and not cached:  # another run finished it while this one waited
@@ -49,13 +50,13 @@ def main(argv: list[str] | None = None) -> None:
         log.info("train: %s (%s)", "cached" if outcome.cached else "trained", outcome.path)
     elif not cached:
         # the followers only read inputs; the trainer hands them rank 0's checkpoint folder
-        context = StageContext(config, store, fingerprints, writer=None)  # type: ignore[arg-type]
+        context = StageContext(config, outputs, writer=None)  # type: ignore[arg-type]
         section = config.train
         neighbours = (semantic_neighbours(context) if section.objective.needs_neighbours
                       else None)
         seed = config.seed if section.seed is None else section.seed
         train(section, training_data(context), neighbours, seed=seed,
-              checkpoint_dir=store.root / "unused-on-this-rank")
+              checkpoint_dir=outputs.store.root / "unused-on-this-rank")
     if dist.is_initialized():
         dist.destroy_process_group()
 

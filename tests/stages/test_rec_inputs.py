@@ -6,7 +6,7 @@ import pytest
 
 from sracl_core.config import load_config
 from sracl_core.stages.context import StageContext
-from sracl_core.stages.graph import stage_fingerprints, store_for
+from sracl_core.stages.graph import outputs_of
 from sracl_core.stages.rec_inputs import semantic_neighbours, training_data
 from sracl_core.stages.runner import run_stage
 
@@ -14,8 +14,7 @@ from sracl_core.stages.runner import run_stage
 def context_for(config_path: Path, overrides: list[str] | None = None) -> StageContext:
     config = load_config(config_path, overrides or [])
     run_stage(config, "ingest")
-    store = store_for(config)
-    return StageContext(config, store, stage_fingerprints(config), writer=None)
+    return StageContext(config, outputs_of(config), writer=None)
 
 
 def publish(context: StageContext, stage: str, tables: dict[str, pl.DataFrame]) -> None:

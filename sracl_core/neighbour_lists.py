@@ -1,4 +1,5 @@
-"""Human-readable neighbour lists, so a person can judge whether retrieval is semantic."""
+"""Human-readable neighbour lists, so a person can judge whether retrieval is semantic
+(``sracl inspect neighbours``)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ import polars as pl
 
 from sracl_core.config import PipelineConfig
 from sracl_core.errors import SraclError
-from sracl_core.stages.graph import stage_fingerprints, store_for
+from sracl_core.stages.graph import outputs_of
+from sracl_core.stages.outputs import StageOutputs
 
 
 @dataclass(frozen=True)
@@ -29,16 +31,10 @@ class NeighbourView:
     neighbours: list[Entry]
 
 
-class _Tables:
-    def __init__(self, config: PipelineConfig) -> None:
-        self._store = store_for(config)
-        self._fingerprints = stage_fingerprints(config)
-        if not self._store.is_complete("neighbours", self._fingerprints["neighbours"]):
-            raise SraclError("no neighbours computed for this config yet; run `sracl run "
-                             "--until neighbours` with this config (and its --set overrides)")
-
-    def read(self, stage: str, name: str) -> pl.DataFrame:
-        return self._store.read_table(stage, self._fingerprints[stage], name)
+def _neighbour_outputs(config: PipelineConfig) -> StageOutputs:
+    outputs = outputs_of(config)
+    outputs.require("neighbours", "neighbours", "sracl run --until neighbours")
+    return outputs
 
 
 def _short(text: str | None, limit: int = 160) -> str:
@@ -48,12 +44,12 @@ def _short(text: str | None, limit: int = 160) -> str:
 
 def item_neighbours(config: PipelineConfig, item: int) -> NeighbourView:
     """An item's title and profile, then its neighbours' titles, scores and profiles."""
-    tables = _Tables(config)
-    items = tables.read("ingest", "items").select("item", "title", "original_id")
-    profiles = tables.read("profiles", "item_profiles").select("item", "summary", "text")
+    tables = _neighbour_outputs(config)
+    items = tables.table("ingest", "items").select("item", "title", "original_id")
+    profiles = tables.table("profiles", "item_profiles").select("item", "summary", "text")
     info = items.join(profiles, on="item", how="left")
     lookup = {row["item"]: row for row in info.iter_rows(named=True)}
-    found = tables.read("neighbours", "item_neighbours").filter(pl.col("item") == item)
+    found = tables.table("neighbours", "item_neighbours").filter(pl.col("item") == item)
     if found.is_empty():
         raise SraclError(f"internal item id {item} is not in this dataset (items are "
                          f"1..{len(lookup)})")
@@ -71,15 +67,15 @@ def item_neighbours(config: PipelineConfig, item: int) -> NeighbourView:
 
 def user_neighbours(config: PipelineConfig, user: int) -> NeighbourView:
     """A user's profile (its latest one at prefix granularity) and its neighbour profiles."""
-    tables = _Tables(config)
-    titles = dict(tables.read("ingest", "items").select("item", "title").iter_rows())
-    profiles = tables.read("profiles", "user_profiles")
+    tables = _neighbour_outputs(config)
+    titles = dict(tables.table("ingest", "items").select("item", "title").iter_rows())
+    profiles = tables.table("profiles", "user_profiles")
     own = profiles.filter(pl.col("user") == user).sort("profile")
     if own.is_empty():
         raise SraclError(f"user {user} has no profile in this dataset")
-    samples = tables.read("ingest", "train_samples").select("sample", "prefix")
-    sequences = tables.read("ingest", "sequences").select("user", "train")
-    originals = dict(tables.read("ingest", "users").select("user", "original_id").iter_rows())
+    samples = tables.table("ingest", "train_samples").select("sample", "prefix")
+    sequences = tables.table("ingest", "sequences").select("user", "train")
+    originals = dict(tables.table("ingest", "users").select("user", "original_id").iter_rows())
     trains = dict(sequences.iter_rows())
     prefixes = dict(samples.iter_rows())
     by_profile = {row["profile"]: row for row in profiles.iter_rows(named=True)}
@@ -93,7 +89,7 @@ def user_neighbours(config: PipelineConfig, user: int) -> NeighbourView:
                      score, _short(row["text"]))
 
     anchor = own["profile"][-1]
-    found = tables.read("neighbours", "user_neighbours").filter(pl.col("profile") == anchor)
+    found = tables.table("neighbours", "user_neighbours").filter(pl.col("profile") == anchor)
     neighbours, scores = found.row(0)[1:]
     return NeighbourView(entry(anchor, None),
                          [entry(n, s) for n, s in zip(neighbours, scores, strict=True)])

@@ -1,0 +1,63 @@
+"""A config's stage artifacts, found and read one way: fingerprints, then the store.
+
+Stages (their inputs), MLflow tracking, serving, the neighbour lists and the CLI
+all reach an artifact through :class:`StageOutputs` (made for a config by
+:func:`sracl_core.stages.graph.outputs_of`), so where an artifact lives and what
+a missing one says are written once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from sracl_core.artifacts import ArtifactStore
+from sracl_core.errors import SraclError
+
+
+@dataclass(frozen=True)
+class StageOutputs:
+    """The artifacts of one config: each stage's at that config's fingerprint."""
+
+    store: ArtifactStore
+    fingerprints: Mapping[str, str]
+
+    def fingerprint(self, stage: str) -> str:
+        return self.fingerprints[stage]
+
+    def path(self, stage: str) -> Path:
+        return self.store.path(stage, self.fingerprints[stage])
+
+    def is_complete(self, stage: str) -> bool:
+        return self.store.is_complete(stage, self.fingerprints[stage])
+
+    def require(self, stage: str, what: str, command: str = "sracl run") -> None:
+        """Fail with what to run when ``stage`` has no artifact for this config yet."""
+        if not self.is_complete(stage):
+            raise SraclError(f"no {what} for this config yet ({stage} "
+                             f"{self.fingerprints[stage]}); run `{command}` with this config "
+                             "(and the same --set overrides) first")
+
+    def table(self, stage: str, name: str) -> pl.DataFrame:
+        """A table the stage wrote; a missing or damaged one raises, naming the file."""
+        return self.store.read_table(stage, self.fingerprints[stage], name)
+
+    def table_if_written(self, stage: str, name: str) -> pl.DataFrame | None:
+        """The table, or None when the stage has no artifact or did not write it."""
+        if not self.is_complete(stage) or not (self.path(stage) / f"{name}.parquet").is_file():
+            return None
+        return self.table(stage, name)
+
+    def manifest(self, stage: str) -> dict[str, Any] | None:
+        """The stage's manifest (its config, inputs, stats), or None without an artifact."""
+        if not self.is_complete(stage):
+            return None
+        return self.store.manifest(stage, self.fingerprints[stage])
+
+    def stage_folder(self, stage: str) -> Path:
+        """The folder of all of a stage's artifacts (and of work kept between its runs)."""
+        return self.store.root / self.store.dataset / stage
