@@ -2,7 +2,7 @@
 
 Prefect 3 notices no such death for a flow run started from a shell: it stays
 RUNNING. The MLflow store already knows which runs were abandoned (their owner
-process is gone, see :mod:`sracl_core.tracking_owner`), and each names its flow
+process is gone, see :mod:`sracl_core.tracking.owner`), and each names its flow
 run, so the next pipeline marks those flow runs Crashed too.
 """
 

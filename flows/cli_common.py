@@ -78,7 +78,7 @@ def orchestrated(resolved: PipelineConfig, label: str, verbose: bool,
     try:
         with signals_raise():
             if resolved.tracking.enabled:
-                from sracl_core.tracking_store import check_store
+                from sracl_core.tracking.store import check_store
 
                 check_store(resolved)
             if before is not None:

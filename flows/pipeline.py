@@ -23,7 +23,7 @@ from sracl_core.errors import ConfigError
 from sracl_core.preflight import check_config, check_ingested
 from sracl_core.stages.graph import STAGE_ORDER, select_stages, stage_fingerprints
 from sracl_core.stages.runner import StageOutcome
-from sracl_core.tracking import PipelineRun
+from sracl_core.tracking.run import PipelineRun
 from tasks.stages import STAGE_TASKS
 
 DEFAULT_CONFIG = "configs/default.yaml"

@@ -29,7 +29,7 @@ from sracl_core.semantic.config import (
     SentenceTransformersConfig,
     VllmProfilesConfig,
 )
-from sracl_core.tracking_config import TrackingConfig
+from sracl_core.tracking.config import TrackingConfig
 
 
 class PipelineConfig(StrictModel):

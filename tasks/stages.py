@@ -22,7 +22,7 @@ from sracl_core.config import load_config
 from sracl_core.errors import SraclError
 from sracl_core.stages.graph import STAGE_ORDER, STAGES, stage_fingerprints, store_for
 from sracl_core.stages.runner import run_stage
-from sracl_core.tracking import LiveEpochs
+from sracl_core.tracking.run import LiveEpochs
 
 GPU_STAGES = frozenset(name for name, stage in STAGES.items() if stage.device == "accelerator")
 """Stages that take the accelerator when one is present; tagged ``gpu`` so a Prefect

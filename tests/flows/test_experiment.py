@@ -11,7 +11,7 @@ from mlflow import MlflowClient
 from polars.testing import assert_frame_equal
 
 from sracl_core.config import load_config
-from sracl_core.tracking import tracking_uri
+from sracl_core.tracking.run import tracking_uri
 
 GRID = """
 name: tiny-grid

@@ -8,7 +8,7 @@ import yaml
 
 from sracl_core.stages import embeddings, evaluate, ingest, neighbours, profiles, prompts, train
 from sracl_core.stages.graph import STAGE_ORDER, STAGES
-from sracl_core.tracking_stages import STAGE_LOGGERS
+from sracl_core.tracking.stages import STAGE_LOGGERS
 from tasks.stages import GPU_STAGES, STAGE_TASKS
 
 PREFECT_YAML = Path(__file__).resolve().parents[2] / "prefect.yaml"

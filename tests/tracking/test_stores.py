@@ -16,15 +16,15 @@ from pathlib import Path
 import pytest
 
 from sracl_core.config import load_config
-from sracl_core.tracking_owner import TAG_HOST, TAG_PID, TAG_STARTED, owner_alive, owner_tags
-from sracl_core.tracking_store import (
+from sracl_core.tracking.owner import TAG_HOST, TAG_PID, TAG_STARTED, owner_alive, owner_tags
+from sracl_core.tracking.store import (
     TrackingStoreError,
     check_store,
     foreign_reason,
     open_client,
 )
 
-DEFAULT_CONFIG = Path(__file__).resolve().parents[1] / "configs" / "default.yaml"
+DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "configs" / "default.yaml"
 
 
 def test_a_store_mlflow_made_or_may_make_is_accepted(tmp_path: Path,

@@ -55,7 +55,7 @@ MODEL_TYPE = "sequential-recommender"
 # state, leaving the URI of one run's store set for the whole process; one lock makes
 # each log-and-register a unit.
 _FLUENT = threading.Lock()
-ENTRY_FILE = Path(__file__).resolve().with_name("pyfunc_entry.py")
+ENTRY_FILE = Path(__file__).resolve().parents[1] / "pyfunc_entry.py"
 """Models from code: the logged model holds this source file, never a pickled object (the
 file is named, not imported: importing it would register a model as a side effect)."""
 _REQUIREMENTS = ("torch", "safetensors", "numpy", "pandas", "polars", "pyarrow", "pydantic",

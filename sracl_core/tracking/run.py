@@ -25,11 +25,11 @@ from sracl_core.rec.trainer import EpochReport
 from sracl_core.stages.graph import outputs_of
 from sracl_core.stages.runner import StageOutcome
 from sracl_core.stages.train import epochs_table
-from sracl_core.tracking_config import flatten
-from sracl_core.tracking_description import MLFLOW_RUN_NOTE, describe_run
-from sracl_core.tracking_owner import close_abandoned, owner_tags
-from sracl_core.tracking_stages import STAGE_LOGGERS, StageLog, epoch_metrics, metric_list
-from sracl_core.tracking_store import (
+from sracl_core.tracking.config import flatten
+from sracl_core.tracking.description import MLFLOW_RUN_NOTE, describe_run
+from sracl_core.tracking.owner import close_abandoned, owner_tags
+from sracl_core.tracking.stages import STAGE_LOGGERS, StageLog, epoch_metrics, metric_list
+from sracl_core.tracking.store import (
     EXPERIMENT_KIND,
     EXPERIMENT_KIND_TAG,
     artifact_location,

@@ -25,7 +25,9 @@ from mlflow import MlflowClient
 
 from sracl_core.config import load_config
 from sracl_core.stages.graph import needed_stages
-from sracl_core.tracking import (
+from sracl_core.tracking.description import MLFLOW_RUN_NOTE, describe_run
+from sracl_core.tracking.model import link_model
+from sracl_core.tracking.run import (
     EXPERIMENT_KIND,
     EXPERIMENT_KIND_TAG,
     PipelineRun,
@@ -33,12 +35,10 @@ from sracl_core.tracking import (
     ensure_experiment,
     tracking_uri,
 )
-from sracl_core.tracking_description import MLFLOW_RUN_NOTE, describe_run
-from sracl_core.tracking_model import link_model
 from tests.servers import loopback_server
 from tests.stage_runs import run_pipeline
 
-DEFAULT_CONFIG = Path(__file__).resolve().parents[1] / "configs" / "default.yaml"
+DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "configs" / "default.yaml"
 PLAIN = ["train.objective=next_item", "train.epochs=2",
          "train.progress=false"]
 

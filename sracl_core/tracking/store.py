@@ -46,7 +46,7 @@ def tracking_uri(config: PipelineConfig) -> str:
 
     Everything here logs through a client bound to this URI; the process-wide MLflow
     URI (which MLflow mirrors into ``MLFLOW_TRACKING_URI``) is only touched, and then
-    restored, around the one fluent call (see :mod:`sracl_core.tracking_model`).
+    restored, around the one fluent call (see :mod:`sracl_core.tracking.model`).
     """
     uri = config.tracking.uri or os.environ.get("MLFLOW_TRACKING_URI")
     if uri:

@@ -22,7 +22,12 @@ from sracl_core.config import load_config
 from sracl_core.rec.trainer import EpochReport
 from sracl_core.stages.graph import needed_stages, stage_fingerprints, store_for
 from sracl_core.stages.runner import StageOutcome, run_stage
-from sracl_core.tracking import (
+from sracl_core.tracking.model import (
+    ENTRY_FILE,
+    TAG_TRAIN_FINGERPRINT,
+    registered_model_name,
+)
+from sracl_core.tracking.run import (
     LiveEpochs,
     PipelineRun,
     artifact_location,
@@ -30,15 +35,10 @@ from sracl_core.tracking import (
     tracking_uri,
     ui_command,
 )
-from sracl_core.tracking_model import (
-    ENTRY_FILE,
-    TAG_TRAIN_FINGERPRINT,
-    registered_model_name,
-)
-from sracl_core.tracking_stages import metric_name
+from sracl_core.tracking.stages import metric_name
 from tests.stage_runs import run_pipeline
 
-DEFAULT_CONFIG = Path(__file__).resolve().parents[1] / "configs" / "default.yaml"
+DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "configs" / "default.yaml"
 PLAIN = ["train.objective=next_item", "train.epochs=2",
          "train.progress=false"]
 

@@ -18,9 +18,9 @@ import polars as pl
 from mlflow import MlflowClient
 from mlflow.entities import Metric
 
-from sracl_core.tracking_config import flatten
-from sracl_core.tracking_model import link_model, log_recommender, registered_model_name
-from sracl_core.tracking_plots import training_curves
+from sracl_core.tracking.config import flatten
+from sracl_core.tracking.model import link_model, log_recommender, registered_model_name
+from sracl_core.tracking.plots import training_curves
 
 if TYPE_CHECKING:
     from sracl_core.config import PipelineConfig
