@@ -24,10 +24,10 @@ from pathlib import Path
 import torch
 from bench_train import beauty, timing_neighbours
 
-from sracl_core.data.source_files import add_data_arguments, resolve_data_arguments
 from sracl_core.rec.config import TrainConfig
 from sracl_core.rec.metrics import evaluate
 from sracl_core.rec.trainer import train
+from sracl_core.script_data import add_data_arguments, resolve_data_arguments
 
 OBJECTIVES = {"sasrec": "next_item", "sracl": "sracl"}
 

@@ -37,10 +37,10 @@ import torch
 import torch.nn.functional as F
 from naive_step import NaiveSRACL, naive_batch
 
-from sracl_core.data.source_files import add_data_arguments, resolve_data_arguments
 from sracl_core.rec.config import TrainConfig
 from sracl_core.rec.data import SemanticNeighbours, TrainingData, leave_one_out, read_interactions
 from sracl_core.rec.trainer import build_objective
+from sracl_core.script_data import add_data_arguments, resolve_data_arguments
 
 BATCH = 256
 CPU = torch.device("cpu")

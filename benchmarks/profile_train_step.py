@@ -18,7 +18,7 @@ import torch
 from bench_train import beauty, make_steps, synchronize, timing_neighbours
 from torch.profiler import ProfilerActivity, profile
 
-from sracl_core.data.source_files import add_data_arguments, resolve_data_arguments
+from sracl_core.script_data import add_data_arguments, resolve_data_arguments
 
 
 def main() -> None:

@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from sracl_core.data.source_files import (
+from sracl_core.errors import ConfigError
+from sracl_core.script_data import (
     PROJECT_ROOT,
     add_data_arguments,
     resolve_data_arguments,
     sasrec_files,
 )
-from sracl_core.errors import ConfigError
 
 MACHINE_PATHS = re.compile(r"""["'](/work/|/home/|/Users/|/mnt/|[^"']*shared/datasets)""")
 

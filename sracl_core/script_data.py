@@ -11,9 +11,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from sracl_core.config import load_config
 from sracl_core.errors import ConfigError
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CONFIG = PROJECT_ROOT / "configs" / "beauty.yaml"
 
 
@@ -24,8 +25,6 @@ def sasrec_files(config: Path, overrides: list[str] | tuple[str, ...] = ()
     Other formats are refused: the scripts read integer ``user item`` lines
     straight from the file; ``sracl data sample`` writes that format from any source.
     """
-    from sracl_core.config import load_config  # the full config only when asked for
-
     source = load_config(config, overrides).data.source
     if source.format != "sasrec":
         raise ConfigError(
