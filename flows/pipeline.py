@@ -24,7 +24,7 @@ from sracl_core.preflight import check_config, check_ingested
 from sracl_core.stages.graph import STAGE_ORDER, select_stages, stage_fingerprints
 from sracl_core.stages.runner import StageOutcome
 from sracl_core.tracking.run import PipelineRun
-from tasks.stages import STAGE_TASKS
+from tasks.stages import stage_task
 
 DEFAULT_CONFIG = "configs/default.yaml"
 STOPS = (KeyboardInterrupt, TerminationSignal)
@@ -81,9 +81,9 @@ def execute(config_path: str, overrides: list[str] | None, *, stage: str | None 
     records: list[StageOutcome] = []
     try:
         for name in stages:
-            state = STAGE_TASKS[name](config_path, overrides, name, fingerprints[name], force,
-                                      tracker.run_id if tracker is not None else None,
-                                      return_state=True)
+            state = stage_task(name)(config_path, overrides, name, fingerprints[name], force,
+                                     tracker.run_id if tracker is not None else None,
+                                     return_state=True)
             record = StageOutcome.from_dict(state.result())
             if record.cached and name in (computed_before or {}):
                 record = dataclasses.replace(record, cached=False,

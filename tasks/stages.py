@@ -12,6 +12,7 @@ task run is named ``<stage>-cached``; a computed one is named
 from __future__ import annotations
 
 import dataclasses
+from functools import cache
 from typing import Any
 
 from prefect import Task, get_run_logger
@@ -20,14 +21,16 @@ from prefect.states import Completed, State
 
 from sracl_core.config import load_config
 from sracl_core.errors import SraclError
-from sracl_core.stages.graph import STAGE_ORDER, STAGES, stage_fingerprints, store_for
+from sracl_core.stages.graph import STAGES, stage_fingerprints, store_for
 from sracl_core.stages.runner import run_stage
 from sracl_core.tracking.run import LiveEpochs
 
-GPU_STAGES = frozenset(name for name, stage in STAGES.items() if stage.device == "accelerator")
-"""Stages that take the accelerator when one is present; tagged ``gpu`` so a Prefect
-tag concurrency limit (``prefect concurrency-limit create gpu 1``) keeps them serial
-across flow runs."""
+
+def gpu_stages() -> frozenset[str]:
+    """Stages that take the accelerator when one is present; tagged ``gpu`` so a Prefect
+    tag concurrency limit (``prefect concurrency-limit create gpu 1``) keeps them serial
+    across flow runs."""
+    return frozenset(name for name, stage in STAGES.items() if stage.device == "accelerator")
 
 
 class FingerprintChanged(SraclError):
@@ -75,10 +78,9 @@ def run_stage_task(config_path: str, overrides: list[str], stage: str, fingerpri
     return Completed(message=f"{stage} computed ({fingerprint})", data=record)
 
 
-def _stage_task(stage: str) -> Task[..., State]:
-    tags = ["sracl", f"stage:{stage}", *(["gpu"] if stage in GPU_STAGES else [])]
+@cache
+def stage_task(stage: str) -> Task[..., State]:
+    """The Prefect task of one stage (made once per stage, plug-in stages included)."""
+    tags = ["sracl", f"stage:{stage}", *(["gpu"] if stage in gpu_stages() else [])]
     return Task(run_stage_task, name=f"sracl-{stage}", task_run_name=stage_run_name,
                 cache_policy=NO_CACHE, tags=tags)
-
-
-STAGE_TASKS: dict[str, Task[..., State]] = {name: _stage_task(name) for name in STAGE_ORDER}

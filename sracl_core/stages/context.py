@@ -10,8 +10,9 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
-from sracl_core.artifacts import ArtifactStore, StageWriter
+from sracl_core.artifacts import ArtifactStore
 from sracl_core.stages.outputs import StageOutputs
+from sracl_core.stages.tables import CheckedWriter
 
 if TYPE_CHECKING:
     from sracl_core.config import PipelineConfig
@@ -30,7 +31,7 @@ class StageContext:
 
     config: PipelineConfig
     outputs: StageOutputs
-    writer: StageWriter
+    writer: CheckedWriter
     on_epoch: EpochCallback | None = None
 
     @property

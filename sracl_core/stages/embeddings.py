@@ -15,6 +15,7 @@ import polars as pl
 
 from sracl_core.semantic.encoders import create_encoder
 from sracl_core.stages.stage import Stage, config_section
+from sracl_core.stages.tables import Table
 
 if TYPE_CHECKING:
     from sracl_core.stages.context import StageContext
@@ -48,5 +49,13 @@ def run(context: StageContext) -> None:
              seconds)
 
 
+VECTOR = pl.Array(pl.Float32(), 1)
+"""Any width: the embedding size is the encoder's."""
+TABLES = {"item_embeddings": Table({"item": pl.Int32(), "vector": VECTOR}),
+          "user_embeddings": Table({"profile": pl.Int64(), "user": pl.Int32(),
+                                    "vector": VECTOR})}
+
+
 STAGE = Stage("embeddings", inputs=("profiles",), code_version="1",
-              section=config_section("embeddings"), run=run, device="accelerator")
+              section=config_section("embeddings"), run=run, tables=TABLES,
+              device="accelerator")

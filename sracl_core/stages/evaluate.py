@@ -16,6 +16,7 @@ from sracl_core.rec.checkpoint import load_model
 from sracl_core.rec.metrics import evaluate_split, recommend
 from sracl_core.stages.rec_inputs import evaluation_split, full_history
 from sracl_core.stages.stage import Stage, config_section
+from sracl_core.stages.tables import Table
 
 if TYPE_CHECKING:
     from sracl_core.stages.context import StageContext
@@ -42,5 +43,10 @@ def run(context: StageContext) -> None:
                                       if k.startswith("all/")))
 
 
+TABLES = {"metrics": Table({"metric": pl.String(), "value": pl.Float64()}),
+          "recommendations": Table({"user": pl.Int64(), "items": pl.List(pl.Int64())})}
+
+
 STAGE = Stage("evaluate", inputs=("ingest", "train"), code_version="1",
-              section=config_section("evaluate"), run=run, device="accelerator")
+              section=config_section("evaluate"), run=run, tables=TABLES,
+              device="accelerator")

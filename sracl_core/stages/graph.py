@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from sracl_core.artifact_integrity import State
 from sracl_core.artifacts import ArtifactStore, fingerprint
+from sracl_core.registry import load_plugins
 from sracl_core.stages import (
     embeddings,
     evaluate,
@@ -24,13 +25,33 @@ if TYPE_CHECKING:
     from sracl_core.config import PipelineConfig
 
 
-STAGES: dict[str, Stage] = {
-    stage.name: stage
-    for stage in (ingest.STAGE, prompts.STAGE, profiles.STAGE, embeddings.STAGE,
-                  neighbours.STAGE, train.STAGE, evaluate.STAGE)
-}
+STAGES: dict[str, Stage] = {}
 """Every stage in run order, each declared in its own module."""
-STAGE_ORDER: tuple[str, ...] = tuple(STAGES)
+STAGE_ORDER: list[str] = []
+"""The stages' names in run order (a live list: :func:`add_stage` extends it)."""
+
+
+def add_stage(stage: Stage) -> None:
+    """Put a stage into the DAG, after the stages it reads.
+
+    The built-in stages are added below; a stage of a plug-in (one module ending in
+    ``STAGE = Stage(...)``, imported through an ``sracl.plugins`` entry point or before
+    the run) calls this, and is then planned, fingerprinted, run, cached and tracked like
+    the others: ``sracl run --stage NAME``.
+    """
+    if stage.name in STAGES:
+        raise ValueError(f"stage {stage.name!r} is declared twice")
+    unknown = [name for name in (stage.inputs if isinstance(stage.inputs, tuple) else ())
+               if name not in STAGES]
+    if unknown:
+        raise ValueError(f"stage {stage.name!r} reads {', '.join(unknown)}, which come after "
+                         f"it or do not exist; stages so far: {', '.join(STAGE_ORDER)}")
+    STAGES[stage.name] = stage
+    STAGE_ORDER.append(stage.name)
+
+
+for _module in (ingest, prompts, profiles, embeddings, neighbours, train, evaluate):
+    add_stage(_module.STAGE)
 
 
 def stage_fingerprints(config: PipelineConfig) -> dict[str, str]:
@@ -121,3 +142,6 @@ def outputs_of(config: PipelineConfig) -> StageOutputs:
 
 def store_for(config: PipelineConfig) -> ArtifactStore:
     return ArtifactStore(config.cache_root, config.dataset)
+
+
+load_plugins()  # a plug-in's stages join the DAG before anything plans with it

@@ -5,10 +5,13 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
+import polars as pl
+
 from sracl_core.data.preprocess import clean
 from sracl_core.data.readers import read_source
 from sracl_core.data.split import split_sequences, training_prefixes
 from sracl_core.stages.stage import Stage, config_section
+from sracl_core.stages.tables import Table
 
 if TYPE_CHECKING:
     from sracl_core.stages.context import StageContext
@@ -33,4 +36,21 @@ def run(context: StageContext) -> None:
              dataset.stats["n_interactions"], samples.height)
 
 
-STAGE = Stage("ingest", inputs=(), code_version="1", section=config_section("data"), run=run)
+TABLES = {
+    "interactions": Table({"user": pl.Int32(), "item": pl.Int32(), "timestamp": pl.Int64(),
+                           "position": pl.Int32(), "original_user": pl.String(),
+                           "original_item": pl.String()}),
+    "items": Table({"item": pl.Int32(), "original_id": pl.String(), "title": pl.String(),
+                    "brand": pl.String(), "categories": pl.String(),
+                    "description": pl.String(), "price": pl.Float64()}),
+    "users": Table({"user": pl.Int32(), "original_id": pl.String(),
+                    "n_interactions": pl.Int32()}),
+    "sequences": Table({"user": pl.Int32(), "train": pl.List(pl.Int32()), "valid": pl.Int32(),
+                        "test": pl.Int32()}),
+    "train_samples": Table({"sample": pl.Int64(), "user": pl.Int32(),
+                            "prefix": pl.List(pl.Int32()), "target": pl.Int32()}),
+}
+
+
+STAGE = Stage("ingest", inputs=(), code_version="1", section=config_section("data"), run=run,
+              tables=TABLES)

@@ -24,6 +24,7 @@ from sracl_core.rec.data import left_pad
 from sracl_core.semantic.neighbours import top_k
 from sracl_core.stages.embeddings import with_vectors
 from sracl_core.stages.stage import Stage
+from sracl_core.stages.tables import Table
 
 if TYPE_CHECKING:
     from sracl_core.config import PipelineConfig
@@ -105,5 +106,16 @@ def fingerprinted_settings(config: PipelineConfig) -> dict[str, Any]:
     return payload
 
 
+TABLES = {
+    "item_neighbours": Table({"item": pl.Int32(), "neighbours": pl.List(pl.Int32()),
+                              "scores": pl.List(pl.Float32())}),
+    "user_neighbours": Table({"profile": pl.Int64(), "neighbours": pl.List(pl.Int64()),
+                              "scores": pl.List(pl.Float32())}),
+    # the collaborative source's profile vectors, which train reads instead of text ones
+    "user_embeddings": Table({"profile": pl.Int64(), "user": pl.Int32(),
+                              "vector": pl.Array(pl.Float32(), 1)}, optional=True),
+}
+
+
 STAGE = Stage("neighbours", inputs=inputs, code_version="1", section=fingerprinted_settings,
-              run=run)
+              run=run, tables=TABLES)

@@ -18,6 +18,8 @@ from sracl_core.semantic.cache import ResponseCache
 from sracl_core.semantic.generation import generate_cached
 from sracl_core.semantic.parsing import is_valid_item_answer, is_valid_user_answer
 from sracl_core.semantic.profiles import (
+    ITEM_PROFILE_SCHEMA,
+    USER_PROFILE_SCHEMA,
     item_profiles,
     item_requests,
     json_mode,
@@ -30,6 +32,7 @@ from sracl_core.semantic.text_profiles import (
     text_user_profiles,
 )
 from sracl_core.stages.stage import Stage
+from sracl_core.stages.tables import Table
 
 if TYPE_CHECKING:
     from sracl_core.stages.context import StageContext
@@ -119,5 +122,10 @@ def fingerprinted_settings(config: PipelineConfig) -> dict[str, Any]:
             "json_mode_resolved": json_mode(config.profiles)}
 
 
+TABLES = {"item_profiles": Table(ITEM_PROFILE_SCHEMA),
+          "user_profiles": Table(USER_PROFILE_SCHEMA)}
+
+
 STAGE = Stage("profiles", inputs=("prompts",), code_version="1",
-              section=fingerprinted_settings, run=run, device="accelerator")
+              section=fingerprinted_settings, run=run, tables=TABLES,
+              device="accelerator")

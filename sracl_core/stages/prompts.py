@@ -10,9 +10,12 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
+import polars as pl
+
 from sracl_core.semantic.prompts import build_item_prompts, build_item_texts, build_user_prompts
 from sracl_core.semantic.text_profiles import TEXT_BACKEND
 from sracl_core.stages.stage import Stage, seeded_section
+from sracl_core.stages.tables import Table
 
 if TYPE_CHECKING:
     from sracl_core.stages.context import StageContext
@@ -48,5 +51,17 @@ def run(context: StageContext) -> None:
              item_prompts.height, users.user_prompts.height, config.granularity)
 
 
+TABLES = {
+    "item_prompts": Table({"item": pl.Int32(), "system": pl.String(), "prompt": pl.String(),
+                           "name": pl.String(), "has_text": pl.Boolean()}),
+    "item_texts": Table({"item": pl.Int32(), "name": pl.String(), "text": pl.String()}),
+    "user_prompts": Table({"profile": pl.Int64(), "user": pl.Int32(), "sample": pl.Int64(),
+                           "system": pl.String(), "prompt": pl.String(),
+                           "titles": pl.String(), "has_text": pl.Boolean(),
+                           "items": pl.List(pl.Int32())}),
+    "sample_profiles": Table({"sample": pl.Int64(), "profile": pl.Int64()}),
+}
+
+
 STAGE = Stage("prompts", inputs=("ingest",), code_version="2",
-              section=seeded_section("prompts"), run=run)
+              section=seeded_section("prompts"), run=run, tables=TABLES)

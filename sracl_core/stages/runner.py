@@ -14,6 +14,7 @@ from sracl_core.errors import ArtifactCorrupt, StageInputMissing
 from sracl_core.stages.context import EpochCallback, StageContext
 from sracl_core.stages.graph import STAGES, stage_fingerprints, store_for
 from sracl_core.stages.outputs import StageOutputs
+from sracl_core.stages.tables import CheckedWriter
 
 if TYPE_CHECKING:
     from sracl_core.config import PipelineConfig
@@ -80,7 +81,9 @@ def run_stage(config: PipelineConfig, stage: str, *, force: bool = False,
         log.debug("%s: computing (%s)", stage, fp)
         with store.write(stage, fp, config=spec.section(config), inputs=inputs,
                          replace=force) as writer:
-            spec.run(StageContext(config, StageOutputs(store, fingerprints), writer, on_epoch))
+            checked = CheckedWriter(stage, spec.tables, writer)
+            spec.run(StageContext(config, StageOutputs(store, fingerprints), checked, on_epoch))
+            checked.check_complete()
     log.info("%s: wrote %s", stage, path)
     return StageOutcome(stage, fp, False, path, time.perf_counter() - started)
 

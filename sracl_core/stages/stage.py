@@ -2,19 +2,21 @@
 
 Each module under ``sracl_core/stages/`` ends with ``STAGE = Stage(...)``: its
 name, the stages it reads, its code version, the part of the config its output
-depends on, its run function and the device it wants. The DAG and the
-fingerprints (:mod:`.graph`), GPU placement in the Prefect tasks
-(``tasks/stages.py``) and the CLI's stage list are all derived from these
-declarations, so a stage is added, renamed or moved to the GPU in one place.
+depends on, its run function, the tables it writes (:mod:`.tables`) and the
+device it wants. The DAG and the fingerprints (:mod:`.graph`), GPU placement in
+the Prefect tasks (``tasks/stages.py``) and the CLI's stage list are all derived
+from these declarations, so a stage is added, renamed or moved to the GPU in one
+place.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from sracl_core.config_base import fingerprint_payload
+from sracl_core.stages.tables import Table
 
 if TYPE_CHECKING:
     from sracl_core.config import PipelineConfig
@@ -39,6 +41,7 @@ class Stage:
     code_version: str
     section: Section
     run: Callable[[StageContext], None]
+    tables: Mapping[str, Table]
     device: Literal["cpu", "accelerator"] = "cpu"
 
     def inputs_for(self, config: PipelineConfig) -> tuple[str, ...]:

@@ -19,6 +19,7 @@ from sracl_core.rec.run_folders import remove_finished, run_folder
 from sracl_core.rec.trainer import EpochReport, train
 from sracl_core.stages.rec_inputs import semantic_neighbours, training_data
 from sracl_core.stages.stage import Stage, seeded_section
+from sracl_core.stages.tables import Table
 
 if TYPE_CHECKING:
     from sracl_core.config import PipelineConfig
@@ -106,5 +107,10 @@ def inputs(config: PipelineConfig) -> tuple[str, ...]:
     return ("ingest", "prompts", "embeddings", "neighbours")
 
 
+TABLES = {"epochs": Table({"epoch": pl.Int64(), "train_seconds": pl.Float64(),
+                            "eval_seconds": pl.Float64(), "improved": pl.Boolean()},
+                           prefixes=("loss/", "valid/"))}
+
+
 STAGE = Stage("train", inputs=inputs, code_version="1", section=seeded_section("train"),
-              run=run, device="accelerator")
+              run=run, tables=TABLES, device="accelerator")

@@ -9,7 +9,7 @@ import yaml
 from sracl_core.stages import embeddings, evaluate, ingest, neighbours, profiles, prompts, train
 from sracl_core.stages.graph import STAGE_ORDER, STAGES
 from sracl_core.tracking.stages import STAGE_LOGGERS
-from tasks.stages import GPU_STAGES, STAGE_TASKS
+from tasks.stages import gpu_stages, stage_task
 
 PREFECT_YAML = Path(__file__).resolve().parents[2] / "prefect.yaml"
 
@@ -22,9 +22,8 @@ def test_each_stage_module_declares_its_stage_and_the_graph_holds_them_in_run_or
 
 
 def test_gpu_placement_tasks_and_tracking_follow_the_declarations():
-    assert {name for name, stage in STAGES.items() if stage.device == "accelerator"} == GPU_STAGES
-    assert {"profiles", "embeddings", "train", "evaluate"} == GPU_STAGES
-    assert list(STAGE_TASKS) == list(STAGE_ORDER)
+    assert {"profiles", "embeddings", "train", "evaluate"} == gpu_stages()
+    assert [stage_task(name).name for name in STAGE_ORDER] == [f"sracl-{n}" for n in STAGE_ORDER]
     assert set(STAGE_LOGGERS) == set(STAGE_ORDER)
 
 

@@ -11,7 +11,7 @@ from prefect.cache_policies import NO_CACHE
 
 from sracl_core.config import load_config
 from sracl_core.stages.graph import STAGE_ORDER, stage_fingerprints
-from tasks.stages import GPU_STAGES, STAGE_TASKS, FingerprintChanged, stage_run_name
+from tasks.stages import FingerprintChanged, gpu_stages, stage_run_name, stage_task
 
 
 def parameters(config: Path, stage: str = "ingest", force: bool = False,
@@ -23,15 +23,15 @@ def parameters(config: Path, stage: str = "ingest", force: bool = False,
 
 @flow(persist_result=False)
 def run_ingest(params: dict[str, Any]) -> Any:
-    return STAGE_TASKS["ingest"](**params, return_state=True)
+    return stage_task("ingest")(**params, return_state=True)
 
 
 def test_one_task_per_stage_with_tags_and_no_prefect_cache():
-    assert list(STAGE_TASKS) == list(STAGE_ORDER)
-    for stage, task in STAGE_TASKS.items():
+    for stage in STAGE_ORDER:
+        task = stage_task(stage)
         assert task.name == f"sracl-{stage}"
         assert f"stage:{stage}" in task.tags
-        assert ("gpu" in task.tags) == (stage in GPU_STAGES)
+        assert ("gpu" in task.tags) == (stage in gpu_stages())
         assert task.cache_policy is NO_CACHE, "the fingerprint, not Prefect, decides"
 
 
