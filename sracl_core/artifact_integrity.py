@@ -10,7 +10,6 @@ corrupt.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from collections.abc import Collection, Iterable, Iterator
@@ -18,6 +17,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
+
+from sracl_core.atomic import file_digest
 
 MANIFEST = "manifest.json"
 CHECKSUM = "blake2b"
@@ -29,11 +30,7 @@ State = Literal["missing", "cached", "unverified", "corrupt"]
 
 def digest(path: Path) -> str:
     """blake2b from the standard library: fast enough to check a cache on every run."""
-    hasher = hashlib.blake2b(digest_size=16)
-    with path.open("rb") as handle:
-        while chunk := handle.read(_CHUNK):
-            hasher.update(chunk)
-    return hasher.hexdigest()
+    return file_digest(path, CHECKSUM, digest_size=16)
 
 
 def file_records(folder: Path, skip: Collection[str] = ()) -> dict[str, dict[str, Any]]:

@@ -13,7 +13,6 @@ file's size and checksum, so a damaged copy is recognised
 from __future__ import annotations
 
 import errno
-import hashlib
 import json
 import os
 import platform
@@ -31,6 +30,7 @@ import polars as pl
 
 from sracl_core import __version__, owned_folders
 from sracl_core.artifact_integrity import MANIFEST, Verdict, check_folder, file_records
+from sracl_core.atomic import json_digest
 from sracl_core.errors import ArtifactCorrupt, StageInputMissing
 from sracl_core.locks import LOCKS, waiting_lock
 from sracl_core.owned_folders import OwnedFolder
@@ -50,11 +50,8 @@ def fingerprint(stage: str, code_version: str, section: Mapping[str, Any],
     fingerprints: a change upstream changes every fingerprint downstream, and
     a change downstream never touches the ones upstream.
     """
-    blob = json.dumps(
-        {"stage": stage, "code": code_version, "config": section, "inputs": dict(inputs)},
-        sort_keys=True, separators=(",", ":"), default=str,
-    )
-    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+    return json_digest({"stage": stage, "code": code_version, "config": section,
+                        "inputs": dict(inputs)})[:16]
 
 
 def library_versions() -> dict[str, str]:

@@ -16,6 +16,8 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo
 
+from sracl_core.atomic import file_digest
+
 _RUNTIME_KEY = "sracl_runtime_only"
 
 
@@ -95,8 +97,4 @@ def path_signature(path: Path) -> str:
 def _file_signature(resolved: str, size: int, mtime_ns: int) -> str:
     if size > _HASH_LIMIT_BYTES:
         return f"size:{size}:mtime:{mtime_ns}"
-    digest = hashlib.sha256()
-    with open(resolved, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return "sha256:" + digest.hexdigest()[:16]
+    return "sha256:" + file_digest(Path(resolved))[:16]

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
+from sracl_core.atomic import write_text
 from sracl_core.config import load_config
 from sracl_core.errors import SraclError
 
@@ -32,11 +31,7 @@ def record(config_path: Path, overrides: list[str]) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     payload = {"config": str(Path(config_path).resolve()), "overrides": list(overrides),
                "finished_at": datetime.now(UTC).isoformat(timespec="seconds")}
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
-    with os.fdopen(handle, "w", encoding="utf-8") as out:
-        json.dump(payload, out, indent=2)
-    os.replace(temporary, path)
-    return path
+    return write_text(path, json.dumps(payload, indent=2))
 
 
 def last_overrides(config_path: Path) -> list[str] | None:

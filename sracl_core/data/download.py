@@ -35,6 +35,7 @@ from pathlib import Path
 import httpx
 from tqdm import tqdm
 
+from sracl_core.atomic import write_text
 from sracl_core.data.public_datasets import (
     REGISTRY,
     DatasetSpec,
@@ -271,6 +272,4 @@ def _record_sum(dest: Path, name: str, digest: str) -> None:
 
 
 def _write_lines(path: Path, lines: Iterable[str]) -> None:
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text("".join(f"{line}\n" for line in lines))
-    os.replace(temporary, path)
+    write_text(path, "".join(f"{line}\n" for line in lines))

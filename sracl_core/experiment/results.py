@@ -12,6 +12,7 @@ from pathlib import Path
 
 import polars as pl
 
+from sracl_core.atomic import replacing, write_text
 from sracl_core.config import PipelineConfig
 from sracl_core.errors import SraclError
 from sracl_core.stages.graph import stage_fingerprints, store_for
@@ -53,10 +54,7 @@ def write_results(folder: Path, runs: pl.DataFrame, summary: pl.DataFrame,
     paths = {"runs": folder / "runs.parquet", "summary": folder / "summary.parquet",
              "markdown": folder / "summary.md"}
     for key, table in (("runs", runs), ("summary", summary)):
-        temporary = paths[key].with_name(f".tmp-{paths[key].name}")
-        table.write_parquet(temporary)
-        temporary.replace(paths[key])
-    temporary = paths["markdown"].with_name(".tmp-summary.md")
-    temporary.write_text(markdown + "\n", encoding="utf-8")
-    temporary.replace(paths["markdown"])
+        with replacing(paths[key]) as temporary:
+            table.write_parquet(temporary)
+    write_text(paths["markdown"], markdown + "\n")
     return paths

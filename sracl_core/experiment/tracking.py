@@ -15,8 +15,8 @@ from matplotlib.figure import Figure
 from mlflow import MlflowClient
 
 from sracl_core.config import PipelineConfig
+from sracl_core.tracking.batches import metric_name
 from sracl_core.tracking.run import TAG_KIND, ensure_experiment, run_url, tracking_uri
-from sracl_core.tracking.stages import metric_name
 
 TAG_EXPERIMENT = "sracl.experiment"
 

@@ -16,8 +16,6 @@ their error, and retried on the next lookup: only ``ok`` rows count as cached.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import os
 import uuid
@@ -28,6 +26,7 @@ from typing import Any
 
 import polars as pl
 
+from sracl_core.atomic import json_digest, replacing
 from sracl_core.semantic.redact import redact
 
 log = logging.getLogger(__name__)
@@ -50,9 +49,8 @@ _COMPACT_AFTER_PARTS = 64
 
 def response_key(model: str, sampling: dict[str, Any], system: str, prompt: str) -> str:
     """Stable identity of one request: model, sampling settings and the two messages."""
-    blob = json.dumps({"model": model, "sampling": sampling, "system": system, "prompt": prompt},
-                      sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(blob.encode()).hexdigest()
+    return json_digest({"model": model, "sampling": sampling, "system": system,
+                        "prompt": prompt}, ascii_only=False)
 
 
 @dataclass(frozen=True)
@@ -151,9 +149,8 @@ class ResponseCache:
     def _write(self, table: pl.DataFrame) -> None:
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
         name = f"part-{stamp}-{os.getpid()}-{uuid.uuid4().hex[:8]}.parquet"
-        temporary = self.directory / f".tmp-{name}"
-        table.write_parquet(temporary, compression="zstd")
-        os.replace(temporary, self.directory / name)
+        with replacing(self.directory / name) as temporary:
+            table.write_parquet(temporary, compression="zstd")
 
     def failures(self) -> pl.DataFrame:
         """Every recorded failure whose key never succeeded (for reports and debugging)."""

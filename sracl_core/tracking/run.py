@@ -9,14 +9,12 @@ is not imported here: it hands its run ids in as tags.
 from __future__ import annotations
 
 import logging
-import math
-import time
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from mlflow import MlflowClient
-from mlflow.entities import Metric, Param, Run, RunTag
+from mlflow.entities import Run
 from mlflow.exceptions import MlflowException
 from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
 
@@ -25,10 +23,11 @@ from sracl_core.rec.trainer import EpochReport
 from sracl_core.stages.graph import outputs_of
 from sracl_core.stages.runner import StageOutcome
 from sracl_core.stages.train import epochs_table
+from sracl_core.tracking.batches import log_batch
 from sracl_core.tracking.config import flatten
 from sracl_core.tracking.description import MLFLOW_RUN_NOTE, describe_run
 from sracl_core.tracking.owner import close_abandoned, owner_tags
-from sracl_core.tracking.stages import STAGE_LOGGERS, StageLog, epoch_metrics, metric_list
+from sracl_core.tracking.stages import STAGE_LOGGERS, StageLog, epoch_metrics
 from sracl_core.tracking.store import (
     EXPERIMENT_KIND,
     EXPERIMENT_KIND_TAG,
@@ -50,7 +49,6 @@ TAG_STAGE = "sracl.stage"
 TAG_FINGERPRINT = "sracl.fingerprint"
 TAG_STATE = "sracl.state"
 TAG_KIND = "sracl.run_kind"
-_BATCH = 100
 
 
 class LiveEpochs:
@@ -74,7 +72,7 @@ class LiveEpochs:
             return
         [(epoch, values)] = epoch_metrics(epochs_table([report]))
         try:
-            self.client.log_batch(self.run_id, metrics=metric_list(values, epoch))
+            log_batch(self.client, self.run_id, metrics=values, step=epoch)
         except MlflowException as error:
             log.warning("mlflow: live epoch logging stopped at epoch %d: %s", report.epoch, error)
             self.failed = True
@@ -149,7 +147,7 @@ class PipelineRun:
         overrides = list(overrides)
         if overrides:
             tags["sracl.overrides"] = " ".join(overrides)[:5000]
-        self._log_batch(self.run_id, params=params, tags=tags)
+        log_batch(self.client, self.run_id, params=params, tags=tags)
         self.client.log_text(self.run_id, dump_config(self.config), "config/resolved.yaml")
 
     def log_stage(self, record: StageOutcome, *, tags: Mapping[str, str] | None = None) -> str:
@@ -168,10 +166,10 @@ class PipelineRun:
             metrics["compute_seconds"] = float(manifest.get("wall_seconds", 0.0))
             metrics.update({f"rows.{name}": float(count)
                             for name, count in manifest.get("tables", {}).items()})
-        self._log_batch(nested_id, metrics=metrics)
-        self._log_batch(self.run_id,
-                        metrics={f"stage_seconds.{record.stage}": record.seconds},
-                        tags={f"sracl.state.{record.stage}": record.state})
+        log_batch(self.client, nested_id, metrics=metrics)
+        log_batch(self.client, self.run_id,
+                  metrics={f"stage_seconds.{record.stage}": record.seconds},
+                  tags={f"sracl.state.{record.stage}": record.state})
         status = "FINISHED"
         logger = STAGE_LOGGERS.get(record.stage)
         if logger is not None and manifest is not None:
@@ -193,9 +191,9 @@ class PipelineRun:
     def finish(self, status: str = "FINISHED") -> RunSummary:
         """Close the parent run, with its description, and say what it holds."""
         total = sum(record.seconds for record in self.stages)
-        self._log_batch(self.run_id, metrics={"pipeline_seconds": total},
-                        tags={"sracl.stages": ",".join(r.stage for r in self.stages),
-                              MLFLOW_RUN_NOTE: self.description(status)})
+        log_batch(self.client, self.run_id, metrics={"pipeline_seconds": total},
+                  tags={"sracl.stages": ",".join(r.stage for r in self.stages),
+                        MLFLOW_RUN_NOTE: self.description(status)})
         self.client.set_terminated(self.run_id, status)
         return RunSummary(
             run_id=self.run_id, experiment_id=self.experiment_id,
@@ -211,16 +209,3 @@ class PipelineRun:
         stats = (self.outputs.manifest("ingest") or {}).get("stats", {})
         return describe_run(self.config.dataset, stats, self.stages, self.test_metrics,
                             model_uri=self.model_uri, status=status)
-
-    def _log_batch(self, run_id: str, *, metrics: Mapping[str, float] | None = None,
-                   params: Mapping[str, str] | None = None,
-                   tags: Mapping[str, str] | None = None) -> None:
-        now = int(time.time() * 1000)
-        metric_list = [Metric(k, float(v), now, 0) for k, v in (metrics or {}).items()
-                       if v is not None and math.isfinite(float(v))]
-        param_list = [Param(k, v) for k, v in (params or {}).items()]
-        tag_list = [RunTag(k, str(v)) for k, v in (tags or {}).items()]
-        for start in range(0, max(len(metric_list), len(param_list), len(tag_list)), _BATCH):
-            self.client.log_batch(run_id, metrics=metric_list[start:start + _BATCH],
-                                  params=param_list[start:start + _BATCH],
-                                  tags=tag_list[start:start + _BATCH])

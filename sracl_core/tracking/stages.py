@@ -7,17 +7,14 @@ stage that does not write it (yet) simply logs less.
 
 from __future__ import annotations
 
-import math
-import re
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
 from mlflow import MlflowClient
-from mlflow.entities import Metric
 
+from sracl_core.tracking.batches import is_number, log_batch
 from sracl_core.tracking.config import flatten
 from sracl_core.tracking.model import link_model, log_recommender, registered_model_name
 from sracl_core.tracking.plots import training_curves
@@ -25,14 +22,6 @@ from sracl_core.tracking.plots import training_curves
 if TYPE_CHECKING:
     from sracl_core.config import PipelineConfig
     from sracl_core.stages.outputs import StageOutputs
-
-_METRIC_NAME_UNSAFE = re.compile(r"[^/\w.\- ]")
-
-
-def metric_name(name: str) -> str:
-    """MLflow metric names allow letters, digits and ``_-. /``: ``NDCG@10`` -> ``NDCG_10``."""
-    return _METRIC_NAME_UNSAFE.sub("_", name)
-
 
 @dataclass
 class StageLogResult:
@@ -69,10 +58,8 @@ class StageLog:
 
     def log_metrics(self, values: Mapping[str, float], *, step: int = 0,
                     parent: bool = False) -> None:
-        metrics = metric_list(values, step)
         for run_id in (self.run_id, self.parent_run_id) if parent else (self.run_id,):
-            for start in range(0, len(metrics), 1000):
-                self.client.log_batch(run_id, metrics=metrics[start:start + 1000])
+            log_batch(self.client, run_id, metrics=values, step=step)
 
     def log_table(self, table: pl.DataFrame, artifact_file: str, *, parent: bool = False) -> None:
         """A table shown as a grid in the MLflow UI (lists become readable strings)."""
@@ -91,12 +78,6 @@ def _join_list(values: pl.Series | list[Any] | None) -> str:
     return " | ".join(str(v) for v in values)
 
 
-def _is_number(value: Any) -> bool:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return False
-    return math.isfinite(float(value))
-
-
 def log_stats(run: StageLog) -> None:
     """Every stage: the numeric stats of its manifest as metrics ``stats.<key>``."""
     manifest = run.manifest() or {}
@@ -108,7 +89,7 @@ def log_ingest(run: StageLog) -> StageLogResult:
     log_stats(run)
     stats = (run.manifest() or {}).get("stats", {})
     run.log_metrics({f"dataset.{k}": v for k, v in stats.items()}, parent=True)
-    numeric = {k: v for k, v in stats.items() if _is_number(v)}
+    numeric = {k: v for k, v in stats.items() if is_number(v)}
     if numeric:
         table = pl.DataFrame({"statistic": list(numeric), "value": [float(v) for v in
                                                                     numeric.values()]})
@@ -232,13 +213,6 @@ def epoch_metrics(epochs: pl.DataFrame) -> list[tuple[int, dict[str, float]]]:
                if dtype.is_numeric() and name != "epoch"]
     return [(int(row["epoch"]), {name: row[name] for name in columns})
             for row in epochs.iter_rows(named=True)]
-
-
-def metric_list(values: Mapping[str, float], step: int) -> list[Metric]:
-    """MLflow metrics named the way MLflow accepts, leaving out missing and non-finite values."""
-    now = int(time.time() * 1000)
-    return [Metric(metric_name(k), float(v), now, step) for k, v in values.items()
-            if _is_number(v)]
 
 
 def log_epochs(run: StageLog, epochs: pl.DataFrame) -> None:

@@ -22,6 +22,7 @@ from sracl_core.config import load_config
 from sracl_core.rec.trainer import EpochReport
 from sracl_core.stages.graph import needed_stages, stage_fingerprints, store_for
 from sracl_core.stages.runner import StageOutcome, run_stage
+from sracl_core.tracking.batches import metric_name
 from sracl_core.tracking.model import (
     ENTRY_FILE,
     TAG_TRAIN_FINGERPRINT,
@@ -35,7 +36,6 @@ from sracl_core.tracking.run import (
     tracking_uri,
     ui_command,
 )
-from sracl_core.tracking.stages import metric_name
 from tests.stage_runs import run_pipeline
 
 DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "configs" / "default.yaml"
@@ -264,3 +264,23 @@ def test_live_epoch_logging_failure_does_not_stop_training(tmp_path: Path,
     assert live.failed and live.logged == []
     assert "live epoch logging stopped at epoch 0" in caplog.text
     assert store_for(config).is_complete("train", stage_fingerprints(config)["train"])
+
+
+def test_one_batch_logger_cleans_names_drops_non_finite_values_and_respects_limits():
+    from sracl_core.tracking.batches import log_batch
+
+    class Recorder:
+        calls: list[dict[str, Any]] = []
+
+        def log_batch(self, run_id: str, **kinds: Any) -> None:
+            self.calls.append(kinds)
+
+    recorder = Recorder()
+    metrics = {f"m@{i}": float(i) for i in range(1500)} | {"nan": float("nan"), "flag": True}
+    log_batch(recorder, "run", metrics=metrics, step=3, params={f"p{i}": i for i in range(150)},
+              tags={"t": 1})
+    sizes = [(kind, len(values)) for call in recorder.calls for kind, values in call.items()]
+    assert sizes == [("metrics", 1000), ("metrics", 500), ("params", 100), ("params", 50),
+                     ("tags", 1)]
+    first = recorder.calls[0]["metrics"][0]
+    assert (first.key, first.value, first.step) == ("m_0", 0.0, 3)

@@ -1,0 +1,68 @@
+"""Files written whole or not at all, and stable digests of JSON-able values.
+
+Everything sracl writes outside an artifact folder (run records, experiment tables,
+response-cache parts, checksums) goes through :func:`replacing`: the bytes go to a
+unique temporary sibling, which takes the file's name in one rename once complete.
+A reader never sees half a file, two writers never share a temporary, and a
+failed write leaves the old file as it was. Artifact, model and checkpoint
+*folders* are published by their own owners (:mod:`sracl_core.artifacts`,
+:mod:`sracl_core.rec.checkpoint`), which also hold locks.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+TEMPORARY_PREFIX = ".tmp-"
+
+
+@contextmanager
+def replacing(path: Path) -> Iterator[Path]:
+    """A fresh temporary path beside ``path`` to write; it becomes ``path`` when the block
+    ends without an error, and is removed when it raises."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, name = tempfile.mkstemp(dir=path.parent, prefix=f"{TEMPORARY_PREFIX}{path.name}.")
+    os.close(handle)
+    temporary = Path(name)
+    try:
+        yield temporary
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
+def write_text(path: Path, text: str) -> Path:
+    """``path`` holds ``text`` (UTF-8), written atomically."""
+    with replacing(path) as temporary:
+        temporary.write_text(text, encoding="utf-8")
+    return Path(path)
+
+
+def json_digest(value: Any, *, ascii_only: bool = True) -> str:
+    """sha256 of ``value`` as compact JSON with sorted keys: equal values, equal digests.
+
+    Non-JSON values (paths, dates) are written with ``str``. ``ascii_only`` is JSON's
+    ``ensure_ascii``; the two settings give different digests of non-ASCII text, and
+    each caller keeps the one its stored digests were made with.
+    """
+    blob = json.dumps(value, sort_keys=True, separators=(",", ":"), default=str,
+                      ensure_ascii=ascii_only)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def file_digest(path: Path, algorithm: str = "sha256", **options: Any) -> str:
+    """Hex digest of a file's bytes, read in 1 MiB chunks (``options``: e.g. digest_size)."""
+    hasher = hashlib.new(algorithm, **options)
+    with Path(path).open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            hasher.update(chunk)
+    return hasher.hexdigest()
