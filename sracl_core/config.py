@@ -29,7 +29,27 @@ from sracl_core.semantic.config import (
     SentenceTransformersConfig,
     VllmProfilesConfig,
 )
-from sracl_core.tracking.config import TrackingConfig
+
+
+class TrackingConfig(StrictModel):
+    """Where MLflow runs go and what they carry; the default is a SQLite store and an
+    artifact folder beside the cache. No stage reads this section, so it never enters a
+    fingerprint: pointing the pipeline at another tracking server re-runs nothing."""
+
+    enabled: bool = Field(True, description="log each pipeline run to MLflow")
+    uri: str | None = Field(
+        None, description="MLflow tracking URI; None = $MLFLOW_TRACKING_URI if set, else "
+                          "sqlite:///<cache_root>/mlflow.db")
+    artifact_location: str | None = Field(
+        None, description="artifact root of a new experiment; None = <cache_root>/mlartifacts "
+                          "for a SQLite store, the server's choice otherwise")
+    experiment: str = "sracl"
+    registered_model: str | None = Field(
+        None, description="model registry name; None = sracl-<dataset>")
+    log_model: bool = Field(True, description="log the best model as a pyfunc and register it")
+    sample_rows: int = Field(20, ge=1, description="rows of profiles and neighbour examples "
+                                                   "logged as tables")
+    top_k: int = Field(20, ge=1, description="length of the lists the logged model returns")
 
 
 class PipelineConfig(StrictModel):

@@ -46,3 +46,15 @@ def log_batch(client: MlflowClient, run_id: str, *, metrics: Mapping[str, Any] |
     for kind, values in entries.items():
         for start in range(0, len(values), _LIMITS[kind]):
             client.log_batch(run_id, **{kind: values[start:start + _LIMITS[kind]]})
+
+
+def flatten(mapping: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
+    """Nested config -> dotted keys, the way ``--set`` names them (MLflow params are flat)."""
+    flat: dict[str, str] = {}
+    for key, value in mapping.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            flat.update(flatten(value, f"{name}."))
+        else:
+            flat[name] = str(value)[:6000]
+    return flat

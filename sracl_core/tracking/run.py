@@ -23,8 +23,7 @@ from sracl_core.rec.trainer import EpochReport
 from sracl_core.stages.graph import outputs_of
 from sracl_core.stages.runner import StageOutcome
 from sracl_core.stages.train import epochs_table
-from sracl_core.tracking.batches import log_batch
-from sracl_core.tracking.config import flatten
+from sracl_core.tracking.batches import flatten, log_batch
 from sracl_core.tracking.description import MLFLOW_RUN_NOTE, describe_run
 from sracl_core.tracking.owner import close_abandoned, owner_tags
 from sracl_core.tracking.stages import STAGE_LOGGERS, StageLog, epoch_metrics

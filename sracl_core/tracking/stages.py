@@ -14,8 +14,7 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 from mlflow import MlflowClient
 
-from sracl_core.tracking.batches import is_number, log_batch
-from sracl_core.tracking.config import flatten
+from sracl_core.tracking.batches import flatten, is_number, log_batch
 from sracl_core.tracking.model import link_model, log_recommender, registered_model_name
 from sracl_core.tracking.plots import training_curves
 
