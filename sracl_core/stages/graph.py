@@ -137,7 +137,12 @@ def plan(config: PipelineConfig) -> list[StageStatus]:
 
 def outputs_of(config: PipelineConfig) -> StageOutputs:
     """Every stage's artifact for this config (whether computed yet or not)."""
-    return StageOutputs(store_for(config), stage_fingerprints(config))
+    return StageOutputs(store_for(config), stage_fingerprints(config), declared_tables())
+
+
+def declared_tables() -> dict[str, tuple[str, ...]]:
+    """Each stage's declared output tables."""
+    return {name: tuple(stage.tables) for name, stage in STAGES.items()}
 
 
 def store_for(config: PipelineConfig) -> ArtifactStore:

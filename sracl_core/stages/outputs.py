@@ -8,8 +8,8 @@ a missing one says are written once.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -17,14 +17,21 @@ import polars as pl
 
 from sracl_core.artifacts import ArtifactStore
 from sracl_core.errors import SraclError
+from sracl_core.stages.tables import UndeclaredOutput
 
 
 @dataclass(frozen=True)
 class StageOutputs:
-    """The artifacts of one config: each stage's at that config's fingerprint."""
+    """The artifacts of one config: each stage's at that config's fingerprint.
+
+    ``declared`` holds each stage's declared table names: reading a table the stage
+    does not declare is a programming error, reported as such rather than as a
+    missing file.
+    """
 
     store: ArtifactStore
     fingerprints: Mapping[str, str]
+    declared: Mapping[str, Collection[str]] = field(default_factory=dict)
 
     def fingerprint(self, stage: str) -> str:
         return self.fingerprints[stage]
@@ -44,10 +51,12 @@ class StageOutputs:
 
     def table(self, stage: str, name: str) -> pl.DataFrame:
         """A table the stage wrote; a missing or damaged one raises, naming the file."""
+        self._check_declared(stage, name)
         return self.store.read_table(stage, self.fingerprints[stage], name)
 
     def table_if_written(self, stage: str, name: str) -> pl.DataFrame | None:
         """The table, or None when the stage has no artifact or did not write it."""
+        self._check_declared(stage, name)
         if not self.is_complete(stage) or not (self.path(stage) / f"{name}.parquet").is_file():
             return None
         return self.table(stage, name)
@@ -61,3 +70,9 @@ class StageOutputs:
     def stage_folder(self, stage: str) -> Path:
         """The folder of all of a stage's artifacts (and of work kept between its runs)."""
         return self.store.root / self.store.dataset / stage
+
+    def _check_declared(self, stage: str, name: str) -> None:
+        tables = self.declared.get(stage)
+        if tables is not None and name not in tables:
+            raise UndeclaredOutput(f"{stage} declares no table {name!r} (it writes: "
+                                   f"{', '.join(sorted(tables))})")

@@ -12,7 +12,7 @@ from sracl_core.artifact_integrity import move_aside
 from sracl_core.artifacts import ArtifactStore
 from sracl_core.errors import ArtifactCorrupt, StageInputMissing
 from sracl_core.stages.context import EpochCallback, StageContext
-from sracl_core.stages.graph import STAGES, stage_fingerprints, store_for
+from sracl_core.stages.graph import STAGES, declared_tables, stage_fingerprints, store_for
 from sracl_core.stages.outputs import StageOutputs
 from sracl_core.stages.tables import CheckedWriter
 
@@ -82,7 +82,8 @@ def run_stage(config: PipelineConfig, stage: str, *, force: bool = False,
         with store.write(stage, fp, config=spec.section(config), inputs=inputs,
                          replace=force) as writer:
             checked = CheckedWriter(stage, spec.tables, writer)
-            spec.run(StageContext(config, StageOutputs(store, fingerprints), checked, on_epoch))
+            outputs = StageOutputs(store, fingerprints, declared_tables())
+            spec.run(StageContext(config, outputs, checked, on_epoch))
             checked.check_complete()
     log.info("%s: wrote %s", stage, path)
     return StageOutcome(stage, fp, False, path, time.perf_counter() - started)

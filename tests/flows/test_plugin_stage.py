@@ -84,3 +84,15 @@ def test_a_stage_must_come_after_what_it_reads() -> None:
         graph.add_stage(late)
     with pytest.raises(ValueError, match="declared twice"):
         graph.add_stage(graph.STAGES["ingest"])
+
+
+def test_reading_a_table_a_stage_does_not_declare_names_what_it_writes(harness: Any,
+                                                                      tmp_path) -> None:
+    config = load_config(harness.config_path, harness.overrides(cache=tmp_path))
+    run_stage(config, "ingest")
+    outputs = graph.outputs_of(config)
+    assert outputs.table("ingest", "users").height > 0
+    with pytest.raises(SraclError, match=r"ingest declares no table 'itmes' \(it writes: "
+                                         r"interactions, items, sequences, train_samples, "
+                                         r"users\)"):
+        outputs.table("ingest", "itmes")
