@@ -68,11 +68,10 @@ def _as_int(kind: str, value: str) -> int:
 
 def id_maps(config: PipelineConfig) -> tuple[IdMap, IdMap]:
     """The user and item maps of this config's ingest artifact."""
-    from sracl_core.stages.graph import stage_fingerprints, store_for
+    from sracl_core.stages.graph import outputs_of
 
-    store = store_for(config)
-    ingest = stage_fingerprints(config)["ingest"]
-    if not store.is_complete("ingest", ingest):
+    outputs = outputs_of(config)
+    if not outputs.is_complete("ingest"):
         raise SraclError("this config has not been ingested yet; run `sracl run` with it first")
-    return (IdMap.from_table("user", store.read_table("ingest", ingest, "users")),
-            IdMap.from_table("item", store.read_table("ingest", ingest, "items")))
+    return (IdMap.from_table("user", outputs.table("ingest", "users")),
+            IdMap.from_table("item", outputs.table("ingest", "items")))

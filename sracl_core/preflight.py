@@ -105,13 +105,12 @@ def check_against_data(config: PipelineConfig, stats: dict,
 def check_ingested(config: PipelineConfig) -> None:
     """:func:`check_against_data` from the ingest artifact, when this config has a sound one
     (a damaged one is left to ``sracl run``, which moves it aside and computes it again)."""
-    from sracl_core.stages.graph import stage_fingerprints, store_for
+    from sracl_core.stages.graph import outputs_of
 
-    store = store_for(config)
-    ingest = stage_fingerprints(config)["ingest"]
-    if not store.check("ingest", ingest).usable:
+    outputs = outputs_of(config)
+    if not outputs.store.check("ingest", outputs.fingerprint("ingest")).usable:
         return
     samples = None
     if config.prompts.granularity == "prefix":
-        samples = store.read_table("ingest", ingest, "train_samples").select("user")
-    check_against_data(config, store.manifest("ingest", ingest)["stats"], samples)
+        samples = outputs.table("ingest", "train_samples").select("user")
+    check_against_data(config, (outputs.manifest("ingest") or {})["stats"], samples)

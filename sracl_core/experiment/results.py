@@ -15,7 +15,7 @@ import polars as pl
 from sracl_core.atomic import replacing, write_text
 from sracl_core.config import PipelineConfig
 from sracl_core.errors import SraclError
-from sracl_core.stages.graph import stage_fingerprints, store_for
+from sracl_core.stages.graph import outputs_of
 
 
 @dataclass(frozen=True)
@@ -29,15 +29,14 @@ class RunFigures:
 
 def run_figures(config: PipelineConfig) -> RunFigures:
     """Test metrics, the train stage's wall time and its best epoch for this config."""
-    store = store_for(config)
-    fingerprints = stage_fingerprints(config)
-    if not store.is_complete("evaluate", fingerprints["evaluate"]):
-        raise SraclError(f"{config.dataset}: evaluate ({fingerprints['evaluate']}) is not "
-                         "computed for this run")
-    metrics = dict(store.read_table("evaluate", fingerprints["evaluate"], "metrics").iter_rows())
-    train = store.manifest("train", fingerprints["train"])
+    outputs = outputs_of(config)
+    if not outputs.is_complete("evaluate"):
+        raise SraclError(f"{config.dataset}: evaluate ({outputs.fingerprint('evaluate')}) is "
+                         "not computed for this run")
+    metrics = dict(outputs.table("evaluate", "metrics").iter_rows())
+    train = outputs.manifest("train") or {}
     stats = train.get("stats", {})
-    return RunFigures({str(k): float(v) for k, v in metrics.items()}, fingerprints["train"],
+    return RunFigures({str(k): float(v) for k, v in metrics.items()}, outputs.fingerprint("train"),
                       float(train.get("wall_seconds", 0.0)), stats.get("best_epoch"),
                       stats.get("epochs_run"))
 
