@@ -26,7 +26,7 @@ from sracl_core.stages.train import epochs_table
 from sracl_core.tracking.batches import flatten, log_batch
 from sracl_core.tracking.description import MLFLOW_RUN_NOTE, describe_run
 from sracl_core.tracking.owner import close_abandoned, owner_tags
-from sracl_core.tracking.stages import STAGE_LOGGERS, StageLog, epoch_metrics
+from sracl_core.tracking.stages import StageLog, epoch_metrics, stage_logger
 from sracl_core.tracking.store import (
     EXPERIMENT_KIND,
     EXPERIMENT_KIND_TAG,
@@ -170,8 +170,8 @@ class PipelineRun:
                   metrics={f"stage_seconds.{record.stage}": record.seconds},
                   tags={f"sracl.state.{record.stage}": record.state})
         status = "FINISHED"
-        logger = STAGE_LOGGERS.get(record.stage)
-        if logger is not None and manifest is not None:
+        logger = stage_logger(record.stage)
+        if manifest is not None:
             try:
                 outcome = logger(StageLog(self.config, self.client, self.outputs, record.stage,
                                           nested_id, self.run_id, frozenset(record.live_epochs)))

@@ -254,3 +254,10 @@ STAGE_LOGGERS: dict[str, StageLogger] = {
     "train": log_train,
     "evaluate": log_evaluate,
 }
+"""What each built-in stage shows in MLflow beyond its nested run's seconds and row counts.
+Stages do not import MLflow; a stage without an entry here (a plug-in's) logs its manifest
+stats; a plug-in adds its own entry to show more."""
+
+
+def stage_logger(stage: str) -> StageLogger:
+    return STAGE_LOGGERS.get(stage, log_stats_only)

@@ -51,6 +51,7 @@ def test_the_toy_stage_is_planned_run_cached_and_tracked(harness: Any, with_toy_
         filter_string=f"tags.mlflow.parentRunId = '{first['tracking']['run_id']}'")
     (stage_run,) = [run for run in nested if run.data.tags.get("sracl.stage") == "sample_counts"]
     assert stage_run.data.metrics["rows.samples_per_user"] == counts.height
+    assert stage_run.data.metrics["stats.most"] == counts["samples"].max()  # generic logging
     moved = load_config(harness.config_path, harness.overrides("data.k_core=3", cache=cache))
     fingerprints = graph.stage_fingerprints(moved)
     assert fingerprints["sample_counts"] != graph.stage_fingerprints(config)["sample_counts"]
