@@ -69,7 +69,11 @@ def _pick(mapping: dict, keys: set[str]) -> str | None:
     return None
 
 
-_PARTIAL = r"""["']{key}["']\s*:\s*["']((?:[^"'\\]|\\.)*)"""
+PARSER_VERSION = 2
+"""Bump when a change here changes what some answer yields: it is part of the fingerprint
+of LLM profiles (version 2: a value in double quotes no longer ends at an apostrophe)."""
+
+_PARTIAL = r"""["']{key}["']\s*:\s*(["'])((?:(?!\1)[^\\]|\\.)*)"""
 
 
 def _partial_field(text: str, key: str) -> str | None:
@@ -78,7 +82,7 @@ def _partial_field(text: str, key: str) -> str | None:
     match = re.search(pattern, text, re.IGNORECASE)
     if not match:
         return None
-    value = " ".join(match.group(1).replace('\\"', '"').split())
+    value = " ".join(match.group(2).replace('\\"', '"').split())
     return value or None
 
 

@@ -16,7 +16,11 @@ from sracl_core.config_base import fingerprint_payload
 from sracl_core.semantic.backends.base import ChatRequest, LazyBackend
 from sracl_core.semantic.cache import ResponseCache
 from sracl_core.semantic.generation import generate_cached
-from sracl_core.semantic.parsing import is_valid_item_answer, is_valid_user_answer
+from sracl_core.semantic.parsing import (
+    PARSER_VERSION,
+    is_valid_item_answer,
+    is_valid_user_answer,
+)
 from sracl_core.semantic.profiles import (
     ITEM_PROFILE_SCHEMA,
     USER_PROFILE_SCHEMA,
@@ -119,7 +123,7 @@ def fingerprinted_settings(config: PipelineConfig) -> dict[str, Any]:
     # 'auto' resolves by device (free text on a CPU vLLM, JSON-schema decoding on a GPU),
     # and the two give different answers: the mode actually used is part of the output.
     return {**fingerprint_payload(config.profiles),
-            "json_mode_resolved": json_mode(config.profiles)}
+            "json_mode_resolved": json_mode(config.profiles), "answer_parsing": PARSER_VERSION}
 
 
 TABLES = {"item_profiles": Table(ITEM_PROFILE_SCHEMA),

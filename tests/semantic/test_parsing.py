@@ -41,3 +41,14 @@ def test_unusable_answers_are_invalid_and_fall_back_to_raw_text(text):
 def test_user_answer_needs_words():
     assert is_valid_user_answer("Likes gentle, fragrance-free skincare.")
     assert not is_valid_user_answer("  \n ")
+
+
+def test_a_broken_answer_keeps_apostrophes_inside_double_quotes():
+    """Seen on Beauty: the model's JSON broke after the first value, and the value was cut at
+    "L'Oreal" -> "The L" for 1.8% of items until the quote had to match its opener."""
+    text = ('{"item summary": "The L\'Oreal Paris Colour Riche Nail, Pink", '
+            '"sequencing_items"][0]["title"] = "x";')
+    answer = parse_item_answer(text)
+    assert answer is not None and answer.summary == "The L'Oreal Paris Colour Riche Nail, Pink"
+    single = parse_item_answer("{'item summary': 'She said \"wow\" twice', 'potential user")
+    assert single is not None and single.summary == 'She said "wow" twice'

@@ -137,3 +137,16 @@ def test_real_vllm_engine_runs_the_semantic_stages_end_to_end(tiny_config):
     again = run_stage(load_config(tiny_config, ["profiles.max_tokens_item=48",
                                                 "profiles.max_tokens_user=32"]), "profiles")
     assert again.cached
+
+
+def test_answer_parsing_is_part_of_llm_profiles_fingerprint_only(tiny_config, monkeypatch):
+    from sracl_core.semantic import parsing
+    from sracl_core.stages import profiles
+    from sracl_core.stages.graph import stage_fingerprints
+
+    llm, text = (load_config(tiny_config, overrides) for overrides in ([],
+                                                                        ["profiles.backend=text"]))
+    before = stage_fingerprints(llm)["profiles"], stage_fingerprints(text)["profiles"]
+    monkeypatch.setattr(profiles, "PARSER_VERSION", parsing.PARSER_VERSION + 1)
+    after = stage_fingerprints(llm)["profiles"], stage_fingerprints(text)["profiles"]
+    assert after[0] != before[0] and after[1] == before[1]
