@@ -29,6 +29,7 @@ from sracl_core.experiment.results import results_folder, run_figures, write_res
 from sracl_core.experiment.tracking import TAG_EXPERIMENT, log_summary
 from sracl_core.preflight import check_config
 from sracl_core.stages.graph import needed_stages
+from sracl_core.stopping import clear_stop, request_stop
 
 log = logging.getLogger(__name__)
 
@@ -70,9 +71,17 @@ def experiment_flow(config_path: str, grid_path: str, overrides: list[str] | Non
                 seen.add(run.variant)
                 stages = needed_stages(load_config(config_path, run.overrides))
                 _run_one(config_path, grid.name, run, until=stages[stages.index("train") - 1])
+        clear_stop()
         with ThreadPoolExecutor(max_workers=jobs) as pool:
-            for future in [pool.submit(_run_one, config_path, grid.name, run) for run in runs]:
-                future.result()
+            futures = [pool.submit(_run_one, config_path, grid.name, run) for run in runs]
+            try:
+                for future in futures:
+                    future.result()
+            except BaseException:  # a stop signal, or a failed run: the others stop too
+                request_stop()
+                for future in futures:
+                    future.cancel()
+                raise
     return aggregate(config_path, grid_path, overrides)
 
 

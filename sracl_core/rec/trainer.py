@@ -36,6 +36,7 @@ from sracl_core.rec.distributed import ranks_from_environment
 from sracl_core.rec.loss_tally import LossTally
 from sracl_core.rec.metrics import evaluate, metric_key
 from sracl_core.rec.objectives import SameTargetSampler, TrainingObjective
+from sracl_core.stopping import StopRequested, stop_requested
 
 LAST = "last"
 BEST = "best"
@@ -198,11 +199,16 @@ def train(config: TrainConfig, data: TrainingData, neighbours: SemanticNeighbour
                 bar.set_postfix({k: f"{v / (step + 1):.4f}" for k, v in tally.read().items()})
             if on_step is not None:
                 on_step(progress["global_step"])
-            if progress["step"] % config.checkpoint_every_steps == 0 and step + 1 < n_batches:
+            stopping = stop_requested()
+            if stopping or (progress["step"] % config.checkpoint_every_steps == 0
+                            and step + 1 < n_batches):
                 progress["train_seconds"] += time.perf_counter() - started
                 started = time.perf_counter()
                 progress["loss_sums"] = tally.read()
                 checkpoint()
+            if stopping:
+                raise StopRequested(f"stopped at epoch {epoch}, step {step + 1}; the next run "
+                                    f"resumes from {checkpoint_dir / LAST}")
         bar.close()
         progress["loss_sums"] = tally.read()
         train_seconds = progress["train_seconds"] + time.perf_counter() - started

@@ -26,15 +26,17 @@ DEADLINE_SECONDS = 900
 """Only so that a broken run fails the test instead of hanging it; never a speed check."""
 
 
-def start_run(cache: Path, overrides: list[str], output: Path) -> subprocess.Popen[str]:
-    """``sracl run`` of the embedded default over ``cache``, in the checkout's folder."""
+def start_run(cache: Path, overrides: list[str], output: Path,
+              command: tuple[str, ...] = ("run",)) -> subprocess.Popen[str]:
+    """``sracl run`` (or another ``command``) of the embedded default over ``cache``, in the
+    checkout's folder."""
     environment = {key: value for key, value in os.environ.items()
                    if not key.startswith(("PREFECT_", "MLFLOW_"))}
     environment["COLUMNS"] = "200"
     sets = [part for override in [f"cache_root={cache}", *overrides]
             for part in ("--set", override)]
     with output.open("w") as sink:
-        return subprocess.Popen([sys.executable, "-m", "flows.cli", "run", *sets],
+        return subprocess.Popen([sys.executable, "-m", "flows.cli", *command, *sets],
                                 cwd=PROJECT_ROOT, env=environment, stdout=sink,
                                 stderr=subprocess.STDOUT, text=True)
 
@@ -78,14 +80,15 @@ def flow_run_state(cache: Path, flow_run_id: str) -> str | None:
     return rows[0][0] if rows else None
 
 
-def wait_until_training(cache: Path, process: subprocess.Popen[str]) -> str:
-    """The pipeline run's id once it has logged a training epoch (the flow is mid-stage)."""
+def wait_until_training(cache: Path, process: subprocess.Popen[str], runs: int = 1) -> str:
+    """The pipeline run's id once it (or ``runs`` of them) has logged a training epoch (the
+    flow is mid-stage)."""
     deadline = time.monotonic() + DEADLINE_SECONDS
     while time.monotonic() < deadline and process.poll() is None:
         rows = query(cache / "mlflow.db",
                      "SELECT DISTINCT m.run_uuid FROM metrics m JOIN runs r ON r.run_uuid ="
                      " m.run_uuid WHERE m.key = 'loss/total' AND r.status = 'RUNNING'")
-        if rows:
+        if len(rows) >= runs:
             return rows[0][0]
         time.sleep(0.5)
     raise AssertionError(f"no training epoch logged; the run exited with {process.poll()}")

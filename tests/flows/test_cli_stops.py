@@ -79,3 +79,31 @@ def test_after_kill_9_the_next_run_closes_the_dead_runs_and_stops_their_server(t
     finally:
         killed.kill()
         kill_all(servers)
+
+
+def test_a_stop_signal_ends_an_experiment_whose_runs_train_in_threads(tmp_path: Path):
+    """Signals reach the main thread only; the two training threads must stop too, at their
+    next step with a resume checkpoint, not when their (endless) runs end."""
+    cache, output, grid = tmp_path / "cache", tmp_path / "experiment.out", tmp_path / "grid.yaml"
+    grid.write_text("name: stop-test\nbaseline: a\nseeds: [1]\n"
+                    "variants:\n  a: []\n  b: [train.lr=0.002]\n")
+    process = start_run(cache, ENDLESS, output,
+                        command=("experiment", "--grid", str(grid), "--jobs", "2",
+                                 "--threads", "1"))
+    servers: list[psutil.Process] = []
+    try:
+        wait_until_training(cache, process, runs=2)
+        servers = servers_of(process)
+        process.send_signal(signal.SIGTERM)
+        code = finish(process)
+        console = output.read_text()
+        assert code == 128 + signal.SIGTERM, console
+        statuses = [status for status, _ in mlflow_runs(cache).values()]
+        assert "RUNNING" not in statuses, statuses
+        resume_states = list((cache / "beauty-sample" / "train" / ".checkpoints").glob(
+            "*/run-*/last"))
+        assert len(resume_states) == 2, "each training thread left its resume checkpoint"
+        assert running(servers) == []
+    finally:
+        process.kill()
+        kill_all(servers)

@@ -103,3 +103,39 @@ def test_sasrec_learns_the_synthetic_signal(tiny_data, tmp_path: Path) -> None:
     result = train(cfg, tiny_data, None, seed=0, checkpoint_dir=tmp_path)
     # users step 1-2 items forward: random ranking would give HR@10 = 1/3
     assert result.best_valid["all/HR@10"] > 0.6
+
+
+def test_a_stop_request_from_another_thread_checkpoints_at_once_and_resumes_exactly(
+        tiny_data, tiny_neighbours, tmp_path: Path) -> None:
+    import threading
+
+    from sracl_core.stopping import StopRequested, clear_stop, request_stop
+
+    cfg = config(epochs=2, checkpoint_every_steps=1000)  # no periodic checkpoint in an epoch
+    whole = train(cfg, tiny_data, tiny_neighbours, seed=0, checkpoint_dir=tmp_path / "whole")
+    n_batches = -(-tiny_data.train_prefixes.shape[0] // 32)
+    outcome: dict[str, BaseException] = {}
+
+    def stopped_in_a_worker() -> None:
+        def stop_at(step: int) -> None:
+            if step == n_batches + 2:  # epoch 1, step 2: far from any checkpoint
+                request_stop()
+
+        try:
+            train(cfg, tiny_data, tiny_neighbours, seed=0, checkpoint_dir=tmp_path / "cut",
+                  on_step=stop_at)
+        except BaseException as error:
+            outcome["error"] = error
+
+    worker = threading.Thread(target=stopped_in_a_worker)
+    try:
+        worker.start()
+        worker.join(timeout=300)
+    finally:
+        clear_stop()
+    assert isinstance(outcome.get("error"), StopRequested)
+    assert "epoch 1, step 2" in str(outcome["error"])
+    resumed = train(cfg, tiny_data, tiny_neighbours, seed=0, checkpoint_dir=tmp_path / "cut")
+    for name, value in weights(whole.model).items():
+        assert torch.equal(value, resumed.model.state_dict()[name]), name
+    assert [r.losses for r in resumed.history] == [r.losses for r in whole.history]
