@@ -84,8 +84,8 @@ def inspect_neighbours(
     internal_ids: InternalIdsOption = False,
 ) -> None:
     """Print an item (or a user) with its semantic neighbours, their scores and profiles."""
+    from flows.neighbour_lists import Entry, item_neighbours, user_neighbours
     from sracl_core.ids import id_maps
-    from sracl_core.neighbour_lists import Entry, item_neighbours, user_neighbours
 
     if (item is None) == (user is None):
         fail(ValueError("give exactly one of --item ID or --user ID"))

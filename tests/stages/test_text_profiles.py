@@ -61,7 +61,7 @@ def test_text_backend_runs_ingest_to_neighbours_without_an_llm(tiny_config, no_l
     if not vllm_before:
         assert "vllm" not in sys.modules
 
-    from sracl_core.neighbour_lists import item_neighbours
+    from flows.neighbour_lists import item_neighbours
 
     view = item_neighbours(config, 3)
     assert view.anchor.detail == "Item number 3" and len(view.neighbours) == 2

@@ -1,25 +1,17 @@
-"""Backbones: the fast SASRec paths equal a straightforward full-width implementation."""
+"""SASRec: the fast paths equal a straightforward full-width implementation."""
 
 from __future__ import annotations
 
 import math
-from typing import Literal
 
 import pytest
 import torch
 import torch.nn.functional as F
-from torch import nn
 
 from sracl_core.rec.backbones import (
-    BACKBONES,
-    Backbone,
-    BackboneConfig,
-    GRU4RecConfig,
     SASRecConfig,
     build_backbone,
 )
-from sracl_core.rec.backbones.lengths import plan_buckets, sequence_starts
-from sracl_core.rec.config import TrainConfig
 
 
 def naive_sasrec(model, seqs: torch.Tensor) -> torch.Tensor:
@@ -107,61 +99,3 @@ def test_sasrec_output_ignores_padding_content_and_survives_empty_rows() -> None
         again = model.encode(seqs)
     assert torch.isfinite(out).all()
     torch.testing.assert_close(out[0], again[0])
-
-
-def test_gru4rec_ignores_left_padding() -> None:
-    torch.manual_seed(0)
-    model = build_backbone(GRU4RecConfig(), n_items=20, max_len=6).eval()
-    with torch.no_grad():
-        short = model.encode(torch.tensor([[0, 0, 0, 3, 4, 5]]))
-        model.max_len = 3
-        tight = model.encode(torch.tensor([[3, 4, 5]]))
-    torch.testing.assert_close(short, tight)
-
-
-def test_scores_cover_items_one_to_n() -> None:
-    model = build_backbone(SASRecConfig(), n_items=7, max_len=4, n_special=1)
-    assert model.scores(torch.tensor([[0, 1, 2, 3]])).shape == (1, 7)
-
-
-def test_sequence_starts_and_bucket_plan() -> None:
-    seqs = torch.tensor([[0, 0, 1, 2], [0, 5, 0, 2], [0, 0, 0, 0], [1, 2, 3, 4]])
-    assert sequence_starts(seqs).tolist() == [2, 1, 3, 0]
-    # no overhead: one bucket per distinct length; huge overhead: one bucket
-    assert plan_buckets([0, 5, 0, 3, 2], 0) == [(1, 5), (3, 3), (4, 2)]
-    assert plan_buckets([0, 5, 0, 3, 2], 10_000) == [(4, 10)]
-    assert plan_buckets([0, 0, 0], 5) == []
-
-
-def test_a_config_variant_without_a_registered_model_is_a_clear_error() -> None:
-    class BERT4RecConfig(BackboneConfig):
-        name: Literal["bert4rec"] = "bert4rec"
-
-    with pytest.raises(ValueError, match="unknown name 'bert4rec'; expected one of: gru4rec, "
-                                         "sasrec"):
-        build_backbone(BERT4RecConfig(), n_items=3, max_len=4)
-
-
-def test_a_backbone_registered_in_one_place_is_configured_and_built(monkeypatch) -> None:
-    monkeypatch.setattr(BACKBONES, "_variants", dict(BACKBONES._variants))
-
-    class MeanPoolConfig(BackboneConfig):
-        name: Literal["meanpool"] = "meanpool"
-        size: int = 8
-
-    @BACKBONES.register("meanpool", MeanPoolConfig)
-    class MeanPool(Backbone):
-        def __init__(self, cfg: MeanPoolConfig, n_items: int, max_len: int, **_: object):
-            super().__init__()
-            self.n_items, self.max_len = n_items, max_len
-            self.item_embedding = nn.Embedding(n_items + 1, cfg.size, padding_idx=0)
-
-        def encode(self, sequences: torch.Tensor) -> torch.Tensor:
-            return self.item_embedding(sequences).mean(1)
-
-    config = TrainConfig.model_validate({"backbone": {"name": "meanpool", "size": 4}})
-    model = build_backbone(config.backbone, n_items=5, max_len=3)
-    assert isinstance(model, MeanPool) and model.item_embedding.embedding_dim == 4
-    assert model.scores(torch.tensor([[0, 1, 2]])).shape == (1, 5)
-    with pytest.raises(ValueError, match="expected one of: gru4rec, meanpool, sasrec"):
-        TrainConfig(backbone="meanpol")

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from flows.neighbour_lists import item_neighbours, user_neighbours
 from sracl_core.config import load_config
 from sracl_core.errors import SraclError
-from sracl_core.neighbour_lists import item_neighbours, user_neighbours
 from sracl_core.stages.runner import run_stage
 from tests.semantic.fakes import use_scripted_fake
 
