@@ -2,6 +2,8 @@
 
     .venv/bin/python benchmarks/bench_semantic.py llm --batch-sizes 16 64 0
     .venv/bin/python benchmarks/bench_semantic.py search --n 20000 --dim 1024
+    .venv/bin/python benchmarks/bench_semantic.py search --config configs/beauty.yaml \
+        --set cache_root=/root/sracl-cache
 
 ``llm`` builds the default config's prompts (item and user, shuffled together)
 and sends them to the real engine at each batch size, bypassing the response
@@ -85,7 +87,12 @@ def bench_search(args: argparse.Namespace) -> None:
     from sracl_core.semantic.encoders import normalise
     from sracl_core.semantic.neighbours import top_k
 
-    vectors = normalise(np.random.default_rng(0).normal(size=(args.n, args.dim)))
+    if args.config:
+        vectors, what = _profile_vectors(args.config, args.set, args.table)
+    else:
+        vectors = normalise(np.random.default_rng(0).normal(size=(args.n, args.dim)))
+        what = "random unit vectors"
+    args.n, args.dim = vectors.shape
     k = args.k
     device = "cuda" if torch.cuda.is_available() else "cpu"
     began = time.perf_counter()
@@ -98,18 +105,33 @@ def bench_search(args: argparse.Namespace) -> None:
         exact.append(scores.topk(k, dim=1).indices.cpu())
     exact_labels = torch.cat(exact).numpy()
     torch_seconds = time.perf_counter() - began
-    print(f"\nmachine: {machine()}; {args.n} x {args.dim} unit vectors, k={k}")
+    print(f"\nmachine: {machine()}; {args.n} x {args.dim} {what}, k={k}")
     print("| method | seconds | recall@k vs exact |")
     print("|---|---|---|")
     print(f"| torch brute force (matmul + topk, {device}) | {torch_seconds:.2f} | 1.000 |")
     for index in args.indexes:
-        config = NeighboursConfig(k=k, index=index)
+        config = NeighboursConfig(k=k, index=index, nprobe=args.nprobe, use_gpu=False)
         began = time.perf_counter()
         labels, _ = top_k(vectors, k, config)
         seconds = time.perf_counter() - began
         recall = np.mean([len(set(a) & set(b)) / k
                           for a, b in zip(labels.tolist(), exact_labels.tolist(), strict=True)])
         print(f"| faiss {index} | {seconds:.2f} | {recall:.3f} |", flush=True)
+
+
+def _profile_vectors(config_path: str, overrides: list[str], table: str
+                     ) -> tuple[np.ndarray, str]:
+    """A config's real embeddings (the embeddings stage's artifact, which must exist)."""
+    from sracl_core.config import load_config
+    from sracl_core.stages.graph import outputs_of
+
+    config = load_config(config_path, overrides)
+    outputs = outputs_of(config)
+    outputs.require("embeddings", "embeddings", "sracl run --until embeddings")
+    vectors = np.stack(outputs.table("embeddings", table)["vector"].to_numpy())
+    return (np.ascontiguousarray(vectors, dtype=np.float32),
+            f"{table} of {config.dataset} (embeddings {outputs.fingerprint('embeddings')}, "
+            f"profiles backend {config.profiles.backend})")
 
 
 def main() -> None:
@@ -122,7 +144,13 @@ def main() -> None:
     search.add_argument("--n", type=int, default=20000)
     search.add_argument("--dim", type=int, default=1024)
     search.add_argument("--k", type=int, default=10)
-    search.add_argument("--indexes", nargs="+", default=["flat", "hnsw", "ivf"])
+    search.add_argument("--indexes", nargs="+", default=["flat", "hnsw", "ivf", "ivfpq"])
+    search.add_argument("--nprobe", type=int, default=16, help="ivf and ivfpq")
+    search.add_argument("--config", help="search this config's real embeddings instead of "
+                        "random vectors (its embeddings stage must be computed)")
+    search.add_argument("--set", action="append", default=[], help="config override")
+    search.add_argument("--table", default="user_embeddings",
+                        choices=["user_embeddings", "item_embeddings"])
     args = parser.parse_args()
     {"llm": bench_llm, "search": bench_search}[args.command](args)
 

@@ -210,9 +210,15 @@ class NeighboursConfig(StrictModel):
         "vectors (the 'collaborative retrieval' ablation; needs no LLM or encoder)")
     collaborative_dim: int = Field(64, ge=2, description="collaborative: co-occurrence SVD size")
     k: int = Field(10, ge=1)
-    index: Literal["flat", "ivf", "hnsw"] = "flat"
+    index: Literal["flat", "ivf", "ivfpq", "hnsw"] = Field(
+        "flat", description="flat: exact; ivf: clustered, exact within the nprobe clusters "
+        "searched; ivfpq: ivf with product-quantised vectors (pq_m bytes each, for 10^7+ "
+        "vectors); hnsw: graph, no training")
     nlist: int = Field(0, ge=0, description="ivf: clusters; 0 picks about 4*sqrt(n)")
     nprobe: int = Field(16, ge=1, description="ivf: clusters searched per query")
+    pq_m: int = Field(0, ge=0, description="ivfpq: sub-quantisers per vector (must divide "
+                      "the embedding size); 0 picks dim/8, rounded down to a divisor")
+    pq_bits: int = Field(8, ge=4, le=12, description="ivfpq: bits per sub-quantiser code")
     hnsw_m: int = Field(32, ge=4, description="hnsw: links per node")
     hnsw_ef_search: int = Field(128, ge=1, description="hnsw: search breadth")
     exclude_same_user: bool = Field(

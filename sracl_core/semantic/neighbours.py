@@ -1,8 +1,9 @@
 """Top-k semantic neighbours with FAISS (inner product on unit vectors = cosine).
 
-Exact ``IndexFlatIP`` by default; ``hnsw`` (no training) and ``ivf`` (trained,
-``nprobe`` clusters searched) for large sets; moved to the GPU when faiss has
-GPUs (HNSW stays on the CPU, faiss has no GPU HNSW).
+Exact ``IndexFlatIP`` by default; ``hnsw`` (no training), ``ivf`` (trained,
+``nprobe`` clusters searched) and ``ivfpq`` (``ivf`` over product-quantised codes of
+``pq_m`` bytes a vector, which is what fits 10^7+ vectors in memory) for large sets;
+moved to the GPU when faiss has GPUs (HNSW stays on the CPU, faiss has no GPU HNSW).
 
 Self is excluded by id, not by position: with duplicated vectors the query's
 own row can come back anywhere among equal scores. Optional groups exclude
@@ -23,6 +24,8 @@ from sracl_core.semantic.config import NeighboursConfig
 log = logging.getLogger(__name__)
 
 _QUERY_CHUNK = 16384
+_RERANK_FACTOR = 4
+"""ivfpq fetches this many times k candidates by code, then keeps the k best by exact score."""
 
 
 def _build_index(vectors: np.ndarray, config: NeighboursConfig) -> object:
@@ -32,11 +35,15 @@ def _build_index(vectors: np.ndarray, config: NeighboursConfig) -> object:
     if config.index == "hnsw":
         index = faiss.IndexHNSWFlat(dim, config.hnsw_m, faiss.METRIC_INNER_PRODUCT)
         index.hnsw.efSearch = max(config.hnsw_ef_search, config.k + 1)
-    elif config.index == "ivf":
+    elif config.index in ("ivf", "ivfpq"):
         nlist = config.nlist or max(1, int(4 * math.sqrt(n)))
         nlist = min(nlist, n)
         quantizer = faiss.IndexFlatIP(dim)
-        index = faiss.IndexIVFFlat(quantizer, dim, nlist, faiss.METRIC_INNER_PRODUCT)
+        if config.index == "ivf":
+            index = faiss.IndexIVFFlat(quantizer, dim, nlist, faiss.METRIC_INNER_PRODUCT)
+        else:
+            index = faiss.IndexIVFPQ(quantizer, dim, nlist, pq_subquantizers(dim, config.pq_m),
+                                     config.pq_bits, faiss.METRIC_INNER_PRODUCT)
         index.train(vectors)
         index.nprobe = min(config.nprobe, nlist)
     else:
@@ -46,6 +53,18 @@ def _build_index(vectors: np.ndarray, config: NeighboursConfig) -> object:
         log.info("neighbours: %s index on %d GPU(s)", config.index, _gpu_count())
     index.add(vectors)
     return index
+
+
+def pq_subquantizers(dim: int, asked: int) -> int:
+    """``asked`` when it divides ``dim`` (FAISS needs that), else an error naming the divisors;
+    0: the largest divisor of ``dim`` not above dim/8 (8 dimensions per byte of code)."""
+    divisors = [m for m in range(1, dim + 1) if dim % m == 0]
+    if asked == 0:
+        return max(m for m in divisors if m <= max(1, dim // 8))
+    if dim % asked:
+        raise ValueError(f"neighbours.pq_m={asked} does not divide the embedding size {dim}; "
+                         f"expected one of {divisors}")
+    return asked
 
 
 def _gpu_count() -> int:
@@ -80,6 +99,17 @@ def _exact(vectors: np.ndarray, rows: np.ndarray, k: int,
     return order, np.take_along_axis(similarity, order, axis=1)
 
 
+def _rerank(vectors: np.ndarray, rows: np.ndarray, found: np.ndarray
+            ) -> tuple[np.ndarray, np.ndarray]:
+    """Quantised hits re-scored exactly and re-sorted: the scores written are true cosines,
+    and the codes' rounding only decides which candidates are looked at."""
+    valid = found >= 0
+    exact = np.einsum("nd,nkd->nk", vectors[rows], vectors[np.where(valid, found, 0)])
+    exact = np.where(valid, exact, -np.inf).astype(np.float32)
+    order = np.argsort(-exact, axis=1, kind="stable")
+    return np.take_along_axis(found, order, axis=1), np.take_along_axis(exact, order, axis=1)
+
+
 def top_k(vectors: np.ndarray, k: int, config: NeighboursConfig,
           groups: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Row indices ``(n, k)`` of each row's nearest other rows, and their cosine scores.
@@ -95,13 +125,16 @@ def top_k(vectors: np.ndarray, k: int, config: NeighboursConfig,
         raise ValueError(f"k={k} neighbours asked for, but only {n - largest} candidates exist "
                          f"per row ({n} rows); lower neighbours.k")
     index = _build_index(vectors, config)
-    fetch = min(n, k + largest)
+    quantised = config.index == "ivfpq"
+    fetch = min(n, (_RERANK_FACTOR * k if quantised else k) + largest)
     labels = np.empty((n, k), dtype=np.int64)
     scores = np.empty((n, k), dtype=np.float32)
     short_rows = []
     for start in range(0, n, _QUERY_CHUNK):
         rows = np.arange(start, min(start + _QUERY_CHUNK, n))
         found_scores, found = index.search(vectors[rows], fetch)
+        if quantised:
+            found, found_scores = _rerank(vectors, rows, found)
         picked, picked_scores, short = _select(found, found_scores, rows, k, groups)
         labels[rows], scores[rows] = picked, picked_scores
         short_rows.append(rows[short])

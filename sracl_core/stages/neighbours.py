@@ -103,6 +103,9 @@ def fingerprinted_settings(config: PipelineConfig) -> dict[str, Any]:
     payload = fingerprint_payload(config.neighbours)
     if config.neighbours.source != "collaborative":
         payload.pop("collaborative_dim")
+    if config.neighbours.index != "ivfpq":  # settings added with ivfpq: old fingerprints hold
+        payload.pop("pq_m")
+        payload.pop("pq_bits")
     return payload
 
 

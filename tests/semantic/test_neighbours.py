@@ -18,10 +18,11 @@ def _vectors(n: int, dim: int, seed: int = 0) -> np.ndarray:
     return normalise(np.random.default_rng(seed).normal(size=(n, dim)))
 
 
-@pytest.mark.parametrize("index", ["flat", "hnsw", "ivf"])
+@pytest.mark.parametrize("index", ["flat", "hnsw", "ivf", "ivfpq"])
 def test_scores_match_brute_force_and_self_is_never_returned(index):
     vectors = _vectors(300, 16)
-    config = NeighboursConfig(k=5, index=index, nlist=8, nprobe=8, use_gpu=False)
+    config = NeighboursConfig(k=5, index=index, nlist=8, nprobe=8, pq_m=4, pq_bits=4,
+                              use_gpu=False)
     labels, scores = top_k(vectors, 5, config)
     assert labels.shape == (300, 5) and scores.shape == (300, 5)
     assert not (labels == np.arange(300)[:, None]).any()
@@ -64,3 +65,38 @@ def test_rows_an_ivf_index_leaves_short_are_searched_exactly():
     labels, _ = top_k(vectors, 10, config)
     assert (labels >= 0).all()
     assert all(len(set(row)) == 10 and i not in row for i, row in enumerate(labels.tolist()))
+
+
+def test_ivfpq_finds_the_clusters_neighbours_and_writes_exact_scores():
+    rng = np.random.default_rng(1)
+    centres = normalise(rng.normal(size=(20, 32)))
+    vectors = normalise(np.repeat(centres, 50, axis=0) + 0.05 * rng.normal(size=(1000, 32)))
+    config = NeighboursConfig(k=10, index="ivfpq", nlist=20, nprobe=4, pq_bits=6,
+                              use_gpu=False)
+    labels, scores = top_k(vectors, 10, config)
+    same_cluster = (labels // 50) == (np.arange(1000) // 50)[:, None]
+    assert same_cluster.mean() > 0.99
+    np.testing.assert_allclose(scores, np.einsum("nd,nkd->nk", vectors, vectors[labels]),
+                               atol=1e-5)
+
+
+def test_product_quantiser_sizes_divide_the_embedding_size():
+    from sracl_core.semantic.neighbours import pq_subquantizers
+
+    assert (pq_subquantizers(384, 0), pq_subquantizers(1024, 0), pq_subquantizers(30, 0)) == (
+        48, 128, 3)
+    assert pq_subquantizers(384, 96) == 96
+    with pytest.raises(ValueError, match=r"pq_m=50 does not divide the embedding size 384"):
+        pq_subquantizers(384, 50)
+
+
+def test_quantiser_settings_enter_only_an_ivfpq_fingerprint(tiny_config):
+    from sracl_core.config import load_config
+    from sracl_core.stages.graph import stage_fingerprints
+
+    def neighbours(*overrides: str) -> str:
+        return stage_fingerprints(load_config(tiny_config, list(overrides)))["neighbours"]
+
+    assert neighbours() == neighbours("neighbours.pq_m=8")
+    assert neighbours("neighbours.index=ivfpq") != neighbours("neighbours.index=ivfpq",
+                                                             "neighbours.pq_m=8")
