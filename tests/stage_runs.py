@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from pathlib import Path
 
 from sracl_core.config import PipelineConfig
 from sracl_core.stages.graph import STAGE_ORDER
 from sracl_core.stages.runner import StageOutcome, run_stage
+
+DEFAULT_CONFIG = Path(__file__).resolve().parents[1] / "configs" / "default.yaml"
+"""The embedded default config."""
+PLAIN_TWO_EPOCHS = ["train.objective=next_item", "train.epochs=2", "train.progress=false"]
+"""Its plain SASRec path, two quiet epochs: ingest, train and evaluate, no LLM."""
 
 
 def run_pipeline(config: PipelineConfig, stages: Iterable[str] = STAGE_ORDER, *,

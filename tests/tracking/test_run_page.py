@@ -36,11 +36,9 @@ from sracl_core.tracking.run import (
     tracking_uri,
 )
 from tests.servers import loopback_server
-from tests.stage_runs import run_pipeline
+from tests.stage_runs import DEFAULT_CONFIG, PLAIN_TWO_EPOCHS, run_pipeline
 
-DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "configs" / "default.yaml"
-PLAIN = ["train.objective=next_item", "train.epochs=2",
-         "train.progress=false"]
+PLAIN = PLAIN_TWO_EPOCHS
 
 
 def run_and_log(config: Any, seconds: float = 0.5) -> RunSummary:

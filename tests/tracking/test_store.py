@@ -23,8 +23,7 @@ from sracl_core.tracking.store import (
     foreign_reason,
     open_client,
 )
-
-DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "configs" / "default.yaml"
+from tests.stage_runs import DEFAULT_CONFIG
 
 
 def test_a_store_mlflow_made_or_may_make_is_accepted(tmp_path: Path,

@@ -21,9 +21,8 @@ from sracl_core.config import load_config
 from sracl_core.stages.graph import needed_stages
 from sracl_core.tracking.model import registered_model_name
 from sracl_core.tracking.run import PipelineRun, tracking_uri
-from tests.stage_runs import run_pipeline
+from tests.stage_runs import DEFAULT_CONFIG, run_pipeline
 
-DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "configs" / "default.yaml"
 PLAIN = ["train.objective=next_item", "train.epochs=1",
          "train.progress=false"]
 
