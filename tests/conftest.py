@@ -98,3 +98,14 @@ def tiny_config(tmp_path: Path) -> Path:
     titles = {i: f"Item number {i}" for i in range(1, 6)}
     interactions, items = write_sasrec_dataset(tmp_path / "data", sequences, titles)
     return write_config(tmp_path / "config.yaml", interactions, items)
+
+
+@pytest.fixture(scope="session")
+def trained(tmp_path_factory: pytest.TempPathFactory):
+    """The embedded default's plain path (ingest, train, evaluate) run once per session:
+    ``(config, {stage: StageOutcome})``, shared by the train, evaluate and serving tests."""
+    from sracl_core.stages.graph import select_stages
+    from tests.stage_runs import plain_config, run_pipeline
+
+    config = plain_config(tmp_path_factory.mktemp("trained"))
+    return config, {o.stage: o for o in run_pipeline(config, select_stages(config))}
