@@ -22,7 +22,6 @@ from sracl_core.config import load_config
 from sracl_core.rec.trainer import EpochReport
 from sracl_core.stages.graph import needed_stages, stage_fingerprints, store_for
 from sracl_core.stages.runner import StageOutcome, run_stage
-from sracl_core.tracking.batches import metric_name
 from sracl_core.tracking.model import (
     ENTRY_FILE,
     TAG_TRAIN_FINGERPRINT,
@@ -32,7 +31,6 @@ from sracl_core.tracking.run import (
     LiveEpochs,
     PipelineRun,
     artifact_location,
-    flatten,
     tracking_uri,
     ui_command,
 )
@@ -92,12 +90,6 @@ def test_tracking_config_is_not_part_of_any_fingerprint(tmp_path: Path):
     moved = load_config(DEFAULT_CONFIG, [f"cache_root={tmp_path}", "tracking.uri=http://x:1",
                                          "tracking.experiment=other"])
     assert stage_fingerprints(plain) == stage_fingerprints(moved)
-
-
-def test_helpers_name_things_the_way_mlflow_accepts():
-    assert flatten({"train": {"objective": {"alpha": 0.1}}, "seed": 3}) == {
-        "train.objective.alpha": "0.1", "seed": "3"}
-    assert metric_name("valid/all/NDCG@10") == "valid/all/NDCG_10"
 
 
 def test_parent_run_has_config_params_dataset_stats_and_test_metrics(logged: dict[str, Any],
@@ -262,23 +254,3 @@ def test_live_epoch_logging_failure_does_not_stop_training(tmp_path: Path,
     assert live.failed and live.logged == []
     assert "live epoch logging stopped at epoch 0" in caplog.text
     assert store_for(config).is_complete("train", stage_fingerprints(config)["train"])
-
-
-def test_one_batch_logger_cleans_names_drops_non_finite_values_and_respects_limits():
-    from sracl_core.tracking.batches import log_batch
-
-    class Recorder:
-        calls: list[dict[str, Any]] = []
-
-        def log_batch(self, run_id: str, **kinds: Any) -> None:
-            self.calls.append(kinds)
-
-    recorder = Recorder()
-    metrics = {f"m@{i}": float(i) for i in range(1500)} | {"nan": float("nan"), "flag": True}
-    log_batch(recorder, "run", metrics=metrics, step=3, params={f"p{i}": i for i in range(150)},
-              tags={"t": 1})
-    sizes = [(kind, len(values)) for call in recorder.calls for kind, values in call.items()]
-    assert sizes == [("metrics", 1000), ("metrics", 500), ("params", 100), ("params", 50),
-                     ("tags", 1)]
-    first = recorder.calls[0]["metrics"][0]
-    assert (first.key, first.value, first.step) == ("m_0", 0.0, 3)
