@@ -59,7 +59,7 @@ class SRACLObjectiveConfig(ObjectiveConfig):
     neighbour_gradients: bool = Field(
         True, description="False (fast, changes the math): neighbour sequences encoded without "
                           "gradient; on Beauty L_CS then diverged and learning lagged the exact "
-                          "objective (benchmarks/RESULTS.md), so leave it on")
+                          "objective (a side-script run, commit 894e857), so leave it on")
     share_anchor_encoding: bool = Field(
         False, description="True (fast, changes the math): L_CS reuses the L_rec anchor encoding; "
                            "the reference encodes the anchor twice (two dropout samples)")
