@@ -49,6 +49,9 @@ class TrainingData:
         n = self.train_prefixes.shape[0]
         if self.train_targets.shape != (n,) or self.train_users.shape != (n,):
             raise ValueError("train_prefixes, train_targets and train_users disagree in length")
+        if n == 0:
+            raise ValueError("no training samples: a user needs at least 4 items for one "
+                             "(the last two are held out for validation and test)")
         if int(self.train_targets.min()) < 1 or int(self.train_targets.max()) > self.n_items:
             raise ValueError(f"train targets must be items 1..{self.n_items}")
 
