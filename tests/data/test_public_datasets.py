@@ -1,0 +1,28 @@
+"""Every public dataset's printed ``data.source`` is a valid section for its own files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from sracl_core.config import validate_config
+from sracl_core.data.public_datasets import REGISTRY
+
+
+@pytest.mark.parametrize("name", sorted(REGISTRY))
+def test_the_source_hint_loads_and_names_only_the_downloaded_files(name: str,
+                                                                    tmp_path: Path) -> None:
+    spec = REGISTRY[name]
+    source = yaml.safe_load(spec.source_hint.format(dest=tmp_path))
+    config = validate_config({"dataset": "d", "data": {"source": source}}, source=name,
+                             base_dir=tmp_path)
+    paths = [value for value in config.data.source.model_dump().values()
+             if isinstance(value, Path)]
+    files = {remote.name for remote in spec.files}
+    for path in paths:
+        assert path.parent == tmp_path or path.name in {f.removesuffix(".zip") for f in files}
+        assert path.name in files or any(f.removesuffix(".zip") == path.name for f in files)
+    assert all(remote.urls and all(url.startswith("https://") for url in remote.urls)
+               for remote in spec.files)
