@@ -1,0 +1,19 @@
+"""User-facing errors: a data format error names the file, the line or row, and what was found."""
+
+from __future__ import annotations
+
+from sracl_core.errors import ConfigError, DataFormatError, SraclError
+
+
+def test_a_data_format_error_starts_with_where_and_cuts_long_input() -> None:
+    by_line = DataFormatError("data/x.txt", "two integers", line=7, got="7 a")
+    assert str(by_line) == "data/x.txt:7: expected two integers, got '7 a'"
+    by_row = DataFormatError("x.parquet", "an item id", row=3)
+    assert str(by_row) == "x.parquet: row 3: expected an item id"
+    long = DataFormatError("x", "a short line", line=1, got="y" * 500)
+    assert str(long).endswith("..." + "'") and len(str(long)) < 200
+    assert (by_line.path, by_line.line, by_row.row) == ("data/x.txt", 7, 3)
+
+
+def test_every_error_the_cli_reports_in_one_line_is_an_sracl_error() -> None:
+    assert issubclass(ConfigError, SraclError) and issubclass(DataFormatError, SraclError)
