@@ -64,12 +64,17 @@ class TopKRecommender(mlflow.pyfunc.PythonModel):
 
     def predict(self, context: mlflow.pyfunc.PythonModelContext, model_input: pd.DataFrame,
                 params: dict[str, Any] | None = None) -> pd.DataFrame:
+        from sracl_core.rec.data import left_pad
         from sracl_core.rec.metrics import recommend
 
         params = params or {}
-        sequences = self.window([list(s) for s in model_input[SEQUENCE]])
+        raw = [list(s) for s in model_input[SEQUENCE]]
+        sequences = self.window(raw)
+        # the whole given sequence is history, not only the newest max_len items scored
+        history = torch.from_numpy(left_pad(raw, max(1, *(len(s) for s in raw))))
         top = recommend(self.model, sequences, top_k=int(params.get("top_k", self.top_k)),
-                        exclude_history=bool(params.get("exclude_history", True)))
+                        exclude_history=bool(params.get("exclude_history", True)),
+                        history=history)
         lists = top.tolist()
         return pd.DataFrame({"items": lists,
                              "original_items": [[self.original_ids[i] for i in row]

@@ -42,6 +42,12 @@ def test_lists_exclude_the_history_and_carry_the_datasets_ids(recommender) -> No
     assert out["original_items"].tolist()[1] == [names[i] for i in second]
 
 
+def test_history_older_than_the_models_window_is_still_excluded(recommender) -> None:
+    out = recommender.predict(None, pd.DataFrame({"sequence": [[1, 2, 3, 4, 5]]}),
+                              params={"top_k": 1})
+    assert out["items"].tolist() == [[6]]  # item 1 is outside the 4-item window, still seen
+
+
 def test_params_override_the_list_length_and_history_filter(recommender) -> None:
     out = recommender.predict(None, pd.DataFrame({"sequence": [[1]]}),
                               params={"top_k": 6, "exclude_history": False})
