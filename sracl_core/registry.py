@@ -118,7 +118,7 @@ class Registry(Generic[T]):
                 return value
             name = value.get(self.key, self.default)
             if name is None:
-                raise ValueError(f"{self.key!r} is missing; expected one of: "
+                raise ValueError(f"required key {self.key!r} is missing; expected one of: "
                                  f"{', '.join(self.names())}")
             if not isinstance(name, str):
                 raise ValueError(f"{self.key}: expected a name, one of: {', '.join(self.names())}")
