@@ -58,4 +58,6 @@ def read_text_table(path: Path, separator: str, what: str = "the table") -> pl.D
                 )
     if n_rows == 0:
         raise no_rows(path, "header", what)
-    return pl.read_csv(path, separator=separator, quote_char=None, infer_schema=False)
+    table = pl.read_csv(path, separator=separator, quote_char=None, infer_schema=False)
+    # polars reads a blank line as a row of nulls; the file's own rows are only the others
+    return table.filter(~pl.all_horizontal(pl.all().is_null()))
