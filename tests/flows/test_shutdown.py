@@ -1,4 +1,4 @@
-"""A running `sracl run` stopped from outside: by SIGTERM or SIGINT, or killed with kill -9.
+"""A running `sracl run` or `sracl experiment` stopped from outside by SIGTERM or SIGINT.
 
 Each test starts the real command on the embedded default with endless training
 and acts once the MLflow run has logged an epoch, so the flow is mid-stage.
