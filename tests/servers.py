@@ -117,9 +117,17 @@ def _chat_handler(server: ChatServer) -> type[BaseHTTPRequestHandler]:
                 server.headers.append(headers)
                 server.in_flight += 1
                 server.max_in_flight = max(server.max_in_flight, server.in_flight)
+            self._counted = True
             try:
                 self._answer(server.behaviour(number), number, body, headers)
             finally:
+                self._done()
+
+        def _done(self) -> None:
+            """A request stops counting as in flight before its answer is written: a client
+            may send its next request the moment it reads one, before this thread returns."""
+            if getattr(self, "_counted", False):
+                self._counted = False
                 with server.lock:
                     server.in_flight -= 1
 
@@ -150,6 +158,7 @@ def _chat_handler(server: ChatServer) -> type[BaseHTTPRequestHandler]:
             }).encode())
 
         def _send(self, status: int, data: bytes) -> None:
+            self._done()
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(data)))

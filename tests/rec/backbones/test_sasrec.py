@@ -65,8 +65,10 @@ def test_sasrec_bucketed_equals_unbucketed_gradients() -> None:
         model.zero_grad()
         (model.encode(seqs) * direction).sum().backward()
         grads.append([p.grad.clone() for p in model.parameters()])
+    # the same sums in another order: float32 reassociation reached 1.2e-6 on a near-zero
+    # element once (gradients here are ~1e-3 to 1)
     for fast, full in zip(*grads, strict=True):
-        torch.testing.assert_close(fast, full, rtol=1e-4, atol=1e-6)
+        torch.testing.assert_close(fast, full, rtol=1e-4, atol=1e-5)
 
 
 def test_sasrec_buckets_on_cpu_only(monkeypatch: pytest.MonkeyPatch) -> None:
