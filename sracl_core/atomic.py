@@ -1,12 +1,13 @@
-"""Files written whole or not at all, and stable digests of JSON-able values.
+"""Files and folders written whole or not at all, and stable digests of JSON-able values.
 
 Everything sracl writes outside an artifact folder (run records, experiment tables,
-response-cache parts, checksums) goes through :func:`replacing`: the bytes go to a
-unique temporary sibling, which takes the file's name in one rename once complete.
-A reader never sees half a file, two writers never share a temporary, and a
-failed write leaves the old file as it was. Artifact, model and checkpoint
-*folders* are published by their own owners (:mod:`sracl_core.artifacts`,
-:mod:`sracl_core.rec.checkpoint`), which also hold locks.
+response-cache parts, checksums) goes through :func:`replacing`, and every folder
+rewritten in place (checkpoints, models, prepared embedded models) through
+:func:`replacing_folder`: the content goes to a unique temporary sibling, which
+takes the name in one rename once complete. A reader never sees half a file, two
+writers never share a temporary, and a failed write leaves the old version as it
+was. Stage artifacts are published by :mod:`sracl_core.artifacts`, which adds
+locks, owners and checksums to the same rename.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -38,6 +40,37 @@ def replacing(path: Path) -> Iterator[Path]:
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
+
+
+@contextmanager
+def replacing_folder(target: Path) -> Iterator[Path]:
+    """A fresh temporary folder beside ``target`` to fill; it becomes ``target`` when the
+    block ends without an error (the old version is renamed ``<name>.old`` for the
+    moment of the swap, so :func:`complete_folder` finds one whole version even after a
+    kill between the two renames), and is removed when it raises."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temporary = Path(tempfile.mkdtemp(dir=target.parent,
+                                      prefix=f"{TEMPORARY_PREFIX}{target.name}."))
+    try:
+        yield temporary
+    except BaseException:
+        shutil.rmtree(temporary, ignore_errors=True)
+        raise
+    old = target.with_name(target.name + ".old")
+    if target.exists():
+        shutil.rmtree(old, ignore_errors=True)
+        os.replace(target, old)
+    os.replace(temporary, target)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def complete_folder(target: Path) -> Path | None:
+    """``target`` if it exists, else the previous version a kill mid-swap left behind."""
+    for candidate in (target, target.with_name(target.name + ".old")):
+        if candidate.is_dir():
+            return candidate
+    return None
 
 
 def write_text(path: Path, text: str) -> Path:

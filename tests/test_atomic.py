@@ -7,7 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from sracl_core.atomic import file_digest, json_digest, replacing, write_text
+from sracl_core.atomic import (
+    complete_folder,
+    file_digest,
+    json_digest,
+    replacing,
+    replacing_folder,
+    write_text,
+)
 
 
 def test_a_file_is_replaced_whole_and_a_failed_write_leaves_the_old_one(tmp_path: Path) -> None:
@@ -44,3 +51,21 @@ def test_digests_equal_the_hand_computed_ones(tmp_path: Path) -> None:
     assert file_digest(data) == hashlib.sha256(b"x" * 3_000_000).hexdigest()
     assert file_digest(data, "blake2b", digest_size=16) == hashlib.blake2b(
         b"x" * 3_000_000, digest_size=16).hexdigest()
+
+
+def test_a_folder_is_swapped_whole_and_a_kill_mid_swap_leaves_one_version(
+        tmp_path: Path) -> None:
+    target = tmp_path / "last"
+    with replacing_folder(target) as folder:
+        (folder / "state").write_text("1")
+    with pytest.raises(RuntimeError), replacing_folder(target) as folder:
+        (folder / "state").write_text("half")
+        raise RuntimeError("killed")
+    assert (complete_folder(target) / "state").read_text() == "1"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["last"]  # no temporary left
+    with replacing_folder(target) as folder:
+        (folder / "state").write_text("2")
+    assert (target / "state").read_text() == "2"
+    target.rename(target.with_name("last.old"))  # a kill between the swap's two renames
+    assert (complete_folder(target) / "state").read_text() == "2"
+    assert complete_folder(tmp_path / "never") is None

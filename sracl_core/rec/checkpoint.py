@@ -9,43 +9,19 @@ into place, so a kill mid-write leaves the previous complete version.
 from __future__ import annotations
 
 import json
-import os
-import shutil
 from pathlib import Path
 from typing import Any
 
 import torch
 from safetensors.torch import load_file, save_file
 
+from sracl_core.atomic import replacing_folder
 from sracl_core.rec.backbones import build_backbone
 from sracl_core.rec.backbones.base import Backbone
 from sracl_core.rec.config import TrainConfig
 
 MODEL_CONFIG = "config.json"
 MODEL_WEIGHTS = "model.safetensors"
-
-
-def write_folder_atomically(target: Path, write: Any) -> None:
-    """Call ``write(tmp_dir)``, then swap ``tmp_dir`` in for ``target``."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(target.name + ".tmp")
-    old = target.with_name(target.name + ".old")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
-    write(tmp)
-    if target.exists():
-        shutil.rmtree(old, ignore_errors=True)
-        os.replace(target, old)
-    os.replace(tmp, target)
-    shutil.rmtree(old, ignore_errors=True)
-
-
-def complete_folder(target: Path) -> Path | None:
-    """``target`` if it exists, else the previous version a kill mid-swap left behind."""
-    for candidate in (target, target.with_name(target.name + ".old")):
-        if candidate.is_dir():
-            return candidate
-    return None
 
 
 def _contiguous(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -58,11 +34,9 @@ def save_model(folder: Path, backbone: Backbone, config: TrainConfig, n_special:
     meta = {"backbone": params.pop("name"), "params": params,
             "n_items": backbone.n_items, "max_len": backbone.max_len, "n_special": n_special}
 
-    def write(tmp: Path) -> None:
+    with replacing_folder(folder) as tmp:
         (tmp / MODEL_CONFIG).write_text(json.dumps(meta, indent=2))
         save_file(_contiguous(backbone.state_dict()), str(tmp / MODEL_WEIGHTS))
-
-    write_folder_atomically(folder, write)
 
 
 def load_model(folder: Path, device: str | torch.device = "cpu") -> Backbone:
@@ -80,14 +54,11 @@ def load_model(folder: Path, device: str | torch.device = "cpu") -> Backbone:
 def save_train_state(folder: Path, module: torch.nn.Module, optimizer: torch.optim.Optimizer,
                      rng: dict[str, torch.Tensor], progress: dict[str, Any]) -> None:
     """Everything needed to continue a run bit-for-bit: weights, Adam moments, RNG, counters."""
-
-    def write(tmp: Path) -> None:
+    with replacing_folder(folder) as tmp:
         save_file(_contiguous(module.state_dict()), str(tmp / "module.safetensors"))
         torch.save(optimizer.state_dict(), tmp / "optimizer.pt")
         torch.save(rng, tmp / "rng.pt")
         (tmp / "progress.json").write_text(json.dumps(progress, indent=2))
-
-    write_folder_atomically(folder, write)
 
 
 def load_train_state(folder: Path, module: torch.nn.Module, optimizer: torch.optim.Optimizer,

@@ -21,10 +21,10 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from sracl_core.atomic import complete_folder
 from sracl_core.rec.backbones import build_backbone
 from sracl_core.rec.backbones.base import Backbone
 from sracl_core.rec.checkpoint import (
-    complete_folder,
     load_model,
     load_train_state,
     save_model,

@@ -15,11 +15,11 @@ from __future__ import annotations
 import importlib.util
 import logging
 import os
-import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from sracl_core.atomic import replacing_folder
 from sracl_core.errors import SraclError
 
 log = logging.getLogger(__name__)
@@ -148,15 +148,10 @@ def prepare(name: str, *, force: bool = False) -> Path:
     target = prepared_path(name)
     if (target / _READY).is_file() and not force:
         return target
-    target.parent.mkdir(parents=True, exist_ok=True)
-    temporary = target.with_name(f".tmp-{target.name}-{os.getpid()}")
-    shutil.rmtree(temporary, ignore_errors=True)
     log.info("preparing %s from %s (once; kept in %s)", name, source, target)
-    entry.convert(source, temporary)
-    (temporary / _READY).write_text(entry.description + "\n")
-    if target.exists():
-        shutil.rmtree(target)
-    os.rename(temporary, target)
+    with replacing_folder(target) as temporary:
+        entry.convert(source, temporary)
+        (temporary / _READY).write_text(entry.description + "\n")
     log.info("prepared %s -> %s", name, target)
     return target
 

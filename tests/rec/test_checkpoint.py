@@ -8,13 +8,7 @@ import pytest
 import torch
 
 from sracl_core.rec.backbones import build_backbone
-from sracl_core.rec.checkpoint import (
-    MODEL_WEIGHTS,
-    complete_folder,
-    load_model,
-    save_model,
-    write_folder_atomically,
-)
+from sracl_core.rec.checkpoint import load_model, save_model
 from sracl_core.rec.config import TrainConfig
 
 
@@ -29,20 +23,3 @@ def test_a_saved_model_loads_back_with_the_same_scores(backbone: str, tmp_path: 
     with torch.no_grad():
         torch.testing.assert_close(again.scores(sequences), model.scores(sequences))
     assert type(again) is type(model) and not again.training
-
-
-def test_a_swap_killed_midway_leaves_a_complete_folder(tmp_path: Path) -> None:
-    target = tmp_path / "last"
-    write_folder_atomically(target, lambda folder: (folder / "state").write_text("1"))
-
-    def dies(folder: Path) -> None:
-        (folder / "state").write_text("half")
-        raise RuntimeError("killed")
-
-    with pytest.raises(RuntimeError):
-        write_folder_atomically(target, dies)
-    assert (complete_folder(target) / "state").read_text() == "1"
-    target.rename(target.with_name("last.old"))  # a kill between the two renames of a swap
-    assert complete_folder(target) == target.with_name("last.old")
-    assert complete_folder(tmp_path / "never") is None
-    assert not list(tmp_path.glob(f"**/{MODEL_WEIGHTS}"))

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 import torch
 
+from sracl_core.atomic import complete_folder
 from sracl_core.rec import TrainConfig, load_model, train
-from sracl_core.rec.checkpoint import complete_folder
 from sracl_core.rec.trainer import BEST, LAST
 
 SMALL = {"backbone": {"name": "sasrec", "hidden_size": 16, "inner_size": 32}, "batch_size": 32,
