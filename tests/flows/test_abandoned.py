@@ -1,8 +1,5 @@
-"""A `sracl run` killed with kill -9: the next run closes what it left open.
-
-Each test starts the real command on the embedded default with endless training
-and acts once the MLflow run has logged an epoch, so the flow is mid-stage.
-"""
+"""kill -9 leaves an MLflow run RUNNING, a Prefect flow run RUNNING and a server alive;
+the next `sracl run` on the same cache closes the first two and stops the third."""
 
 from __future__ import annotations
 
