@@ -20,9 +20,7 @@ def test_the_source_hint_loads_and_names_only_the_downloaded_files(name: str,
                              base_dir=tmp_path)
     paths = [value for value in config.data.source.model_dump().values()
              if isinstance(value, Path)]
-    files = {remote.name for remote in spec.files}
-    for path in paths:
-        assert path.parent == tmp_path or path.name in {f.removesuffix(".zip") for f in files}
-        assert path.name in files or any(f.removesuffix(".zip") == path.name for f in files)
+    downloaded = {remote.name.removesuffix(".zip") for remote in spec.files}  # zips unpack
+    assert paths and all(path.parent == tmp_path and path.name in downloaded for path in paths)
     assert all(remote.urls and all(url.startswith("https://") for url in remote.urls)
                for remote in spec.files)
