@@ -28,7 +28,7 @@ from flows.cli_common import (
 )
 from flows.cli_results import inspect_app, recommend
 from sracl_core.config import load_config
-from sracl_core.errors import SraclError
+from sracl_core.errors import ConfigError, SraclError
 from sracl_core.preflight import check_config, check_ingested
 from sracl_core.stages.graph import STAGE_ORDER, plan
 
@@ -124,6 +124,12 @@ def experiment(
                                       min=1)] = 1,
     threads: Annotated[int | None, typer.Option(help="torch threads per run when jobs > 1")]
     = None,
+    runner: Annotated[str, typer.Option(help="where the train runs go: 'threads' in this "
+                                        "process, or 'ray' (prefect-ray's task runner)")]
+    = "threads",
+    ray_address: Annotated[str | None, typer.Option(
+        help="with --runner ray: the cluster to join ('auto', 'ray://head:10001'); "
+        "default: a local Ray started here")] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Run a grid of variants x seeds as tracked pipeline runs sharing the cache, then write
@@ -137,11 +143,20 @@ def experiment(
     except SraclError as error:
         fail(error)
 
-    def start() -> dict:
-        from flows.experiment import experiment_flow
+    from flows.experiment import RUNNERS
 
-        return experiment_flow(config_path=str(config.resolve()), grid_path=str(grid.resolve()),
-                               overrides=list(overrides or []), jobs=jobs, threads=threads)
+    if runner not in RUNNERS:
+        fail(ConfigError(f"--runner must be one of {', '.join(RUNNERS)}, got {runner!r}"))
+
+    def start() -> dict:
+        from flows.experiment import experiment_flow, ray_task_runner
+
+        chosen = experiment_flow
+        if runner == "ray":
+            chosen = experiment_flow.with_options(task_runner=ray_task_runner(ray_address))
+        return chosen(config_path=str(config.resolve()), grid_path=str(grid.resolve()),
+                      overrides=list(overrides or []), jobs=jobs, threads=threads,
+                      runner=runner)
 
     result = orchestrated(resolved, f"sracl experiment {grid}", verbose, start)
     console.print(result["markdown"], highlight=False, soft_wrap=True)

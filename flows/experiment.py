@@ -9,20 +9,31 @@ With ``jobs`` > 1 the stages before train run first, one run at a time, so that
 no two runs compute the same artifact; then the train and evaluate stages run
 ``jobs`` at a time, each with ``threads`` torch threads (two one-thread runs on
 a 2-core machine; a GPU takes several at once).
+
+With ``runner="ray"`` those train-and-evaluate runs are Prefect tasks on
+prefect-ray's ``RayTaskRunner`` instead of threads here: each reserves
+``threads`` CPUs (and ``1/jobs`` of a GPU where the cluster has GPUs), so Ray runs
+as many at once as its nodes hold, and retries a run whose worker died (it
+resumes from its checkpoint). Every node needs the project installed and the
+cache and MLflow store at the same paths (a shared filesystem); the MLflow run
+of each names the host and process that ran it (``sracl.worker``).
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import polars as pl
-from prefect import flow
+from prefect import flow, task
 
 from flows.pipeline import pipeline_flow
 from sracl_core.config import load_config
+from sracl_core.errors import ConfigError
 from sracl_core.experiment.aggregate import RUN_SCHEMA, markdown_table, summarise
 from sracl_core.experiment.grid import GridRun, grid_runs, load_grid
 from sracl_core.experiment.results import results_folder, run_figures, write_results
@@ -34,8 +45,12 @@ from sracl_core.stopping import clear_stop, request_stop
 log = logging.getLogger(__name__)
 
 
+RUNNERS = ("threads", "ray")
+
+
 def _tags(grid_name: str, run: GridRun) -> dict[str, str]:
-    return {TAG_EXPERIMENT: grid_name, "sracl.variant": run.variant, "sracl.seed": str(run.seed)}
+    return {TAG_EXPERIMENT: grid_name, "sracl.variant": run.variant, "sracl.seed": str(run.seed),
+            "sracl.worker": f"{socket.gethostname()}:{os.getpid()}"}
 
 
 def _run_one(config_path: str, grid_name: str, run: GridRun, until: str | None = None) -> None:
@@ -48,10 +63,57 @@ def _run_one(config_path: str, grid_name: str, run: GridRun, until: str | None =
                  time.perf_counter() - started)
 
 
+@task(name="grid-run", persist_result=False, task_run_name="{run.label}")
+def grid_run_task(config_path: str, grid_name: str, run: GridRun) -> None:
+    """One variant x seed, where the flow's task runner puts it (a Ray worker)."""
+    _run_one(config_path, grid_name, run)
+
+
+def _on_ray(config_path: str, grid_name: str, runs: list[GridRun], jobs: int,
+            threads: int | None) -> None:
+    import ray
+    from prefect_ray.context import remote_options
+
+    gpus = 1 / jobs if ray.cluster_resources().get("GPU", 0) else 0
+    with remote_options(num_cpus=threads or 1, num_gpus=gpus):
+        futures = [grid_run_task.submit(config_path, grid_name, run) for run in runs]
+    for future in futures:
+        future.result()
+
+
+def _in_threads(config_path: str, grid_name: str, runs: list[GridRun], jobs: int) -> None:
+    clear_stop()
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        futures = [pool.submit(_run_one, config_path, grid_name, run) for run in runs]
+        try:
+            for future in futures:
+                future.result()
+        except BaseException:  # a stop signal, or a failed run: the others stop too
+            request_stop()
+            for future in futures:
+                future.cancel()
+            raise
+
+
+def ray_task_runner(address: str | None) -> Any:
+    """prefect-ray's runner: a local Ray started here (``None``) or the cluster at ``address``;
+    engine output stays in Ray's log files."""
+    from prefect_ray import RayTaskRunner
+
+    return RayTaskRunner(address=address, init_kwargs={
+        "include_dashboard": False, "log_to_driver": False, "logging_level": logging.ERROR})
+
+
 @flow(name="sracl-experiment", persist_result=False)
 def experiment_flow(config_path: str, grid_path: str, overrides: list[str] | None = None,
-                    jobs: int = 1, threads: int | None = None) -> dict[str, Any]:
-    """Run every variant x seed of the grid (cached ones finish at once), then aggregate."""
+                    jobs: int = 1, threads: int | None = None,
+                    runner: str = "threads") -> dict[str, Any]:
+    """Run every variant x seed of the grid (cached ones finish at once), then aggregate.
+
+    ``runner="ray"`` needs the flow started with :func:`ray_task_runner` as its task runner.
+    """
+    if runner not in RUNNERS:
+        raise ConfigError(f"unknown runner {runner!r}; runners: {', '.join(RUNNERS)}")
     grid = load_grid(grid_path)
     extra = [*(overrides or []), f"tracking.experiment={grid.name}"]
     if jobs > 1 and threads is not None:
@@ -61,7 +123,7 @@ def experiment_flow(config_path: str, grid_path: str, overrides: list[str] | Non
         check_config(load_config(config_path, run.overrides), f"{grid_path} ({run.label})")
     log.info("experiment %s: %d variants x %d seeds = %d pipeline runs", grid.name,
              len(grid.variants), len(grid.seeds), len(runs))
-    if jobs <= 1:
+    if jobs <= 1 and runner == "threads":
         for run in runs:
             _run_one(config_path, grid.name, run)
     else:
@@ -71,17 +133,10 @@ def experiment_flow(config_path: str, grid_path: str, overrides: list[str] | Non
                 seen.add(run.variant)
                 stages = needed_stages(load_config(config_path, run.overrides))
                 _run_one(config_path, grid.name, run, until=stages[stages.index("train") - 1])
-        clear_stop()
-        with ThreadPoolExecutor(max_workers=jobs) as pool:
-            futures = [pool.submit(_run_one, config_path, grid.name, run) for run in runs]
-            try:
-                for future in futures:
-                    future.result()
-            except BaseException:  # a stop signal, or a failed run: the others stop too
-                request_stop()
-                for future in futures:
-                    future.cancel()
-                raise
+        if runner == "ray":
+            _on_ray(config_path, grid.name, runs, jobs, threads)
+        else:
+            _in_threads(config_path, grid.name, runs, jobs)
     return aggregate(config_path, grid_path, overrides)
 
 

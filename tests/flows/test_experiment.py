@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 from pathlib import Path
 
 import polars as pl
@@ -11,6 +12,7 @@ from mlflow import MlflowClient
 from polars.testing import assert_frame_equal
 
 from sracl_core.config import load_config
+from sracl_core.errors import ConfigError
 from sracl_core.tracking.run import tracking_uri
 
 GRID = """
@@ -69,3 +71,33 @@ def test_a_grid_runs_every_variant_and_seed_then_reports_them(grid):
     again = experiment_flow(str(config_path), str(grid_path))
     # a re-run reads the same finished runs (NaN p-values compare equal here)
     assert_frame_equal(pl.DataFrame(again["summary"]), summary)
+
+
+def test_a_grid_runs_on_a_local_ray_cluster_through_prefect_ray(grid):
+    pytest.importorskip("prefect_ray", reason="the distributed extra")
+    from flows.experiment import experiment_flow, ray_task_runner
+
+    config_path, grid_path = grid
+    on_ray = experiment_flow.with_options(task_runner=ray_task_runner(None))
+    result = on_ray(str(config_path), str(grid_path), jobs=2, threads=1, runner="ray")
+    config = load_config(config_path, ["tracking.experiment=tiny-grid"])
+    client = MlflowClient(tracking_uri(config))
+    experiment = client.get_experiment_by_name("tiny-grid")
+    trained = [r for r in client.search_runs([experiment.experiment_id])
+               if r.data.tags.get("sracl.selected", "").endswith("evaluate")
+               and r.data.tags.get("mlflow.parentRunId") is None]
+    assert len(trained) == 4
+    workers = {r.data.tags["sracl.worker"] for r in trained}
+    assert all(not w.endswith(f":{os.getpid()}") for w in workers), "runs left this process"
+
+    in_threads = experiment_flow(str(config_path), str(grid_path))
+    # the same fingerprints: the thread runner finds every Ray-trained run cached
+    assert_frame_equal(pl.DataFrame(in_threads["summary"]), pl.DataFrame(result["summary"]))
+
+
+def test_an_unknown_runner_is_named(grid):
+    from flows.experiment import experiment_flow
+
+    config_path, grid_path = grid
+    with pytest.raises(ConfigError, match="unknown runner 'dask'; runners: threads, ray"):
+        experiment_flow(str(config_path), str(grid_path), runner="dask")

@@ -118,7 +118,7 @@ class RayVllmBackend:
         self._owns_ray = not ray.is_initialized()
         if self._owns_ray:
             context = ray.init(address=options.address, include_dashboard=False,
-                               log_to_driver=False, logging_level=logging.WARNING)
+                               log_to_driver=False, logging_level=logging.ERROR)
             where = options.address or "a local cluster started here"
             log.info("ray: %s; engine logs in %s/logs", where,
                      context.address_info.get("session_dir", "Ray's session folder"))
