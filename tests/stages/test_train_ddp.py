@@ -10,10 +10,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from mlflow import MlflowClient
 
 from sracl_core.config import load_config
 from sracl_core.stages.graph import stage_fingerprints, store_for
 from sracl_core.stages.runner import run_stage
+from sracl_core.tracking.run import tracking_uri
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 PLAIN = ["train.objective=next_item", "train.epochs=2",
@@ -44,6 +46,14 @@ def test_torchrun_on_two_ranks_writes_the_train_artifact_once_and_a_rerun_finds_
     assert store.check("train", fingerprint).state == "cached"
     epochs = store.read_table("train", fingerprint, "epochs")
     assert epochs["epoch"].to_list() == [0, 1]
+    client = MlflowClient(tracking_uri(config))
+    [run] = client.search_runs([client.get_experiment_by_name(config.tracking.experiment)
+                                .experiment_id], "tags.`sracl.launcher` = 'torchrun'")
+    assert run.info.status == "FINISHED" and run.data.tags["sracl.world_size"] == "2"
+    assert run.data.tags["sracl.fingerprint.train"] == fingerprint
+    history = client.get_metric_history(run.info.run_id, "valid/all/NDCG_10")  # MLflow: no @
+    assert [m.step for m in history] == [0, 1], "each epoch logged live, once"
+    assert [m.value for m in history] == pytest.approx(epochs["valid/all/NDCG@10"].to_list())
     again = subprocess.run(command, cwd=PROJECT_ROOT, env=env, capture_output=True, text=True,
                            timeout=600)
     assert again.returncode == 0, again.stdout + again.stderr
