@@ -17,10 +17,11 @@ from __future__ import annotations
 import json
 import logging
 import os
+import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import psutil
 from filelock import FileLock
@@ -100,7 +101,8 @@ def temporary_server(home: Path) -> Iterator[None]:
     try:
         with FileLock(home / "server.lock"):
             stop_orphans(home)
-            server.start()
+            with _own_session():
+                server.start()
             assert server.server_process is not None
             record_path.write_text(json.dumps({
                 "owner": _identity(psutil.Process()),
@@ -110,6 +112,30 @@ def temporary_server(home: Path) -> Iterator[None]:
         with signals_ignored():
             _stop(server)
             record_path.unlink(missing_ok=True)
+
+
+class _InOwnSession(subprocess.Popen):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("start_new_session", True)
+        super().__init__(*args, **kwargs)
+
+
+@contextmanager
+def _own_session() -> Iterator[None]:
+    """Processes started inside lead a session of their own.
+
+    Prefect starts its server with a plain ``subprocess.Popen``, so a terminal's Ctrl-C
+    (SIGINT to the whole foreground process group) killed the server at the same moment
+    as it stopped the command, which then spent a minute retrying the dead server to
+    record the stop, and failed with a ConnectError. In its own session the server hears
+    only this command, which stops it after the flow has said how it ended.
+    """
+    original = subprocess.Popen
+    subprocess.Popen = _InOwnSession  # type: ignore[misc]
+    try:
+        yield
+    finally:
+        subprocess.Popen = original  # type: ignore[misc]
 
 
 def _stop(server: SubprocessASGIServer) -> None:

@@ -29,7 +29,7 @@ DEADLINE_SECONDS = 900
 def start_run(cache: Path, overrides: list[str], output: Path,
               command: tuple[str, ...] = ("run",)) -> subprocess.Popen[str]:
     """``sracl run`` (or another ``command``) of the embedded default over ``cache``, in the
-    checkout's folder."""
+    checkout's folder, as the leader of its own process group (a terminal's job)."""
     environment = {key: value for key, value in os.environ.items()
                    if not key.startswith(("PREFECT_", "MLFLOW_"))}
     environment["COLUMNS"] = "200"
@@ -38,7 +38,7 @@ def start_run(cache: Path, overrides: list[str], output: Path,
     with output.open("w") as sink:
         return subprocess.Popen([sys.executable, "-m", "flows.cli", *command, *sets],
                                 cwd=PROJECT_ROOT, env=environment, stdout=sink,
-                                stderr=subprocess.STDOUT, text=True)
+                                stderr=subprocess.STDOUT, text=True, start_new_session=True)
 
 
 def finish(process: subprocess.Popen[str]) -> int:
