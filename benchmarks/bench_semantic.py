@@ -88,7 +88,7 @@ def bench_search(args: argparse.Namespace) -> None:
     from sracl_core.semantic.neighbours import top_k
 
     if args.config:
-        vectors, what = _profile_vectors(args.config, args.set, args.table)
+        vectors, what = profile_vectors(args.config, args.set, args.table)
     else:
         vectors = normalise(np.random.default_rng(0).normal(size=(args.n, args.dim)))
         what = "random unit vectors"
@@ -119,7 +119,7 @@ def bench_search(args: argparse.Namespace) -> None:
         print(f"| faiss {index} | {seconds:.2f} | {recall:.3f} |", flush=True)
 
 
-def _profile_vectors(config_path: str, overrides: list[str], table: str
+def profile_vectors(config_path: str, overrides: list[str], table: str
                      ) -> tuple[np.ndarray, str]:
     """A config's real embeddings (the embeddings stage's artifact, which must exist)."""
     from sracl_core.config import load_config

@@ -28,7 +28,9 @@ _RERANK_FACTOR = 4
 """ivfpq fetches this many times k candidates by code, then keeps the k best by exact score."""
 
 
-def _build_index(vectors: np.ndarray, config: NeighboursConfig) -> object:
+def build_index(vectors: np.ndarray, config: NeighboursConfig) -> object:
+    """The FAISS index ``neighbours.index`` names, trained on and filled with ``vectors``
+    (on every GPU where faiss has some); public so that benchmarks time the stage's own."""
     import faiss
 
     n, dim = vectors.shape
@@ -124,7 +126,7 @@ def top_k(vectors: np.ndarray, k: int, config: NeighboursConfig,
     if k > n - largest:
         raise ValueError(f"k={k} neighbours asked for, but only {n - largest} candidates exist "
                          f"per row ({n} rows); lower neighbours.k")
-    index = _build_index(vectors, config)
+    index = build_index(vectors, config)
     quantised = config.index == "ivfpq"
     fetch = min(n, (_RERANK_FACTOR * k if quantised else k) + largest)
     labels = np.empty((n, k), dtype=np.int64)
