@@ -135,7 +135,7 @@ def stages(scale: int, out: Path, train_seconds: float) -> None:
         print(f"train: no checkpoint after {wall:.0f} s (exit {code}); see {log}")
 
 
-def neighbours(scale: int, queries: int, config: str, k: int) -> None:
+def neighbours(scale: int, queries: int, config: str, k: int, nlist: int) -> None:
     import faiss
     from bench_semantic import profile_vectors
 
@@ -151,7 +151,7 @@ def neighbours(scale: int, queries: int, config: str, k: int) -> None:
     print(f"x{scale}: {len(vectors):,} x {vectors.shape[1]} vectors "
           f"({vectors.nbytes / 2**30:.1f} GiB, copies of {what}), {len(chosen):,} queries, "
           f"k = {k}")
-    for index, extra in (("flat", {}), ("ivf", {"nprobe": 16})):
+    for index, extra in (("flat", {}), ("ivf", {"nprobe": 16, "nlist": nlist})):
         settings = NeighboursConfig(index=index, k=k, **extra)
         started = time.perf_counter()
         built = build_index(vectors, settings)
@@ -159,8 +159,9 @@ def neighbours(scale: int, queries: int, config: str, k: int) -> None:
         for start in range(0, len(chosen), 4096):
             built.search(vectors[chosen[start:start + 4096]], k + 1)
         search = time.perf_counter() - started - build
-        print(f"{index:5s} build {build:7.1f} s, search {search:7.1f} s for {len(chosen):,} "
-              f"queries -> {build + search * len(vectors) / len(chosen):9.0f} s for all "
+        total = build + search * len(vectors) / len(chosen)
+        print(f"{index:5s} {settings.nlist or 'auto':>5} build {build:7.1f} s, search "
+              f"{search:7.1f} s for {len(chosen):,} queries -> {total:9.0f} s for all "
               f"{len(vectors):,}")
 
 
@@ -174,6 +175,8 @@ def main() -> None:
         command.add_argument("--train-seconds", type=float, default=300.0)
         command.add_argument("--queries", type=int, default=20000)
         command.add_argument("--k", type=int, default=10)
+        command.add_argument("--nlist", type=int, default=0, help="ivf clusters (0: the "
+                             "stage's default, about 4 sqrt(n))")
         command.add_argument("--config", default="configs/beauty.yaml",
                              help="neighbours: whose cached user embeddings to copy")
     args = parser.parse_args()
@@ -182,7 +185,7 @@ def main() -> None:
     elif args.command == "stages":
         stages(args.scale, args.out, args.train_seconds)
     else:
-        neighbours(args.scale, args.queries, args.config, args.k)
+        neighbours(args.scale, args.queries, args.config, args.k, args.nlist)
 
 
 if __name__ == "__main__":
