@@ -46,7 +46,7 @@ def build_index(vectors: np.ndarray, config: NeighboursConfig) -> object:
         else:
             index = faiss.IndexIVFPQ(quantizer, dim, nlist, pq_subquantizers(dim, config.pq_m),
                                      config.pq_bits, faiss.METRIC_INNER_PRODUCT)
-        index.train(vectors)
+        index.train(_training_sample(vectors, config.train_points))
         index.nprobe = min(config.nprobe, nlist)
     else:
         index = faiss.IndexFlatIP(dim)
@@ -55,6 +55,15 @@ def build_index(vectors: np.ndarray, config: NeighboursConfig) -> object:
         log.info("neighbours: %s index on %d GPU(s)", config.index, _gpu_count())
     index.add(vectors)
     return index
+
+
+def _training_sample(vectors: np.ndarray, points: int) -> np.ndarray:
+    """``points`` rows drawn without replacement (seeded, so a rebuild trains alike), in row
+    order; all of them when ``points`` is 0 or not fewer than the rows."""
+    if not points or points >= len(vectors):
+        return vectors
+    rows = np.sort(np.random.default_rng(0).choice(len(vectors), size=points, replace=False))
+    return vectors[rows]
 
 
 def pq_subquantizers(dim: int, asked: int) -> int:

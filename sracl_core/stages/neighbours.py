@@ -106,6 +106,8 @@ def fingerprinted_settings(config: PipelineConfig) -> dict[str, Any]:
     if config.neighbours.index != "ivfpq":  # settings added with ivfpq: old fingerprints hold
         payload.pop("pq_m")
         payload.pop("pq_bits")
+    if not config.neighbours.train_points:  # added later: the default keeps old fingerprints
+        payload.pop("train_points")
     return payload
 
 

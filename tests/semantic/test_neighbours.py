@@ -100,3 +100,33 @@ def test_quantiser_settings_enter_only_an_ivfpq_fingerprint(tiny_config):
     assert neighbours() == neighbours("neighbours.pq_m=8")
     assert neighbours("neighbours.index=ivfpq") != neighbours("neighbours.index=ivfpq",
                                                              "neighbours.pq_m=8")
+
+
+def test_ivf_trains_on_a_seeded_sample_only_when_asked():
+    from sracl_core.semantic.neighbours import build_index
+
+    centres = np.random.default_rng(1).normal(size=(8, 16))
+    vectors = normalise((centres[np.arange(2000) % 8] + 0.1 * np.random.default_rng(2).normal(
+        size=(2000, 16))).astype(np.float32))
+    sampled = NeighboursConfig(index="ivf", nlist=8, nprobe=8, train_points=100)
+    first, again = build_index(vectors, sampled), build_index(vectors, sampled)
+    whole = build_index(vectors, NeighboursConfig(index="ivf", nlist=8, nprobe=8))
+    assert np.array_equal(first.quantizer.reconstruct_n(0, 8), again.quantizer.reconstruct_n(0, 8))
+    assert not np.array_equal(first.quantizer.reconstruct_n(0, 8),
+                              whole.quantizer.reconstruct_n(0, 8))
+    # every cluster probed: any training gives the exact neighbours
+    exact, _ = top_k(vectors, 5, NeighboursConfig())
+    assert np.array_equal(top_k(vectors, 5, sampled)[0], exact)
+
+
+def test_the_training_sample_enters_the_fingerprint_only_when_set(tiny_config):
+    from sracl_core.config import load_config
+    from sracl_core.stages.graph import stage_fingerprints
+
+    def neighbours(*overrides: str) -> str:
+        return stage_fingerprints(load_config(tiny_config, list(overrides)))["neighbours"]
+
+    assert neighbours("neighbours.index=ivf") == neighbours("neighbours.index=ivf",
+                                                            "neighbours.train_points=0")
+    assert neighbours("neighbours.index=ivf") != neighbours("neighbours.index=ivf",
+                                                            "neighbours.train_points=500")
