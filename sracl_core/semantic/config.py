@@ -247,8 +247,8 @@ class NeighboursConfig(StrictModel):
     nprobe: int = Field(16, ge=1, description="ivf: clusters searched per query")
     train_points: int = Field(
         0, ge=0, description="ivf, ivfpq: vectors the clusters (and codes) are trained on, a "
-        "seeded random sample; 0: faiss's choice, up to 256 per cluster, whose k-means took "
-        "13 min of the 100x growth run's IVF build; 64 per cluster is plenty past 10^6")
+        "seeded random sample; 0: faiss's choice, up to 256 per cluster (the 100x growth run's "
+        "IVF build took 13 min that way); 64 per cluster is plenty past 10^6 vectors")
     pq_m: int = Field(0, ge=0, description="ivfpq: sub-quantisers per vector (must divide "
                       "the embedding size); 0 picks dim/8, rounded down to a divisor")
     pq_bits: int = Field(8, ge=4, le=12, description="ivfpq: bits per sub-quantiser code")
