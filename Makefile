@@ -10,7 +10,7 @@ run: setup
 
 test: setup
 	.venv/bin/ruff check .
-	.venv/bin/python -m pytest
+	.venv/bin/python -m pytest --durations=25
 
 lint: setup
 	.venv/bin/ruff check .

@@ -143,7 +143,7 @@ def experiment(
     except SraclError as error:
         fail(error)
 
-    from flows.experiment import RUNNERS
+    from sracl_core.experiment.grid import RUNNERS
 
     if runner not in RUNNERS:
         fail(ConfigError(f"--runner must be one of {', '.join(RUNNERS)}, got {runner!r}"))

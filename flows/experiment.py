@@ -35,7 +35,7 @@ from flows.pipeline import pipeline_flow
 from sracl_core.config import load_config
 from sracl_core.errors import ConfigError
 from sracl_core.experiment.aggregate import RUN_SCHEMA, markdown_table, summarise
-from sracl_core.experiment.grid import GridRun, grid_runs, load_grid
+from sracl_core.experiment.grid import RUNNERS, GridRun, grid_runs, load_grid
 from sracl_core.experiment.results import results_folder, run_figures, write_results
 from sracl_core.experiment.tracking import TAG_EXPERIMENT, log_summary
 from sracl_core.preflight import check_config
@@ -43,9 +43,6 @@ from sracl_core.stages.graph import needed_stages
 from sracl_core.stopping import clear_stop, request_stop
 
 log = logging.getLogger(__name__)
-
-
-RUNNERS = ("threads", "ray")
 
 
 def _tags(grid_name: str, run: GridRun) -> dict[str, str]:

@@ -31,6 +31,11 @@ from sracl_core.errors import ConfigError
 DEFAULT_METRICS = ["all/HR@10", "all/NDCG@10", "all/HR@20", "all/NDCG@20"]
 
 
+RUNNERS = ("threads", "ray")
+"""Where a grid's train runs go: threads of the command's process, or prefect-ray's task
+runner (``sracl experiment --runner``); here, so the CLI checks it before importing Prefect."""
+
+
 class GridConfig(StrictModel):
     """What to run and how to compare it."""
 

@@ -99,3 +99,20 @@ def test_a_bad_input_file_fails_before_the_orchestrator_starts(tiny_config: Path
     assert result.returncode == 1
     assert f"error: {items}: expected at least one row below the header line" in result.stdout
     assert not (cache / "prefect").exists(), "no Prefect server was started"
+
+
+def test_an_unknown_experiment_runner_is_refused_before_anything_starts(
+        tiny_config: Path, tmp_path: Path):
+    from typer.testing import CliRunner
+
+    from flows.cli import app
+
+    grid = tmp_path / "grid.yaml"
+    grid.write_text("name: g\nbaseline: a\nseeds: [1]\nvariants:\n  a: []\n")
+    cache = tmp_path / "cache"
+    result = CliRunner().invoke(app, ["experiment", "--grid", str(grid), "-c", str(tiny_config),
+                                      "--runner", "dask", "--set", f"cache_root={cache}"],
+                                terminal_width=200)
+    assert result.exit_code != 0
+    assert "--runner must be one of threads, ray, got 'dask'" in result.output
+    assert not (cache / "prefect").exists(), "no Prefect server was started"
