@@ -185,7 +185,7 @@ class OpenAIProfilesConfig(LLMProfilesConfig):
 
 
 LLM_BACKENDS.add("vllm", VllmProfilesConfig,
-                 "sracl_core.semantic.backends.vllm_backend:open_vllm")
+                 "sracl_core.semantic.backends.ray_vllm:open_vllm")
 LLM_BACKENDS.add("openai", OpenAIProfilesConfig,
                  "sracl_core.semantic.backends.openai_backend:OpenAIBackend")
 LLM_BACKENDS.add("text", TextProfilesConfig)

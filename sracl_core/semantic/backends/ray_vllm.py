@@ -31,7 +31,7 @@ from tqdm.auto import tqdm
 
 from sracl_core.errors import SraclError
 from sracl_core.semantic import models
-from sracl_core.semantic.backends.base import AnswerSink, ChatRequest, Generation
+from sracl_core.semantic.backends.base import AnswerSink, ChatRequest, Generation, LLMBackend
 from sracl_core.semantic.redact import error_text
 
 if TYPE_CHECKING:
@@ -221,3 +221,13 @@ class RayVllmBackend:
 
         if self._owns_ray and ray.is_initialized():
             ray.shutdown()
+
+
+def open_vllm(config: VllmProfilesConfig) -> LLMBackend:
+    """The ``vllm`` backend: one engine in this process, or ``profiles.vllm.replicas``
+    engines as Ray actors (here, so the single engine's module needs nothing of Ray's)."""
+    if config.vllm.on_ray:
+        return RayVllmBackend(config)
+    from sracl_core.semantic.backends.vllm_backend import VllmBackend
+
+    return VllmBackend(config)

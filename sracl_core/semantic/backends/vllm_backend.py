@@ -15,7 +15,7 @@ import os
 from typing import TYPE_CHECKING, Any
 
 from sracl_core.semantic import models
-from sracl_core.semantic.backends.base import AnswerSink, ChatRequest, Generation, LLMBackend
+from sracl_core.semantic.backends.base import AnswerSink, ChatRequest, Generation
 from sracl_core.semantic.redact import error_text
 
 if TYPE_CHECKING:
@@ -151,11 +151,3 @@ class VllmBackend:
 
         gc.collect()
 
-
-def open_vllm(config: VllmProfilesConfig) -> LLMBackend:
-    """One engine in this process, or ``profiles.vllm.replicas`` engines as Ray actors."""
-    if config.vllm.on_ray:
-        from sracl_core.semantic.backends.ray_vllm import RayVllmBackend
-
-        return RayVllmBackend(config)
-    return VllmBackend(config)

@@ -48,7 +48,7 @@ def single():
 
 @pytest.fixture(scope="module")
 def replicas():
-    from sracl_core.semantic.backends.vllm_backend import open_vllm
+    from sracl_core.semantic.backends.ray_vllm import open_vllm
 
     backend = open_vllm(VllmProfilesConfig(vllm={**ENGINE, "replicas": 2, "ray": {
         "shard_size": 2, "restarts": 0, "shard_retries": 1}}))

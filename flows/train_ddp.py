@@ -1,4 +1,4 @@
-"""The train stage on several ranks: ``torchrun --nproc-per-node N -m sracl_core.stages.train_ddp``.
+"""The train stage on several ranks: ``torchrun --nproc-per-node N -m flows.train_ddp``.
 
 Rank 0 runs the ordinary train stage (:func:`sracl_core.stages.runner.run_stage`:
 stage lock, artifact, epoch log); the trainer sees the torchrun environment and
@@ -56,7 +56,7 @@ def _train_tracked(config: PipelineConfig, args: argparse.Namespace,
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
-        prog="torchrun --nproc-per-node N -m sracl_core.stages.train_ddp",
+        prog="torchrun --nproc-per-node N -m flows.train_ddp",
         description=__doc__.splitlines()[0])
     parser.add_argument("config", help="pipeline config (YAML)")
     parser.add_argument("--set", dest="overrides", action="append", default=[],

@@ -36,7 +36,7 @@ def test_torchrun_on_two_ranks_writes_the_train_artifact_once_and_a_rerun_finds_
         port = probe.getsockname()[1]
     command = [str(torchrun), "--nproc-per-node", "2", "--master-addr", "127.0.0.1",
                "--master-port", str(port),
-               "-m", "sracl_core.stages.train_ddp", str(config_path),
+               "-m", "flows.train_ddp", str(config_path),
                *(arg for override in overrides for arg in ("--set", override))]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     first = subprocess.run(command, cwd=PROJECT_ROOT, env=env, capture_output=True, text=True,
