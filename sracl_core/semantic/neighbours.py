@@ -24,10 +24,6 @@ from sracl_core.semantic.config import NeighboursConfig
 log = logging.getLogger(__name__)
 
 _QUERY_CHUNK = 16384
-_RERANK_FACTOR = 4
-"""ivfpq fetches this many times k candidates by code, then keeps the k best by exact score."""
-
-
 def build_index(vectors: np.ndarray, config: NeighboursConfig) -> object:
     """The FAISS index ``neighbours.index`` names, trained on and filled with ``vectors``
     (on every GPU where faiss has some); public so that benchmarks time the stage's own."""
@@ -137,7 +133,7 @@ def top_k(vectors: np.ndarray, k: int, config: NeighboursConfig,
                          f"per row ({n} rows); lower neighbours.k")
     index = build_index(vectors, config)
     quantised = config.index == "ivfpq"
-    fetch = min(n, (_RERANK_FACTOR * k if quantised else k) + largest)
+    fetch = min(n, (config.rerank * k if quantised else k) + largest)
     labels = np.empty((n, k), dtype=np.int64)
     scores = np.empty((n, k), dtype=np.float32)
     short_rows = []

@@ -99,15 +99,24 @@ def inputs(config: PipelineConfig) -> tuple[str, ...]:
     return ("embeddings",)
 
 
+LEGACY_VALUES = {"train_points": 0, "rerank": 4}
+"""Settings added after neighbours artifacts existed, and the value those artifacts were made
+with: at that value a setting stays out of the fingerprint, so they keep theirs."""
+
+
 def fingerprinted_settings(config: PipelineConfig) -> dict[str, Any]:
-    payload = fingerprint_payload(config.neighbours)
-    if config.neighbours.source != "collaborative":
+    section = config.neighbours
+    payload = fingerprint_payload(section)
+    if section.source != "collaborative":
         payload.pop("collaborative_dim")
-    if config.neighbours.index != "ivfpq":  # settings added with ivfpq: old fingerprints hold
-        payload.pop("pq_m")
-        payload.pop("pq_bits")
-    if not config.neighbours.train_points:  # added later: the default keeps old fingerprints
+    if section.index != "ivfpq":  # settings added with ivfpq: old fingerprints hold
+        for name in ("pq_m", "pq_bits", "rerank"):
+            payload.pop(name)
+    if section.index not in ("ivf", "ivfpq"):
         payload.pop("train_points")
+    for name, legacy in LEGACY_VALUES.items():
+        if payload.get(name) == legacy:
+            payload.pop(name)
     return payload
 
 
