@@ -24,6 +24,8 @@ from sracl_core.semantic.config import NeighboursConfig
 log = logging.getLogger(__name__)
 
 _QUERY_CHUNK = 16384
+
+
 def build_index(vectors: np.ndarray, config: NeighboursConfig) -> object:
     """The FAISS index ``neighbours.index`` names, trained on and filled with ``vectors``
     (on every GPU where faiss has some); public so that benchmarks time the stage's own."""

@@ -110,6 +110,9 @@ def _replica_environment(config: VllmProfilesConfig, gpus: float) -> dict[str, s
 class RayVllmBackend:
     """``replicas`` engines on Ray; :meth:`close` stops them (and a Ray started here)."""
 
+    pids: list[int]
+    """The replicas' worker processes as started (a restarted replica gets a new one)."""
+
     def __init__(self, config: VllmProfilesConfig) -> None:
         import ray
 

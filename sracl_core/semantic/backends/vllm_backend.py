@@ -150,4 +150,3 @@ class VllmBackend:
         import gc
 
         gc.collect()
-
