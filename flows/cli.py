@@ -27,6 +27,7 @@ from flows.cli_common import (
     project_config,
 )
 from flows.cli_results import inspect_app, recommend
+from flows.cli_transfer import cache_app
 from sracl_core.config import load_config
 from sracl_core.errors import ConfigError, SraclError
 from sracl_core.preflight import check_config, check_ingested
@@ -130,15 +131,17 @@ def experiment(
     ray_address: Annotated[str | None, typer.Option(
         help="with --runner ray: the cluster to join ('auto', 'ray://head:10001'); "
         "default: a local Ray started here")] = None,
+    variant: Annotated[list[str] | None, typer.Option(
+        help="only this variant (repeatable; the baseline always runs)")] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Run a grid of variants x seeds as tracked pipeline runs sharing the cache, then write
     the comparison table (mean ± std, gain over the baseline, paired p-value) and log it."""
-    from sracl_core.experiment.grid import grid_runs, load_grid
+    from sracl_core.experiment.grid import grid_runs, load_grid, select_variants
 
     resolved = load(config, overrides)
     try:
-        for run in grid_runs(load_grid(grid), list(overrides or [])):
+        for run in grid_runs(select_variants(load_grid(grid), variant), list(overrides or [])):
             check_config(load_config(config, list(run.overrides)), f"{grid} ({run.label})")
     except SraclError as error:
         fail(error)
@@ -156,7 +159,7 @@ def experiment(
             chosen = experiment_flow.with_options(task_runner=ray_task_runner(ray_address))
         return chosen(config_path=str(config.resolve()), grid_path=str(grid.resolve()),
                       overrides=list(overrides or []), jobs=jobs, threads=threads,
-                      runner=runner)
+                      runner=runner, variants=variant)
 
     result = orchestrated(resolved, f"sracl experiment {grid}", verbose, start)
     console.print(result["markdown"], highlight=False, soft_wrap=True)
@@ -266,6 +269,7 @@ def models_prepare(
 
 
 app.add_typer(inspect_app, name="inspect")
+app.add_typer(cache_app, name="cache")
 
 
 if __name__ == "__main__":

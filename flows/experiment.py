@@ -35,7 +35,7 @@ from flows.pipeline import pipeline_flow
 from sracl_core.config import load_config
 from sracl_core.errors import ConfigError
 from sracl_core.experiment.aggregate import RUN_SCHEMA, markdown_table, summarise
-from sracl_core.experiment.grid import RUNNERS, GridRun, grid_runs, load_grid
+from sracl_core.experiment.grid import RUNNERS, GridRun, grid_runs, load_grid, select_variants
 from sracl_core.experiment.results import results_folder, run_figures, write_results
 from sracl_core.experiment.tracking import TAG_EXPERIMENT, log_summary
 from sracl_core.preflight import check_config
@@ -104,14 +104,17 @@ def ray_task_runner(address: str | None) -> Any:
 @flow(name="sracl-experiment", persist_result=False)
 def experiment_flow(config_path: str, grid_path: str, overrides: list[str] | None = None,
                     jobs: int = 1, threads: int | None = None,
-                    runner: str = "threads") -> dict[str, Any]:
+                    runner: str = "threads", variants: list[str] | None = None
+                    ) -> dict[str, Any]:
     """Run every variant x seed of the grid (cached ones finish at once), then aggregate.
+
+    ``variants``: only these (and the baseline); the table covers just them.
 
     ``runner="ray"`` needs the flow started with :func:`ray_task_runner` as its task runner.
     """
     if runner not in RUNNERS:
         raise ConfigError(f"unknown runner {runner!r}; runners: {', '.join(RUNNERS)}")
-    grid = load_grid(grid_path)
+    grid = select_variants(load_grid(grid_path), variants)
     extra = [*(overrides or []), f"tracking.experiment={grid.name}"]
     if jobs > 1 and threads is not None:
         extra.append(f"train.num_threads={threads}")
@@ -134,13 +137,13 @@ def experiment_flow(config_path: str, grid_path: str, overrides: list[str] | Non
             _on_ray(config_path, grid.name, runs, jobs, threads)
         else:
             _in_threads(config_path, grid.name, runs, jobs)
-    return aggregate(config_path, grid_path, overrides)
+    return aggregate(config_path, grid_path, overrides, variants)
 
 
-def aggregate(config_path: str, grid_path: str, overrides: list[str] | None = None
-              ) -> dict[str, Any]:
+def aggregate(config_path: str, grid_path: str, overrides: list[str] | None = None,
+              variants: list[str] | None = None) -> dict[str, Any]:
     """The grid's table from the cache (every run must be finished), written and tracked."""
-    grid = load_grid(grid_path)
+    grid = select_variants(load_grid(grid_path), variants)
     extra = [*(overrides or []), f"tracking.experiment={grid.name}"]
     rows, timings = [], []
     for run in grid_runs(grid, extra):

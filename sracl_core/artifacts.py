@@ -16,6 +16,7 @@ import errno
 import json
 import os
 import platform
+import shutil
 import time
 import uuid
 from collections.abc import Iterator, Mapping
@@ -172,6 +173,35 @@ class ArtifactStore:
             _publish(temporary, final, replace=replace, locks_dir=locks)
         finally:
             temporary.remove()
+
+    def import_folder(self, stage: str, fingerprint: str, source: Path) -> bool:
+        """Copy a complete artifact made elsewhere into this store; ``False`` when this store
+        has it already (it is kept as it is).
+
+        The source is checked against its manifest first (a damaged one raises, naming the
+        file), the copy lands in an owned temporary folder and is checked again (a copy
+        that went wrong is caught here, not by a later reader), then it is published like
+        a written one: a complete artifact that appears meanwhile wins.
+        """
+        verdict = check_folder(Path(source))
+        if not verdict.usable:
+            raise ArtifactCorrupt(verdict.problem or f"{source}: no artifact (no {MANIFEST})")
+        if self.is_complete(stage, fingerprint):
+            return False
+        final = self.path(stage, fingerprint)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        locks = self.locks_dir(stage)
+        temporary = owned_folders.create(final.parent / _temporary_name(fingerprint), locks)
+        try:
+            shutil.copytree(source, temporary.path, dirs_exist_ok=True,
+                            ignore=shutil.ignore_patterns(owned_folders.OWNER_FILE))
+            copied = check_folder(temporary.path)
+            if not copied.usable:
+                raise ArtifactCorrupt(f"copying {source} went wrong: {copied.problem}")
+            _publish(temporary, final, replace=False, locks_dir=locks)
+        finally:
+            temporary.remove()
+        return True
 
     def _require(self, stage: str, fingerprint: str) -> None:
         if not self.is_complete(stage, fingerprint):

@@ -102,3 +102,18 @@ def grid_runs(grid: GridConfig, extra: list[str] | tuple[str, ...] = ()) -> list
     the first seed, then the next seed."""
     return [GridRun(variant, seed, (*extra, *grid.overrides, *overrides, f"train.seed={seed}"))
             for seed in grid.seeds for variant, overrides in grid.variants.items()]
+
+
+def select_variants(grid: GridConfig, names: list[str] | None) -> GridConfig:
+    """The grid cut to the named variants, its baseline always kept (the table's gains
+    need it): part of a grid runs now, e.g. what the machine can compute, the rest later."""
+    if not names:
+        return grid
+    unknown = [name for name in names if name not in grid.variants]
+    if unknown:
+        raise ConfigError(f"--variant {', '.join(unknown)}: not in grid {grid.name!r}; "
+                          f"variants: {', '.join(grid.variants)}")
+    kept = [name for name in grid.variants if name in names or name == grid.baseline]
+    return grid.model_copy(update={
+        "variants": {name: grid.variants[name] for name in kept},
+        "reference": {name: value for name, value in grid.reference.items() if name in kept}})

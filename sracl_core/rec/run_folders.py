@@ -22,6 +22,8 @@ from sracl_core import owned_folders
 from sracl_core.owned_folders import OwnedFolder
 
 RUN_PREFIX = "run-"
+CHECKPOINTS = ".checkpoints"
+"""Where the run folders of one stage live: ``<stage folder>/.checkpoints/<fingerprint>/``."""
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +58,7 @@ def _adopt(root: Path, locks_dir: Path) -> OwnedFolder | None:
     """The abandoned run folder that was written last (the furthest resume state)."""
     if not root.is_dir():
         return None
-    candidates = sorted(root.glob(f"{RUN_PREFIX}*"), key=_last_written, reverse=True)
+    candidates = sorted(root.glob(f"{RUN_PREFIX}*"), key=last_written, reverse=True)
     for candidate in candidates:
         claimed = owned_folders.claim(candidate, locks_dir)
         if claimed is not None:
@@ -66,7 +68,7 @@ def _adopt(root: Path, locks_dir: Path) -> OwnedFolder | None:
     return None
 
 
-def _last_written(folder: Path) -> float:
+def last_written(folder: Path) -> float:
     try:
         return max(path.stat().st_mtime for path in (folder, *folder.iterdir()))
     except OSError:

@@ -32,6 +32,8 @@ from sracl_core.semantic.redact import redact
 log = logging.getLogger(__name__)
 
 OK = "ok"
+FOLDER = "llm_cache"
+"""The cache's folder under a cache root, beside the datasets' artifacts."""
 SCHEMA = {
     "key": pl.String,
     "status": pl.String,
@@ -145,6 +147,22 @@ class ResponseCache:
                                                response.attempt)
             if response.status == OK and response.text is not None:
                 self._ok[response.key] = response.text
+
+    def merge_from(self, other: Path) -> int:
+        """Add another cache folder's successful answers that this one lacks, as one part
+        file with their original rows; returns how many (the other folder is only read)."""
+        parts = sorted(Path(other).glob("part-*.parquet"))
+        if not parts:
+            return 0
+        table = self._read(parts).filter(pl.col("status") == OK)
+        new = table.unique("key", keep="last").filter(~pl.col("key").is_in(list(self._ok)))
+        if new.is_empty():
+            return 0
+        self._write(new.select(list(SCHEMA)))
+        self._ok.update(zip(new["key"], new["text"], strict=True))
+        for key, attempt in zip(new["key"], new["attempt"], strict=True):
+            self._attempts[key] = max(self._attempts.get(key, 0), attempt)
+        return new.height
 
     def _write(self, table: pl.DataFrame) -> None:
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from sracl_core.config import PipelineConfig
 from sracl_core.config_base import fingerprint_payload
 from sracl_core.semantic.backends.base import ChatRequest, LazyBackend
+from sracl_core.semantic.cache import FOLDER as CACHE_FOLDER
 from sracl_core.semantic.cache import ResponseCache
 from sracl_core.semantic.generation import generate_cached
 from sracl_core.semantic.parsing import (
@@ -46,7 +47,7 @@ log = logging.getLogger(__name__)
 
 def llm_cache_dir(config: PipelineConfig) -> Path:
     """Shared by every dataset and fingerprint: a response depends only on model and prompt."""
-    return Path(config.cache_root) / "llm_cache"
+    return Path(config.cache_root) / CACHE_FOLDER
 
 
 def run(context: StageContext) -> None:

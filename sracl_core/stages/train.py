@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
-from sracl_core.rec.run_folders import remove_finished, run_folder
+from sracl_core.rec.run_folders import CHECKPOINTS, remove_finished, run_folder
 from sracl_core.rec.trainer import EpochReport, train
 from sracl_core.stages.rec_inputs import semantic_neighbours, training_data
 from sracl_core.stages.stage import Stage, seeded_section
@@ -28,8 +28,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 epoch_log = logging.getLogger("sracl-epochs.train")
 """Per-epoch lines: in the log file (and MLflow, live); the console has the progress bars."""
-
-CHECKPOINTS = ".checkpoints"
 
 
 def run(context: StageContext) -> None:

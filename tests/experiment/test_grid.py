@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 
 from sracl_core.errors import ConfigError
-from sracl_core.experiment.grid import grid_runs, load_grid
+from sracl_core.experiment.grid import grid_runs, load_grid, select_variants
 
 
 def _write(tmp_path: Path, text: str) -> Path:
@@ -35,3 +35,19 @@ variants: {a: [], b: [train.lr=0.01]}
 def test_bad_grids_name_the_field(tmp_path, text, message):
     with pytest.raises(ConfigError, match=message):
         load_grid(_write(tmp_path, text))
+
+
+def test_a_variant_selection_keeps_the_baseline_and_its_references(tmp_path):
+    grid = load_grid(_write(tmp_path, """
+name: g1
+baseline: a
+seeds: [7]
+variants: {a: [], b: [train.lr=0.01], c: [train.lr=0.1]}
+reference: {b: {all/HR@10: 0.5}, c: {all/HR@10: 0.6}}
+"""))
+    cut = select_variants(grid, ["c"])
+    assert list(cut.variants) == ["a", "c"] and list(cut.reference) == ["c"]
+    assert [run.label for run in grid_runs(cut)] == ["a/seed-7", "c/seed-7"]
+    assert select_variants(grid, None) == grid
+    with pytest.raises(ConfigError, match=r"--variant d: not in grid 'g1'; variants: a, b, c"):
+        select_variants(grid, ["c", "d"])

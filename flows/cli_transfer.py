@@ -1,0 +1,115 @@
+"""``sracl cache export`` / ``import``: carry cached work to another machine or keep it.
+
+A bundle is a folder with a cache root's layout, holding the selected artifacts, the
+LLM answers and (with ``--resume``) the resume state of unfinished train runs. The
+typical trip: make the LLM profiles and neighbours on a CPU machine, export them, train
+on a GPU machine after ``import``, bring the trained runs back the same way.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from flows.cli_common import DEFAULT_CONFIG, ConfigOption, OverrideOption, console, fail, load
+from sracl_core.cache_transfer import (
+    ArtifactRef,
+    TransferReport,
+    artifacts_under,
+    resume_states_under,
+    transfer,
+)
+from sracl_core.config import PipelineConfig, load_config
+from sracl_core.errors import ConfigError, SraclError
+from sracl_core.stages.graph import STAGE_ORDER, needed_stages, stage_fingerprints
+
+cache_app = typer.Typer(help="Move cached work between cache roots: export a bundle, import "
+                        "one.", no_args_is_help=True)
+
+ResumeOption = Annotated[bool, typer.Option(
+    "--resume/--no-resume", help="also the resume state (checkpoints) of unfinished train runs")]
+
+
+def _configs(config: Path, overrides: list[str], grid: Path | None) -> list[PipelineConfig]:
+    if grid is None:
+        return [load(config, overrides)]
+    from sracl_core.experiment.grid import grid_runs, load_grid
+
+    return [load_config(config, list(run.overrides))
+            for run in grid_runs(load_grid(grid), overrides)]
+
+
+def selected(configs: list[PipelineConfig], stages: list[str] | None) -> list[ArtifactRef]:
+    """Each config's artifacts of the given stages (default: all it needs), each once."""
+    unknown = [name for name in stages or [] if name not in STAGE_ORDER]
+    if unknown:
+        raise ConfigError(f"--stage {', '.join(unknown)}: no such stage; stages: "
+                          f"{', '.join(STAGE_ORDER)}")
+    refs: dict[ArtifactRef, None] = {}
+    for resolved in configs:
+        fingerprints = stage_fingerprints(resolved)
+        for name in stages or needed_stages(resolved):
+            refs[ArtifactRef(resolved.dataset, name, fingerprints[name])] = None
+    return list(refs)
+
+
+def _print(report: TransferReport, destination: Path) -> None:
+    console.print(
+        f"{destination}: {len(report.copied)} artifacts copied, {len(report.already_there)} "
+        f"already there, {len(report.not_computed)} not computed at the source; "
+        f"{report.answers} LLM answers added; resume state of {len(report.resume_states)} "
+        "train runs", highlight=False, soft_wrap=True)
+    for line in report.not_computed:
+        console.print(f"[yellow]not computed:[/] {line}", highlight=False, soft_wrap=True)
+    for line in report.busy:
+        console.print(f"[yellow]skipped:[/] {line}", highlight=False, soft_wrap=True)
+    for line in report.damaged:
+        console.print(f"[bold red]damaged, not copied:[/] {line}", highlight=False,
+                      soft_wrap=True)
+    if report.damaged:
+        raise typer.Exit(code=1)
+
+
+@cache_app.command("export")
+def export(
+    bundle: Annotated[Path, typer.Argument(help="folder to write (created, or updated)")],
+    config: ConfigOption = DEFAULT_CONFIG,
+    overrides: OverrideOption = None,
+    grid: Annotated[Path | None, typer.Option(
+        help="export every run of this experiment grid instead of one config")] = None,
+    stage: Annotated[list[str] | None, typer.Option(
+        help="only these stages (repeatable); default: every stage the config needs")] = None,
+    resume: ResumeOption = False,
+    answers: Annotated[bool, typer.Option(
+        "--answers/--no-answers", help="the LLM response cache too")] = True,
+) -> None:
+    """Copy the config's (or grid's) artifacts from its cache root into a bundle folder,
+    each checked against its manifest; what the bundle has already is kept."""
+    try:
+        configs = _configs(config, list(overrides or []), grid)
+        refs = selected(configs, stage)
+    except SraclError as error:
+        fail(error)
+    trains = [ref for ref in refs if ref.stage == "train"] if resume else []
+    report = transfer(configs[0].cache_root, bundle, refs, answers=answers, resume=trains,
+                      bundle=True)
+    _print(report, bundle)
+
+
+@cache_app.command("import")
+def import_(
+    bundle: Annotated[Path, typer.Argument(help="a bundle, or another cache root")],
+    config: ConfigOption = DEFAULT_CONFIG,
+    overrides: OverrideOption = None,
+    resume: ResumeOption = True,
+) -> None:
+    """Copy everything in a bundle into the config's cache root: artifacts (checked against
+    their manifests), LLM answers, and the resume state the next run picks up."""
+    if not bundle.is_dir():
+        fail(ConfigError(f"{bundle}: no such folder (a bundle from `sracl cache export`)"))
+    root = load(config, overrides).cache_root
+    report = transfer(bundle, root, artifacts_under(bundle, STAGE_ORDER),
+                      resume=resume_states_under(bundle) if resume else ())
+    _print(report, root)

@@ -1,0 +1,59 @@
+"""``sracl cache export`` and ``import`` from the command line: a bundle made from one cache
+root fills another, a grid selects each run's artifacts once, bad input fails clearly."""
+
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from flows.cli import app
+from sracl_core.config import load_config
+from sracl_core.stages.graph import plan, stage_fingerprints
+from sracl_core.stages.runner import run_stage
+
+runner = CliRunner()
+
+
+def _invoke(*args: str):
+    return runner.invoke(app, list(args), terminal_width=250)
+
+
+def test_export_then_import_fills_another_cache_root(tiny_config: Path, tmp_path: Path):
+    run_stage(load_config(tiny_config), "ingest")
+    bundle, other = tmp_path / "bundle", tmp_path / "other-cache"
+    exported = _invoke("cache", "export", str(bundle), "-c", str(tiny_config), "--stage", "ingest")
+    assert exported.exit_code == 0, exported.output
+    assert "1 artifacts copied, 0 already there" in exported.output
+
+    imported = _invoke("cache", "import", str(bundle), "-c", str(tiny_config),
+                       "--set", f"cache_root={other}")
+    assert imported.exit_code == 0, imported.output
+    assert f"{other}: 1 artifacts copied" in imported.output
+    states = {entry.stage: entry.state
+              for entry in plan(load_config(tiny_config, [f"cache_root={other}"]))}
+    assert states["ingest"] == "cached" and states["train"] == "missing"
+
+
+def test_a_grid_exports_shared_stages_once_and_names_what_is_not_computed(tiny_config: Path,
+                                                                         tmp_path: Path):
+    run_stage(load_config(tiny_config), "ingest")
+    grid = tmp_path / "grid.yaml"
+    grid.write_text("name: g\nbaseline: plain\nseeds: [1, 2]\nmetrics: [all/HR@10]\n"
+                    "variants:\n  plain: [train.objective=next_item]\n")
+    result = _invoke("cache", "export", str(tmp_path / "bundle"), "-c", str(tiny_config),
+                     "--grid", str(grid), "--stage", "ingest", "--stage", "train")
+    assert result.exit_code == 0, result.output
+    assert "1 artifacts copied, 0 already there, 2 not computed at the source" in result.output
+    for seed in (1, 2):
+        resolved = load_config(tiny_config, ["train.objective=next_item", f"train.seed={seed}"])
+        train = stage_fingerprints(resolved)["train"]
+        assert f"not computed: {resolved.dataset}/train/{train}" in result.output
+
+
+def test_bad_input_fails_with_what_was_expected(tiny_config: Path, tmp_path: Path):
+    unknown = _invoke("cache", "export", str(tmp_path / "b"), "-c", str(tiny_config),
+                      "--stage", "trian")
+    assert unknown.exit_code == 1
+    assert "--stage trian: no such stage; stages: ingest, prompts" in unknown.output
+    missing = _invoke("cache", "import", str(tmp_path / "nowhere"), "-c", str(tiny_config))
+    assert missing.exit_code == 1
+    assert f"{tmp_path / 'nowhere'}: no such folder" in missing.output
