@@ -111,7 +111,10 @@ def test_a_stop_request_from_another_thread_checkpoints_at_once_and_resumes_exac
 
     from sracl_core.stopping import StopRequested, clear_stop, request_stop
 
-    cfg = config(epochs=2, checkpoint_every_steps=1000)  # no periodic checkpoint in an epoch
+    # No periodic checkpoint in an epoch. One thread, set by train() in each thread it runs
+    # in: OpenMP's thread count is per thread, and state left by other tests in this process
+    # (an in-process vLLM engine binds the main thread's team) must not change the sums.
+    cfg = config(epochs=2, checkpoint_every_steps=1000, num_threads=1)
     whole = train(cfg, tiny_data, tiny_neighbours, seed=0, checkpoint_dir=tmp_path / "whole")
     n_batches = -(-tiny_data.train_prefixes.shape[0] // 32)
     outcome: dict[str, BaseException] = {}
