@@ -77,6 +77,12 @@ class VllmBackend:
         else:
             engine_args["gpu_memory_utilization"] = options.gpu_memory_utilization
         log.info("vllm: loading %s (%s) on %s", config.model, path, "CPU" if cpu else "GPU")
+        import torch
+
+        # vLLM's CPU worker replaces torch.set_num_threads process-wide with a no-op once it
+        # binds its threads; close() puts it back, or a later stage's train.num_threads is
+        # silently ignored (and runs in threads stop being bit-for-bit reproducible).
+        self._set_num_threads = torch.set_num_threads
         self._llm = LLM(**engine_args)
 
     def _sampling(self, request: ChatRequest) -> Any:
@@ -149,4 +155,7 @@ class VllmBackend:
         del self._llm
         import gc
 
+        import torch
+
+        torch.set_num_threads = self._set_num_threads
         gc.collect()

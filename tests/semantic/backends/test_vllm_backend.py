@@ -91,3 +91,21 @@ def test_cached_answers_are_not_generated_again(engine, tmp_path):
                                      lambda r, t: True, **kwargs)
     assert report.generated == 0 and report.cached == 2
     assert {k: a.text for k, a in first.items()} == {k: a.text for k, a in second.items()}
+
+
+def test_closing_the_engine_gives_torch_back_its_thread_setting(engine):
+    """Last in this module: it closes the shared engine (the fixture's close is then a no-op).
+    vLLM's CPU worker turns torch.set_num_threads into a no-op for the whole process."""
+    import torch
+
+    before = torch.get_num_threads()
+    target = 1 if before != 1 else 2
+    torch.set_num_threads(target)
+    ignored = torch.get_num_threads() == before
+    engine.close()
+    torch.set_num_threads(target)
+    try:
+        assert ignored, "vLLM no longer patches set_num_threads: this work-around can go"
+        assert torch.get_num_threads() == target
+    finally:
+        torch.set_num_threads(before)
