@@ -3,7 +3,10 @@
 Every run is the pipeline flow (a Prefect subflow, one MLflow run in the grid's
 experiment, tagged with its variant and seed), so the cache shares every
 upstream stage between runs and a killed grid continues where it stopped:
-finished runs are found cached, a half-trained one resumes from its checkpoint.
+a half-trained run resumes from its checkpoint, and a finished one (its evaluate
+artifact is complete) is not run again. Finished runs need nothing upstream, so a
+grid continued on another machine from a bundle of its train and evaluate
+artifacts (``sracl cache export --grid``) recomputes nothing for them.
 
 With ``jobs`` > 1 the stages before train run first, one run at a time, so that
 no two runs compute the same artifact; then the train and evaluate stages run
@@ -39,7 +42,7 @@ from sracl_core.experiment.grid import RUNNERS, GridRun, grid_runs, load_grid, s
 from sracl_core.experiment.results import results_folder, run_figures, write_results
 from sracl_core.experiment.tracking import TAG_EXPERIMENT, log_summary
 from sracl_core.preflight import check_config
-from sracl_core.stages.graph import needed_stages
+from sracl_core.stages.graph import needed_stages, outputs_of
 from sracl_core.stopping import clear_stop, request_stop
 
 log = logging.getLogger(__name__)
@@ -92,6 +95,19 @@ def _in_threads(config_path: str, grid_name: str, runs: list[GridRun], jobs: int
             raise
 
 
+def unfinished(config_path: str, grid_name: str, runs: list[GridRun]) -> list[GridRun]:
+    """The runs whose evaluate artifact is not complete yet; the others are logged."""
+    pending = []
+    for run in runs:
+        outputs = outputs_of(load_config(config_path, run.overrides))
+        if outputs.is_complete("evaluate"):
+            log.info("experiment %s: %s finished earlier (evaluate %s)", grid_name, run.label,
+                     outputs.fingerprint("evaluate"))
+        else:
+            pending.append(run)
+    return pending
+
+
 def ray_task_runner(address: str | None) -> Any:
     """prefect-ray's runner: a local Ray started here (``None``) or the cluster at ``address``;
     engine output stays in Ray's log files."""
@@ -123,10 +139,11 @@ def experiment_flow(config_path: str, grid_path: str, overrides: list[str] | Non
         check_config(load_config(config_path, run.overrides), f"{grid_path} ({run.label})")
     log.info("experiment %s: %d variants x %d seeds = %d pipeline runs", grid.name,
              len(grid.variants), len(grid.seeds), len(runs))
+    runs = unfinished(config_path, grid.name, runs)
     if jobs <= 1 and runner == "threads":
         for run in runs:
             _run_one(config_path, grid.name, run)
-    else:
+    elif runs:
         seen: set[str] = set()
         for run in runs:
             if run.variant not in seen:

@@ -36,7 +36,11 @@ def grid(tiny_config: Path, tmp_path: Path) -> tuple[Path, Path]:
     return tiny_config, path
 
 
-def test_a_grid_runs_every_variant_and_seed_then_reports_them(grid):
+def test_a_grid_runs_every_variant_and_seed_then_reports_them_here_and_elsewhere(
+        grid, tmp_path: Path):
+    from typer.testing import CliRunner
+
+    from flows.cli import app
     from flows.experiment import experiment_flow
 
     config_path, grid_path = grid
@@ -71,6 +75,22 @@ def test_a_grid_runs_every_variant_and_seed_then_reports_them(grid):
     again = experiment_flow(str(config_path), str(grid_path))
     # a re-run reads the same finished runs (NaN p-values compare equal here)
     assert_frame_equal(pl.DataFrame(again["summary"]), summary)
+
+    # continued on another machine: the finished runs' train and evaluate artifacts are
+    # enough; their upstream stages are neither copied nor recomputed, and no run trains
+    bundle, elsewhere = tmp_path / "bundle", tmp_path / "elsewhere"
+    for command in (["export", str(bundle), "--grid", str(grid_path), "--stage", "train",
+                     "--stage", "evaluate"],
+                    ["import", str(bundle), "--set", f"cache_root={elsewhere}"]):
+        transferred = CliRunner().invoke(app, ["cache", *command, "-c", str(config_path)])
+        assert transferred.exit_code == 0, transferred.output
+    there = experiment_flow(str(config_path), str(grid_path),
+                            overrides=[f"cache_root={elsewhere}"])
+    assert_frame_equal(pl.DataFrame(there["summary"]), summary)
+    dataset = load_config(config_path).dataset
+    assert sorted(path.name for path in (elsewhere / dataset).iterdir()
+                  if not path.name.startswith(".")) == [
+        "evaluate", "experiments", "train"], "nothing upstream was computed"
 
 
 def test_a_grid_runs_on_a_local_ray_cluster_through_prefect_ray(grid):

@@ -113,14 +113,11 @@ def test_changing_train_alpha_reruns_train_and_evaluate_only(harness: Any,
                               if r["stage"] not in ("train", "evaluate")]
 
 
-def test_changing_the_llm_section_reruns_profiles_and_everything_after(
+def test_changing_the_encoder_reruns_embeddings_and_everything_after(
         harness: Any, first_run: dict[str, Any]):
-    """A change of the LLM's settings re-runs profiles and every stage after it. The retry
-    temperature is the one whose change the per-prompt response cache absorbs (valid first
-    answers are reused), so the test re-runs the stages without generating again."""
-    result = harness.run("profiles.retry_temperature=0.5")
-    assert cached(result) == ["ingest", "prompts"]
-    assert computed(result) == ["profiles", "embeddings", "neighbours", "train", "evaluate"]
+    result = harness.run("embeddings.max_length=64")
+    assert cached(result) == ["ingest", "prompts", "profiles"]
+    assert computed(result) == ["embeddings", "neighbours", "train", "evaluate"]
 
 
 def test_single_stage_reuses_upstream_and_force_recomputes_it(harness: Any,
