@@ -116,3 +116,43 @@ def inspect_neighbours(
     console.print(table)
 
 
+
+
+@inspect_app.command("grid")
+def inspect_grid(
+    grid: Annotated[Path, typer.Option(help="grid YAML of `sracl experiment`")],
+    config: ConfigOption = DEFAULT_CONFIG,
+    overrides: OverrideOption = None,
+    variant: Annotated[list[str] | None, typer.Option(
+        help="only this variant (repeatable; the baseline is always shown)")] = None,
+) -> None:
+    """Where each run of a grid stands (finished, part-trained, not started), from the cache
+    alone: safe while the grid runs, and after importing a bundle elsewhere."""
+    from sracl_core.experiment.grid import load_grid, select_variants
+    from sracl_core.experiment.progress import grid_progress
+
+    load(config, overrides)
+    try:
+        chosen = select_variants(load_grid(grid), variant)
+        runs = grid_progress(config, chosen, list(overrides or []))
+    except SraclError as error:
+        fail(error)
+    metric = chosen.metrics[0]
+    console.print(f"{chosen.name}: {len(runs)} runs ({metric}: test value of a finished run)",
+                  highlight=False)
+    width = max(len(run.label) for run in runs)
+    for run in runs:
+        line = f"  {run.label:<{width}}  {run.state:<12}"
+        if run.state != "not started":
+            at = f", step {run.step}" if run.state == "part-trained" and run.step else ""
+            line += f"  {run.epochs_done:>2}/{run.epochs} epochs{at:<11}"
+            line += f"  {run.train_seconds / 60:5.0f} min"
+        if run.best_epoch is not None:
+            line += f"  best epoch {run.best_epoch}"
+        if run.metric is not None:
+            line += f"  {metric} {run.metric:.4f}"
+        console.print(line.rstrip(), highlight=False, soft_wrap=True)
+    counts = {state: sum(run.state == state for run in runs)
+              for state in ("finished", "part-trained", "not started")}
+    console.print(", ".join(f"{count} {state}" for state, count in counts.items()),
+                  highlight=False)
