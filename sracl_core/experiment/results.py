@@ -1,6 +1,8 @@
 """Read a finished grid run's figures from the artifact store, and write the grid's tables.
 
-Figures come from the evaluate and train artifacts of each run's exact config, so
+Figures come from the evaluate and train artifacts of each run's exact config (the
+evaluate artifact alone where the model was not kept: it records how the model was
+trained), so
 a grid that is re-run (or continued after a kill) reports the same numbers
 without recomputing anything, and wall times are those of the original work.
 """
@@ -15,6 +17,7 @@ import polars as pl
 from sracl_core.atomic import replacing, write_text
 from sracl_core.config import PipelineConfig
 from sracl_core.errors import SraclError
+from sracl_core.stages.evaluate import model_facts
 from sracl_core.stages.graph import outputs_of
 
 
@@ -34,11 +37,13 @@ def run_figures(config: PipelineConfig) -> RunFigures:
         raise SraclError(f"{config.dataset}: evaluate ({outputs.fingerprint('evaluate')}) is "
                          "not computed for this run")
     metrics = dict(outputs.table("evaluate", "metrics").iter_rows())
-    train = outputs.manifest("train") or {}
-    stats = train.get("stats", {})
+    # the train manifest where the model is here, else what evaluate recorded of it (a
+    # bundle of evaluate artifacts only)
+    evaluated = (outputs.manifest("evaluate") or {}).get("stats", {})
+    facts = {**evaluated, **model_facts(outputs.manifest("train") or {})}
     return RunFigures({str(k): float(v) for k, v in metrics.items()}, outputs.fingerprint("train"),
-                      float(train.get("wall_seconds", 0.0)), stats.get("best_epoch"),
-                      stats.get("epochs_run"))
+                      float(facts.get("train_wall_seconds", 0.0)), facts.get("train_best_epoch"),
+                      facts.get("train_epochs_run"))
 
 
 def results_folder(config: PipelineConfig, grid_name: str) -> Path:

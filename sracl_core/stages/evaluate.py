@@ -39,8 +39,20 @@ def run(context: StageContext) -> None:
     context.writer.write_table("recommendations", pl.DataFrame(
         {"user": test.users.numpy(), "items": top.numpy().tolist()}))
     context.writer.stats.update(metrics)
+    context.writer.stats.update(model_facts(context.outputs.manifest("train") or {}))
     log.info("evaluate: %s", " ".join(f"{k}={v:.4f}" for k, v in metrics.items()
                                       if k.startswith("all/")))
+
+
+def model_facts(train_manifest: dict) -> dict[str, float | int]:
+    """How the evaluated model was trained (wall time, best and last epoch), kept with its
+    test metrics: a finished run's figures then travel in its evaluate artifact alone,
+    without the model (``sracl_core.experiment.results``)."""
+    stats = train_manifest.get("stats", {})
+    facts = {"train_wall_seconds": train_manifest.get("wall_seconds"),
+             "train_best_epoch": stats.get("best_epoch"),
+             "train_epochs_run": stats.get("epochs_run")}
+    return {key: value for key, value in facts.items() if value is not None}
 
 
 TABLES = {"metrics": Table({"metric": pl.String(), "value": pl.Float64()}),

@@ -30,3 +30,25 @@ def test_a_run_that_was_not_evaluated_is_named(tiny_config: Path) -> None:
     with pytest.raises(SraclError, match=r"evaluate \([0-9a-f]{16}\) is not computed"):
         run_figures(config)
     assert results_folder(config, "g") == config.cache_root / config.dataset / "experiments" / "g"
+
+
+def test_a_run_evaluated_without_its_model_here_reports_the_same_figures(tiny_config: Path):
+    """Evaluate records how its model was trained, so a bundle of evaluate artifacts alone
+    carries a finished run's figures (wall time and epochs included)."""
+    import shutil
+
+    from sracl_core.stages.graph import outputs_of
+    from sracl_core.stages.runner import run_stage
+
+    config = load_config(tiny_config, ["train.objective=next_item", "train.epochs=2",
+                                       "train.progress=false", "train.backbone.hidden_size=8",
+                                       "train.backbone.inner_size=8"])
+    for stage in ("ingest", "train", "evaluate"):
+        run_stage(config, stage)
+    with_model = run_figures(config)
+    trained = outputs_of(config).manifest("train")
+    assert with_model.train_seconds == trained["wall_seconds"] > 0
+    assert with_model.epochs_run == trained["stats"]["epochs_run"] == 2
+    shutil.rmtree(outputs_of(config).path("train"))
+    assert not outputs_of(config).is_complete("train")
+    assert run_figures(config) == with_model
