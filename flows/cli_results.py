@@ -1,4 +1,5 @@
-"""Commands that read a finished run: top-K recommendations and neighbour lists.
+"""Commands that read computed artifacts: top-K recommendations, neighbour lists, and
+where each run of an experiment grid stands.
 
 They take and print the dataset's own ids, and without ``--set`` they read the
 artifacts of the last ``sracl run`` of the config file, overrides included.
@@ -116,8 +117,6 @@ def inspect_neighbours(
     console.print(table)
 
 
-
-
 @inspect_app.command("grid")
 def inspect_grid(
     grid: Annotated[Path, typer.Option(help="grid YAML of `sracl experiment`")],
@@ -145,6 +144,8 @@ def inspect_grid(
         line = f"  {run.label:<{width}}  {run.state:<12}"
         if run.state != "not started":
             at = f", step {run.step}" if run.state == "part-trained" and run.step else ""
+            if run.state == "trained":
+                at = ", evaluating"
             line += f"  {run.epochs_done:>2}/{run.epochs} epochs{at:<11}"
             line += f"  {run.train_seconds / 60:5.0f} min"
         if run.best_epoch is not None:
@@ -153,6 +154,6 @@ def inspect_grid(
             line += f"  {metric} {run.metric:.4f}"
         console.print(line.rstrip(), highlight=False, soft_wrap=True)
     counts = {state: sum(run.state == state for run in runs)
-              for state in ("finished", "part-trained", "not started")}
+              for state in ("finished", "trained", "part-trained", "not started")}
     console.print(", ".join(f"{count} {state}" for state, count in counts.items()),
                   highlight=False)

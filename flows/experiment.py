@@ -4,9 +4,9 @@ Every run is the pipeline flow (a Prefect subflow, one MLflow run in the grid's
 experiment, tagged with its variant and seed), so the cache shares every
 upstream stage between runs and a killed grid continues where it stopped:
 a half-trained run resumes from its checkpoint, and a finished one (its evaluate
-artifact is complete) is not run again. Finished runs need nothing upstream, so a
-grid continued on another machine from a bundle of its train and evaluate
-artifacts (``sracl cache export --grid``) recomputes nothing for them.
+artifact is usable) is not run again. A finished run reads no upstream artifact,
+so a grid continued on another machine from a bundle of its evaluate artifacts
+(``sracl cache export --grid``) recomputes nothing for it.
 
 With ``jobs`` > 1 the stages before train run first, one run at a time, so that
 no two runs compute the same artifact; then the train and evaluate stages run
@@ -96,11 +96,12 @@ def _in_threads(config_path: str, grid_name: str, runs: list[GridRun], jobs: int
 
 
 def unfinished(config_path: str, grid_name: str, runs: list[GridRun]) -> list[GridRun]:
-    """The runs whose evaluate artifact is not complete yet; the others are logged."""
+    """The runs without a usable evaluate artifact (a damaged one is recomputed by its
+    pipeline run, as any stage's is); the others are logged."""
     pending = []
     for run in runs:
         outputs = outputs_of(load_config(config_path, run.overrides))
-        if outputs.is_complete("evaluate"):
+        if outputs.store.check("evaluate", outputs.fingerprint("evaluate")).usable:
             log.info("experiment %s: %s finished earlier (evaluate %s)", grid_name, run.label,
                      outputs.fingerprint("evaluate"))
         else:
@@ -122,7 +123,7 @@ def experiment_flow(config_path: str, grid_path: str, overrides: list[str] | Non
                     jobs: int = 1, threads: int | None = None,
                     runner: str = "threads", variants: list[str] | None = None
                     ) -> dict[str, Any]:
-    """Run every variant x seed of the grid (cached ones finish at once), then aggregate.
+    """Run every variant x seed of the grid (finished ones are skipped), then aggregate.
 
     ``variants``: only these (and the baseline); the table covers just them.
 

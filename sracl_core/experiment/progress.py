@@ -13,20 +13,27 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from sracl_core.atomic import complete_folder
 from sracl_core.config import load_config
 from sracl_core.experiment.grid import GridConfig, grid_runs
 from sracl_core.experiment.results import run_figures
 from sracl_core.rec.run_folders import CHECKPOINTS, RUN_PREFIX, last_written
+from sracl_core.rec.trainer import LAST
+from sracl_core.stages.evaluate import model_facts
 from sracl_core.stages.graph import outputs_of
 
-RunState = Literal["finished", "part-trained", "not started"]
+RunState = Literal["finished", "trained", "part-trained", "not started"]
+"""``trained``: the model is published, its evaluation is not (evaluating now, or a run
+stopped between the two stages)."""
 
 
 @dataclass(frozen=True)
 class RunProgress:
     """One variant x seed. ``epochs_done`` counts finished epochs; ``step`` is the position
     in the epoch the checkpoint was written at, and ``train_seconds`` the training and
-    validation time up to it (part-trained runs), or the train stage's wall time."""
+    validation time up to it (part-trained runs), or the wall time of the train stage's
+    last process (trained and finished runs; a resumed run's earlier processes are not
+    in it)."""
 
     variant: str
     seed: int
@@ -43,46 +50,62 @@ class RunProgress:
         return f"{self.variant}/seed-{self.seed}"
 
 
-def furthest_checkpoint(folder: Path) -> dict | None:
-    """The progress record of the newest ``last`` checkpoint among a fingerprint's run
-    folders (the one a resumed run adopts), or None when no run has written one."""
+def newest_checkpoint(folder: Path) -> dict | None:
+    """The progress record of the most recently written ``last`` checkpoint among a
+    fingerprint's run folders (a live run's included), or None when there is none.
+
+    A folder caught mid-swap, or swapped while being read (the grid may be running),
+    yields its previous version or the next folder instead of an error."""
     if not folder.is_dir():
         return None
-    runs = sorted(folder.glob(f"{RUN_PREFIX}*"), key=last_written, reverse=True)
-    for run in runs:
-        record = run / "last" / "progress.json"
-        if record.is_file():
-            return json.loads(record.read_text(encoding="utf-8"))
+    for run in sorted(folder.glob(f"{RUN_PREFIX}*"), key=last_written, reverse=True):
+        for _ in range(2):  # once more if a swap moved it between finding and reading
+            last = complete_folder(run / LAST)
+            if last is None:
+                break
+            try:
+                return json.loads((last / "progress.json").read_text(encoding="utf-8"))
+            except (OSError, json.JSONDecodeError):
+                continue
     return None
 
 
 def grid_progress(config_path: str | Path, grid: GridConfig,
                   extra: list[str] | tuple[str, ...] = ()) -> list[RunProgress]:
     """Every run of ``grid`` (already cut to the chosen variants), in the grid's run order;
-    ``metric`` is the test value of the grid's first metric for finished runs."""
+    ``metric`` is the test value of the grid's first metric for finished runs. Finished
+    means what it means to the grid (:func:`flows.experiment.unfinished`): a usable
+    evaluate artifact."""
     progress = []
     for run in grid_runs(grid, extra):
         config = load_config(config_path, run.overrides)
         outputs = outputs_of(config)
         epochs = config.train.epochs
-        if outputs.is_complete("evaluate"):  # as the grid itself decides (flows/experiment.py)
+        if outputs.store.check("evaluate", outputs.fingerprint("evaluate")).usable:
             figures = run_figures(config)
             progress.append(RunProgress(
                 run.variant, run.seed, "finished", epochs, figures.epochs_run or 0,
                 train_seconds=figures.train_seconds, best_epoch=figures.best_epoch,
                 metric=figures.metrics.get(grid.metrics[0])))
-            continue
-        record = furthest_checkpoint(
-            outputs.stage_folder("train") / CHECKPOINTS / outputs.fingerprint("train"))
-        if record is None:
-            progress.append(RunProgress(run.variant, run.seed, "not started", epochs))
-            continue
-        history = record.get("history", [])
-        seconds = float(record.get("train_seconds", 0.0)) + sum(
-            epoch["train_seconds"] + epoch["eval_seconds"] for epoch in history)
-        best = record.get("best_epoch", -1)
-        progress.append(RunProgress(
-            run.variant, run.seed, "part-trained", epochs, len(history),
-            step=int(record.get("step", 0)), train_seconds=seconds,
-            best_epoch=best if best >= 0 else None))
+        elif outputs.is_complete("train"):
+            facts = model_facts(outputs.manifest("train") or {})
+            progress.append(RunProgress(
+                run.variant, run.seed, "trained", epochs, facts.get("train_epochs_run", 0),
+                train_seconds=facts.get("train_wall_seconds", 0.0),
+                best_epoch=facts.get("train_best_epoch")))
+        else:
+            progress.append(_from_checkpoint(run.variant, run.seed, epochs, newest_checkpoint(
+                outputs.stage_folder("train") / CHECKPOINTS / outputs.fingerprint("train"))))
     return progress
+
+
+def _from_checkpoint(variant: str, seed: int, epochs: int, record: dict | None) -> RunProgress:
+    if record is None:
+        return RunProgress(variant, seed, "not started", epochs)
+    history = record.get("history", [])
+    seconds = float(record.get("train_seconds", 0.0)) + sum(
+        epoch["train_seconds"] + epoch["eval_seconds"] for epoch in history)
+    best = record.get("best_epoch", -1)
+    return RunProgress(variant, seed, "part-trained", epochs, len(history),
+                       step=int(record.get("step", 0)), train_seconds=seconds,
+                       best_epoch=best if best >= 0 else None)

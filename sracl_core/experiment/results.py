@@ -2,13 +2,13 @@
 
 Figures come from the evaluate and train artifacts of each run's exact config (the
 evaluate artifact alone where the model was not kept: it records how the model was
-trained), so
-a grid that is re-run (or continued after a kill) reports the same numbers
-without recomputing anything, and wall times are those of the original work.
+trained), so a grid that is re-run (or continued after a kill) reports the same
+numbers without recomputing anything, and wall times are those of the original work.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +19,8 @@ from sracl_core.config import PipelineConfig
 from sracl_core.errors import SraclError
 from sracl_core.stages.evaluate import model_facts
 from sracl_core.stages.graph import outputs_of
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,10 @@ def run_figures(config: PipelineConfig) -> RunFigures:
     # bundle of evaluate artifacts only)
     evaluated = (outputs.manifest("evaluate") or {}).get("stats", {})
     facts = {**evaluated, **model_facts(outputs.manifest("train") or {})}
+    if "train_wall_seconds" not in facts:
+        log.warning("%s: evaluate %s predates the training facts it now records and its "
+                    "train artifact %s is not here: wall time and epochs unknown",
+                    config.dataset, outputs.fingerprint("evaluate"), outputs.fingerprint("train"))
     return RunFigures({str(k): float(v) for k, v in metrics.items()}, outputs.fingerprint("train"),
                       float(facts.get("train_wall_seconds", 0.0)), facts.get("train_best_epoch"),
                       facts.get("train_epochs_run"))

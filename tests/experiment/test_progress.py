@@ -1,8 +1,10 @@
 """A grid's progress from the cache alone: a finished run, a run stopped after its first
-epoch (a real stop request, so a real checkpoint), and one never started."""
+epoch (a real stop request, so a real checkpoint), a trained run not yet evaluated, and
+one never started."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -11,14 +13,15 @@ from typer.testing import CliRunner
 from sracl_core.config import load_config
 from sracl_core.experiment.grid import grid_runs, load_grid
 from sracl_core.experiment.progress import grid_progress
-from sracl_core.experiment.results import run_figures
+from sracl_core.rec.run_folders import CHECKPOINTS
+from sracl_core.stages.graph import outputs_of
 from sracl_core.stages.runner import run_stage
 from sracl_core.stopping import StopRequested, clear_stop, request_stop
 
 GRID = """
 name: progress
 baseline: plain
-seeds: [1, 2, 3]
+seeds: [1, 2, 3, 4]
 metrics: [all/NDCG@10]
 overrides: [train.objective=next_item, train.epochs=3, train.progress=false,
             train.backbone.hidden_size=8, train.backbone.inner_size=8, train.batch_size=2]
@@ -31,10 +34,11 @@ variants:
 def grid_state(tiny_config: Path, tmp_path: Path) -> Path:
     grid_path = tmp_path / "grid.yaml"
     grid_path.write_text(GRID)
-    finished, stopped, _ = grid_runs(load_grid(grid_path))
-    config = load_config(tiny_config, list(finished.overrides))
-    for stage in ("ingest", "train", "evaluate"):
-        run_stage(config, stage)
+    finished, stopped, trained, _ = grid_runs(load_grid(grid_path))
+    for run, stages in ((finished, ("ingest", "train", "evaluate")), (trained, ("train",))):
+        config = load_config(tiny_config, list(run.overrides))
+        for stage in stages:
+            run_stage(config, stage)
 
     def stop_after_the_first_epoch(report) -> None:
         request_stop()
@@ -48,19 +52,37 @@ def grid_state(tiny_config: Path, tmp_path: Path) -> Path:
     return grid_path
 
 
-def test_each_run_is_finished_part_trained_or_not_started(tiny_config: Path, grid_state: Path):
+def test_each_run_is_finished_trained_part_trained_or_not_started(tiny_config: Path,
+                                                                    grid_state: Path):
     runs = grid_progress(tiny_config, load_grid(grid_state))
     assert [(run.label, run.state) for run in runs] == [
         ("plain/seed-1", "finished"), ("plain/seed-2", "part-trained"),
-        ("plain/seed-3", "not started")]
-    finished, stopped, fresh = runs
-    figures = run_figures(load_config(tiny_config, list(grid_runs(load_grid(grid_state))[0]
-                                                        .overrides)))
-    assert finished.metric == figures.metrics["all/NDCG@10"]
-    assert finished.epochs_done == 3 and finished.train_seconds == figures.train_seconds
+        ("plain/seed-3", "trained"), ("plain/seed-4", "not started")]
+    finished, stopped, trained, fresh = runs
+    outputs = outputs_of(load_config(tiny_config,
+                                     list(grid_runs(load_grid(grid_state))[0].overrides)))
+    metrics = dict(outputs.table("evaluate", "metrics").iter_rows())
+    assert finished.metric == metrics["all/NDCG@10"]
+    manifest = outputs.manifest("train")
+    assert finished.train_seconds == manifest["wall_seconds"] > 0
+    assert finished.epochs_done == manifest["stats"]["epochs_run"] == 3
     assert stopped.epochs_done == 1 and stopped.epochs == 3 and stopped.best_epoch == 0
     assert stopped.train_seconds > 0 and stopped.metric is None
+    assert trained.epochs_done == 3 and trained.train_seconds > 0 and trained.metric is None
     assert fresh.epochs_done == 0 and fresh.train_seconds == 0.0
+
+
+def test_a_checkpoint_left_mid_swap_is_read_from_its_previous_version(tiny_config: Path,
+                                                                      grid_state: Path):
+    """A kill between the checkpoint swap's two renames leaves ``last.old`` alone; the
+    trainer resumes from it, so progress reads it too."""
+    stopped_run = grid_runs(load_grid(grid_state))[1]
+    outputs = outputs_of(load_config(tiny_config, list(stopped_run.overrides)))
+    folder = outputs.stage_folder("train") / CHECKPOINTS / outputs.fingerprint("train")
+    (last,) = folder.glob("run-*/last")
+    shutil.move(last, last.with_name("last.old"))
+    stopped = grid_progress(tiny_config, load_grid(grid_state))[1]
+    assert (stopped.state, stopped.epochs_done) == ("part-trained", 1)
 
 
 def test_the_command_lists_every_run_and_counts_them(tiny_config: Path, grid_state: Path):
@@ -70,8 +92,9 @@ def test_the_command_lists_every_run_and_counts_them(tiny_config: Path, grid_sta
                                       "-c", str(tiny_config)], terminal_width=200)
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
-    assert lines[0].startswith("progress: 3 runs")
+    assert lines[0].startswith("progress: 4 runs")
     assert "plain/seed-1  finished" in lines[1] and "all/NDCG@10 0." in lines[1]
     assert "plain/seed-2  part-trained" in lines[2] and " 1/3 epochs" in lines[2]
-    assert lines[3].split() == ["plain/seed-3", "not", "started"]
-    assert lines[4] == "1 finished, 1 part-trained, 1 not started"
+    assert "plain/seed-3  trained" in lines[3] and "3/3 epochs, evaluating" in lines[3]
+    assert lines[4].split() == ["plain/seed-4", "not", "started"]
+    assert lines[5] == "1 finished, 1 trained, 1 part-trained, 1 not started"

@@ -84,8 +84,8 @@ def test_a_grid_runs_every_variant_and_seed_then_reports_them_here_and_elsewhere
                     ["import", str(bundle), "--set", f"cache_root={elsewhere}"]):
         transferred = CliRunner().invoke(app, ["cache", *command, "-c", str(config_path)])
         assert transferred.exit_code == 0, transferred.output
-    there = experiment_flow(str(config_path), str(grid_path),
-                            overrides=[f"cache_root={elsewhere}"])
+    there = experiment_flow(str(config_path), str(grid_path),  # jobs=2: no shared-stage pass
+                            overrides=[f"cache_root={elsewhere}"], jobs=2, threads=1)
     assert_frame_equal(pl.DataFrame(there["summary"]), summary)
     assert_frame_equal(pl.read_parquet(Path(there["folder"]) / "runs.parquet"), runs)
     dataset = load_config(config_path).dataset
