@@ -17,6 +17,7 @@ import json
 import os
 import platform
 import shutil
+import sys
 import time
 import uuid
 from collections.abc import Iterator, Mapping
@@ -56,13 +57,19 @@ def fingerprint(stage: str, code_version: str, section: Mapping[str, Any],
 
 
 def library_versions() -> dict[str, str]:
-    """Versions of the libraries that can change results, recorded in every manifest."""
+    """Versions of the libraries that can change results, recorded in every manifest, and
+    the CPU's vector instruction set torch dispatches to: float32 kernels sum in another
+    order on AVX2 than on AVX-512, so one fingerprint trained on the two differs in its
+    last digits, and over 40 epochs in its metrics (benchmarks/RESULTS.md)."""
     versions = {"python": platform.python_version(), "sracl": __version__}
     for package in TRACKED_PACKAGES:
         try:
             versions[package] = metadata.version(package)
         except metadata.PackageNotFoundError:
             continue
+    torch = sys.modules.get("torch")  # only when a stage loaded it: no import for this
+    if torch is not None:
+        versions["cpu_capability"] = torch.backends.cpu.get_cpu_capability()
     return versions
 
 

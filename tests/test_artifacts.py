@@ -125,3 +125,13 @@ def test_two_writers_publishing_one_fingerprint_at_once_both_succeed(tmp_path: P
     assert store.check("s", "fp").state == "cached"
     assert store.read_table("s", "fp", "t")["writer"].to_list() in (["0"], ["1"])
     assert sorted(p.name for p in (tmp_path / "cache" / "ds" / "s").iterdir()) == ["fp"]
+
+
+def test_a_manifest_names_the_cpu_instruction_set_torch_runs_on(tmp_path):
+    import torch
+
+    from sracl_core.artifacts import library_versions
+
+    assert library_versions()["cpu_capability"] == torch.backends.cpu.get_cpu_capability()
+    assert library_versions()["cpu_capability"] in {"DEFAULT", "AVX2", "AVX512", "ZVECTOR",
+                                                     "VSX", "SVE256", "NO AVX"}
