@@ -125,8 +125,8 @@ def inspect_grid(
     variant: Annotated[list[str] | None, typer.Option(
         help="only this variant (repeatable; the baseline is always shown)")] = None,
 ) -> None:
-    """Where each run of a grid stands (finished, part-trained, not started), from the cache
-    alone: safe while the grid runs, and after importing a bundle elsewhere."""
+    """Where each run of a grid stands (finished, trained, part-trained, not started), from
+    the cache alone: safe while the grid runs, and after importing a bundle elsewhere."""
     from sracl_core.experiment.grid import load_grid, select_variants
     from sracl_core.experiment.progress import grid_progress
 

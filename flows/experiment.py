@@ -39,7 +39,12 @@ from sracl_core.config import load_config
 from sracl_core.errors import ConfigError
 from sracl_core.experiment.aggregate import RUN_SCHEMA, markdown_table, summarise
 from sracl_core.experiment.grid import RUNNERS, GridRun, grid_runs, load_grid, select_variants
-from sracl_core.experiment.results import results_folder, run_figures, write_results
+from sracl_core.experiment.results import (
+    is_finished,
+    results_folder,
+    run_figures,
+    write_results,
+)
 from sracl_core.experiment.tracking import TAG_EXPERIMENT, log_summary
 from sracl_core.preflight import check_config
 from sracl_core.stages.graph import needed_stages, outputs_of
@@ -96,12 +101,11 @@ def _in_threads(config_path: str, grid_name: str, runs: list[GridRun], jobs: int
 
 
 def unfinished(config_path: str, grid_name: str, runs: list[GridRun]) -> list[GridRun]:
-    """The runs without a usable evaluate artifact (a damaged one is recomputed by its
-    pipeline run, as any stage's is); the others are logged."""
+    """The runs not finished yet (:func:`is_finished`); the others are logged."""
     pending = []
     for run in runs:
         outputs = outputs_of(load_config(config_path, run.overrides))
-        if outputs.store.check("evaluate", outputs.fingerprint("evaluate")).usable:
+        if is_finished(outputs):
             log.info("experiment %s: %s finished earlier (evaluate %s)", grid_name, run.label,
                      outputs.fingerprint("evaluate"))
         else:

@@ -16,7 +16,7 @@ from typing import Literal
 from sracl_core.atomic import complete_folder
 from sracl_core.config import load_config
 from sracl_core.experiment.grid import GridConfig, grid_runs
-from sracl_core.experiment.results import run_figures
+from sracl_core.experiment.results import is_finished, run_figures
 from sracl_core.rec.run_folders import CHECKPOINTS, RUN_PREFIX, last_written
 from sracl_core.rec.trainer import LAST
 from sracl_core.stages.evaluate import model_facts
@@ -74,14 +74,13 @@ def grid_progress(config_path: str | Path, grid: GridConfig,
                   extra: list[str] | tuple[str, ...] = ()) -> list[RunProgress]:
     """Every run of ``grid`` (already cut to the chosen variants), in the grid's run order;
     ``metric`` is the test value of the grid's first metric for finished runs. Finished
-    means what it means to the grid (:func:`flows.experiment.unfinished`): a usable
-    evaluate artifact."""
+    means what it means to the grid: :func:`~sracl_core.experiment.results.is_finished`."""
     progress = []
     for run in grid_runs(grid, extra):
         config = load_config(config_path, run.overrides)
         outputs = outputs_of(config)
         epochs = config.train.epochs
-        if outputs.store.check("evaluate", outputs.fingerprint("evaluate")).usable:
+        if is_finished(outputs):
             figures = run_figures(config)
             progress.append(RunProgress(
                 run.variant, run.seed, "finished", epochs, figures.epochs_run or 0,

@@ -19,6 +19,7 @@ from sracl_core.config import PipelineConfig
 from sracl_core.errors import SraclError
 from sracl_core.stages.evaluate import model_facts
 from sracl_core.stages.graph import outputs_of
+from sracl_core.stages.outputs import StageOutputs
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +31,12 @@ class RunFigures:
     train_seconds: float
     best_epoch: int | None
     epochs_run: int | None
+
+
+def is_finished(outputs: StageOutputs) -> bool:
+    """A grid run is finished when its evaluate artifact is usable (a damaged one is
+    recomputed by its pipeline run, as any stage's is)."""
+    return outputs.store.check("evaluate", outputs.fingerprint("evaluate")).usable
 
 
 def run_figures(config: PipelineConfig) -> RunFigures:
