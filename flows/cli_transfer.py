@@ -84,6 +84,10 @@ def export(
     resume: ResumeOption = False,
     answers: Annotated[bool, typer.Option(
         "--answers/--no-answers", help="the LLM response cache too")] = True,
+    artifacts: Annotated[bool, typer.Option(
+        "--artifacts/--no-artifacts",
+        help="the stages' artifacts; --no-artifacts keeps a bundle to the LLM answers (and "
+             "--resume state), which is all a machine needs to skip the LLM")] = True,
 ) -> None:
     """Copy the config's (or grid's) artifacts from its cache root into a bundle folder,
     each checked against its manifest; what the bundle has already is kept."""
@@ -93,8 +97,8 @@ def export(
     except SraclError as error:
         fail(error)
     trains = [ref for ref in refs if ref.stage == "train"] if resume else []
-    report = transfer(configs[0].cache_root, bundle, refs, answers=answers, resume=trains,
-                      bundle=True)
+    report = transfer(configs[0].cache_root, bundle, refs if artifacts else [], answers=answers,
+                      resume=trains, bundle=True)
     _print(report, bundle)
 
 

@@ -6,8 +6,11 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from flows.cli import app
+from sracl_core.cache_transfer import artifacts_under
 from sracl_core.config import load_config
-from sracl_core.stages.graph import plan, stage_fingerprints
+from sracl_core.semantic.cache import FOLDER as ANSWERS
+from sracl_core.semantic.cache import OK, CachedResponse, ResponseCache
+from sracl_core.stages.graph import STAGE_ORDER, plan, stage_fingerprints
 from sracl_core.stages.runner import run_stage
 
 runner = CliRunner()
@@ -47,6 +50,20 @@ def test_a_grid_exports_shared_stages_once_and_names_what_is_not_computed(tiny_c
         resolved = load_config(tiny_config, ["train.objective=next_item", f"train.seed={seed}"])
         train = stage_fingerprints(resolved)["train"]
         assert f"not computed: {resolved.dataset}/train/{train}" in result.output
+
+
+def test_no_artifacts_exports_only_the_llm_answers(tiny_config: Path, tmp_path: Path):
+    resolved = load_config(tiny_config)
+    run_stage(resolved, "ingest")
+    ResponseCache(resolved.cache_root / ANSWERS).put([CachedResponse(
+        key="k1", status=OK, text="a profile")])
+    bundle = tmp_path / "bundle"
+    result = _invoke("cache", "export", str(bundle), "-c", str(tiny_config), "--no-artifacts")
+    assert result.exit_code == 0, result.output
+    assert "0 artifacts copied, 0 already there, 0 not computed at the source; 1 LLM answers " \
+           "added" in result.output
+    assert artifacts_under(bundle, STAGE_ORDER) == []
+    assert ResponseCache(bundle / ANSWERS).get("k1") == "a profile"
 
 
 def test_bad_input_fails_with_what_was_expected(tiny_config: Path, tmp_path: Path):
