@@ -125,9 +125,9 @@ def experiment(
                                       min=1)] = 1,
     threads: Annotated[int | None, typer.Option(help="torch threads per run when jobs > 1")]
     = None,
-    runner: Annotated[str, typer.Option(help="where the train runs go: 'threads' in this "
-                                        "process, or 'ray' (prefect-ray's task runner)")]
-    = "threads",
+    runner: Annotated[str, typer.Option(help="where the train runs go: 'local' worker "
+                                        "processes, or 'ray' (prefect-ray's task runner)")]
+    = "local",
     ray_address: Annotated[str | None, typer.Option(
         help="with --runner ray: the cluster to join ('auto', 'ray://head:10001'); "
         "default: a local Ray started here")] = None,

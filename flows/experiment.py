@@ -10,11 +10,12 @@ so a grid continued on another machine from a bundle of its evaluate artifacts
 
 With ``jobs`` > 1 the stages before train run first, one run at a time, so that
 no two runs compute the same artifact; then the train and evaluate stages run
-``jobs`` at a time, each with ``threads`` torch threads (two one-thread runs on
-a 2-core machine; a GPU takes several at once).
+``jobs`` at a time, each in a process of its own (:mod:`flows.grid_processes`) with
+``threads`` torch threads (two one-thread runs on a 2-core machine; a GPU takes
+several at once).
 
 With ``runner="ray"`` those train-and-evaluate runs are Prefect tasks on
-prefect-ray's ``RayTaskRunner`` instead of threads here: each reserves
+prefect-ray's ``RayTaskRunner`` instead of processes here: each reserves
 ``threads`` CPUs (and ``1/jobs`` of a GPU where the cluster has GPUs), so Ray runs
 as many at once as its nodes hold, and retries a run whose worker died (it
 resumes from its checkpoint). Every node needs the project installed and the
@@ -28,12 +29,12 @@ import logging
 import os
 import socket
 import time
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import polars as pl
 from prefect import flow, task
 
+from flows.grid_processes import run_in_processes
 from flows.pipeline import pipeline_flow
 from sracl_core.config import load_config
 from sracl_core.errors import ConfigError
@@ -48,7 +49,6 @@ from sracl_core.experiment.results import (
 from sracl_core.experiment.tracking import TAG_EXPERIMENT, log_summary
 from sracl_core.preflight import check_config
 from sracl_core.stages.graph import needed_stages, outputs_of
-from sracl_core.stopping import clear_stop, request_stop
 
 log = logging.getLogger(__name__)
 
@@ -86,20 +86,6 @@ def _on_ray(config_path: str, grid_name: str, runs: list[GridRun], jobs: int,
         future.result()
 
 
-def _in_threads(config_path: str, grid_name: str, runs: list[GridRun], jobs: int) -> None:
-    clear_stop()
-    with ThreadPoolExecutor(max_workers=jobs) as pool:
-        futures = [pool.submit(_run_one, config_path, grid_name, run) for run in runs]
-        try:
-            for future in futures:
-                future.result()
-        except BaseException:  # a stop signal, or a failed run: the others stop too
-            request_stop()
-            for future in futures:
-                future.cancel()
-            raise
-
-
 def unfinished(config_path: str, grid_name: str, runs: list[GridRun]) -> list[GridRun]:
     """The runs not finished yet (:func:`is_finished`); the others are logged."""
     pending = []
@@ -125,7 +111,7 @@ def ray_task_runner(address: str | None) -> Any:
 @flow(name="sracl-experiment", persist_result=False)
 def experiment_flow(config_path: str, grid_path: str, overrides: list[str] | None = None,
                     jobs: int = 1, threads: int | None = None,
-                    runner: str = "threads", variants: list[str] | None = None
+                    runner: str = "local", variants: list[str] | None = None
                     ) -> dict[str, Any]:
     """Run every variant x seed of the grid (finished ones are skipped), then aggregate.
 
@@ -145,7 +131,7 @@ def experiment_flow(config_path: str, grid_path: str, overrides: list[str] | Non
     log.info("experiment %s: %d variants x %d seeds = %d pipeline runs", grid.name,
              len(grid.variants), len(grid.seeds), len(runs))
     runs = unfinished(config_path, grid.name, runs)
-    if jobs <= 1 and runner == "threads":
+    if jobs <= 1 and runner == "local":
         for run in runs:
             _run_one(config_path, grid.name, run)
     elif runs:
@@ -158,7 +144,7 @@ def experiment_flow(config_path: str, grid_path: str, overrides: list[str] | Non
         if runner == "ray":
             _on_ray(config_path, grid.name, runs, jobs, threads)
         else:
-            _in_threads(config_path, grid.name, runs, jobs)
+            run_in_processes(_run_one, [(config_path, grid.name, run) for run in runs], jobs)
     return aggregate(config_path, grid_path, overrides, variants)
 
 

@@ -31,8 +31,8 @@ from sracl_core.errors import ConfigError
 DEFAULT_METRICS = ["all/HR@10", "all/NDCG@10", "all/HR@20", "all/NDCG@20"]
 
 
-RUNNERS = ("threads", "ray")
-"""Where a grid's train runs go: threads of the command's process, or prefect-ray's task
+RUNNERS = ("local", "ray")
+"""Where a grid's train runs go: worker processes on this machine, or prefect-ray's task
 runner (``sracl experiment --runner``); here, so the CLI checks it before importing Prefect."""
 
 

@@ -114,5 +114,5 @@ def test_an_unknown_experiment_runner_is_refused_before_anything_starts(
                                       "--runner", "dask", "--set", f"cache_root={cache}"],
                                 terminal_width=200)
     assert result.exit_code != 0
-    assert "--runner must be one of threads, ray, got 'dask'" in result.output
+    assert "--runner must be one of local, ray, got 'dask'" in result.output
     assert not (cache / "prefect").exists(), "no Prefect server was started"

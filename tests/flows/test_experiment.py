@@ -120,5 +120,43 @@ def test_an_unknown_runner_is_named(grid):
     from flows.experiment import experiment_flow
 
     config_path, grid_path = grid
-    with pytest.raises(ConfigError, match="unknown runner 'dask'; runners: threads, ray"):
+    with pytest.raises(ConfigError, match="unknown runner 'dask'; runners: local, ray"):
         experiment_flow(str(config_path), str(grid_path), runner="dask")
+
+
+def _losses(config_path: Path, grid_path: Path, cache_root: Path) -> dict[str, list[float]]:
+    """Each run's training loss, epoch by epoch, from its train artifact."""
+    from sracl_core.artifacts import ArtifactStore
+    from sracl_core.experiment.grid import grid_runs, load_grid
+    from sracl_core.stages.graph import stage_fingerprints
+
+    losses = {}
+    for run in grid_runs(load_grid(grid_path), [f"cache_root={cache_root}"]):
+        config = load_config(config_path, list(run.overrides))
+        epochs = ArtifactStore(cache_root, config.dataset).read_table(
+            "train", stage_fingerprints(config)["train"], "epochs")
+        losses[run.label] = epochs["loss/total"].to_list()
+    return losses
+
+
+def test_two_runs_at_once_give_the_bits_of_each_run_alone(grid, tmp_path: Path):
+    """Runs at once each own their random streams (a process each): with threads they shared
+    torch's one generator, and a run's losses depended on its neighbour's timing."""
+    from flows.experiment import experiment_flow
+
+    config_path, _ = grid
+    grid_path = tmp_path / "dropout-grid.yaml"
+    grid_path.write_text(
+        "name: dropout-grid\nbaseline: a\nseeds: [1]\nmetrics: [all/NDCG@10]\n"
+        "overrides: [train.objective=next_item, train.epochs=30, train.patience=30,\n"
+        "            train.progress=false, train.num_threads=1, train.backbone.hidden_size=8,\n"
+        "            train.backbone.inner_size=8]\n"
+        "variants:\n  a: []\n  b: [train.lr=0.002]\n")
+    together, alone = tmp_path / "together", tmp_path / "alone"
+    experiment_flow(str(config_path), str(grid_path), overrides=[f"cache_root={together}"],
+                    jobs=2, threads=1)
+    experiment_flow(str(config_path), str(grid_path), overrides=[f"cache_root={alone}"])
+    at_once, one_by_one = (_losses(config_path, grid_path, root) for root in (together, alone))
+    assert set(at_once) == {"a/seed-1", "b/seed-1"}
+    assert all(len(losses) == 30 for losses in at_once.values())
+    assert at_once == one_by_one

@@ -62,12 +62,17 @@ def test_a_stop_signal_closes_both_runs_and_the_server_and_exits_with_its_code(
         kill_all(servers)
 
 
-def test_a_stop_signal_ends_an_experiment_whose_runs_train_in_threads(tmp_path: Path):
-    """Signals reach the main thread only; the two training threads must stop too, at their
-    next step with a resume checkpoint, not when their (endless) runs end."""
-    cache, output, grid = tmp_path / "cache", tmp_path / "experiment.out", tmp_path / "grid.yaml"
+def _two_run_grid(tmp_path: Path) -> Path:
+    grid = tmp_path / "grid.yaml"
     grid.write_text("name: stop-test\nbaseline: a\nseeds: [1]\n"
                     "variants:\n  a: []\n  b: [train.lr=0.002]\n")
+    return grid
+
+
+def test_a_stop_signal_ends_an_experiment_whose_runs_train_in_worker_processes(tmp_path: Path):
+    """A signal to the command alone: its two training processes must stop too, at their
+    next step with a resume checkpoint, not when their (endless) runs end."""
+    cache, output, grid = tmp_path / "cache", tmp_path / "experiment.out", _two_run_grid(tmp_path)
     process = start_run(cache, ENDLESS, output,
                         command=("experiment", "--grid", str(grid), "--jobs", "2",
                                  "--threads", "1"))
@@ -83,8 +88,9 @@ def test_a_stop_signal_ends_an_experiment_whose_runs_train_in_threads(tmp_path: 
         assert "RUNNING" not in statuses, statuses
         resume_states = list((cache / "beauty-sample" / "train" / ".checkpoints").glob(
             "*/run-*/last"))
-        assert len(resume_states) == 2, "each training thread left its resume checkpoint"
+        assert len(resume_states) == 2, "each training process left its resume checkpoint"
         assert running(servers) == []
     finally:
         process.kill()
         kill_all(servers)
+

@@ -1,0 +1,95 @@
+"""Concurrent grid runs on this machine, each in a process of its own.
+
+Why not threads of one process: torch has one default random generator per
+process. Two runs training in threads drew their dropout masks from it in turn,
+and each run's ``seed_everything`` reset the other's stream, so a run's numbers
+depended on its neighbour's timing; they matched neither the same run alone
+(``--jobs 1``) nor a repeat of the grid, and a checkpoint's saved RNG state was
+the mixture. In a process of its own a run's random streams, its resume state and
+its torch thread count are its own, so ``--jobs 2`` gives the bits of ``--jobs 1``.
+
+The workers are spawned (not forked: the parent holds Prefect's event loops and
+MLflow's connections). Each joins the command's temporary Prefect server, logs to
+the command's log file, and stops like a training thread did: SIGINT or SIGTERM
+to it, a stop of the command (its main thread sets a shared event) or the
+command's death make its training loop write a resume checkpoint after the
+current step and end the run.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import signal
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from flows.console import configure_logging, log_file_of
+from sracl_core.stopping import request_stop
+
+PARENT_CHECK_SECONDS = 5.0
+"""How often a worker looks whether the command that started it is still there."""
+
+
+def _stop_when(stop: Any, parent_pid: int) -> None:
+    while not stop.wait(PARENT_CHECK_SECONDS):
+        if os.getppid() != parent_pid:
+            break
+    request_stop()
+
+
+def _worker_setup(log_path: Path | None, verbose: bool, stop: Any, parent_pid: int) -> None:
+    configure_logging(log_path, verbose=verbose)
+    for number in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(number, lambda *_: request_stop())
+    threading.Thread(target=_stop_when, args=(stop, parent_pid), daemon=True,
+                     name="sracl-stop-watch").start()
+
+
+@contextmanager
+def _prefect_api_for_workers() -> Iterator[None]:
+    """Point spawned workers at this command's temporary Prefect server (inherited from the
+    environment), so that they do not each start one of their own."""
+    if os.environ.get("PREFECT_API_URL"):
+        yield
+        return
+    from prefect.server.api.server import SubprocessASGIServer
+
+    server = SubprocessASGIServer()
+    if not server.running:
+        yield
+        return
+    os.environ["PREFECT_API_URL"] = server.api_url
+    try:
+        yield
+    finally:
+        os.environ.pop("PREFECT_API_URL", None)
+
+
+def run_in_processes(run_one: Callable[..., None], calls: list[tuple[Any, ...]],
+                     jobs: int) -> None:
+    """``run_one(*call)`` for every call, ``jobs`` worker processes at a time.
+
+    The first failure (or a stop of this command) stops the others at their next training
+    step, each with its resume checkpoint, and is raised here once they have ended.
+    """
+    context = multiprocessing.get_context("spawn")
+    stop = context.Event()
+    verbose = logging.getLogger("sracl_core").getEffectiveLevel() <= logging.DEBUG
+    with _prefect_api_for_workers(), ProcessPoolExecutor(
+            max_workers=jobs, mp_context=context, initializer=_worker_setup,
+            initargs=(log_file_of(), verbose, stop, os.getpid())) as pool:
+        futures = [pool.submit(run_one, *call) for call in calls]
+        try:
+            for future in futures:
+                future.result()
+        except BaseException:
+            stop.set()
+            for future in futures:
+                future.cancel()
+            raise
