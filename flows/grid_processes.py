@@ -35,12 +35,31 @@ from sracl_core.stopping import request_stop
 PARENT_CHECK_SECONDS = 5.0
 """How often a worker looks whether the command that started it is still there."""
 
+_BUSY = threading.Event()
+"""Set while this worker runs a call: an orphaned worker ends once the call has stopped."""
+
 
 def _stop_when(stop: Any, parent_pid: int) -> None:
+    """Stop the running call when asked; when the command is gone, also end this process
+    (its pool would never send another call, and the worker would wait for one forever)."""
     while not stop.wait(PARENT_CHECK_SECONDS):
         if os.getppid() != parent_pid:
-            break
+            request_stop()
+            if not _BUSY.is_set():
+                os._exit(1)
+            return
     request_stop()
+
+
+def _call(run_one: Callable[..., None], parent_pid: int, *args: Any) -> None:
+    """``run_one(*args)`` in a worker; an orphaned worker exits once it has stopped."""
+    _BUSY.set()
+    try:
+        run_one(*args)
+    finally:
+        _BUSY.clear()
+        if os.getppid() != parent_pid:
+            os._exit(1)
 
 
 def _worker_setup(log_path: Path | None, verbose: bool, stop: Any, parent_pid: int) -> None:
@@ -84,7 +103,7 @@ def run_in_processes(run_one: Callable[..., None], calls: list[tuple[Any, ...]],
     with _prefect_api_for_workers(), ProcessPoolExecutor(
             max_workers=jobs, mp_context=context, initializer=_worker_setup,
             initargs=(log_file_of(), verbose, stop, os.getpid())) as pool:
-        futures = [pool.submit(run_one, *call) for call in calls]
+        futures = [pool.submit(_call, run_one, os.getpid(), *call) for call in calls]
         try:
             for future in futures:
                 future.result()

@@ -1,11 +1,10 @@
-"""A stop asked for in the main thread, honoured by training in other threads.
+"""A stop asked for by a signal handler or a watcher thread, honoured by the training loop.
 
-Signals reach only a process's main thread. ``sracl experiment --jobs N`` trains
-in worker threads, so when its main thread is stopped (SIGTERM, Ctrl-C) it calls
-:func:`request_stop`: each training loop, after its current step, writes its
-resume checkpoint and raises :class:`StopRequested`, and the command exits within
-a step instead of waiting hours for its runs to finish. The next start resumes
-them from that checkpoint.
+``sracl experiment --jobs N`` trains in worker processes (:mod:`flows.grid_processes`);
+a worker calls :func:`request_stop` when it gets SIGINT or SIGTERM, when its command
+is stopped or when its command is gone: the training loop, after its current step,
+writes its resume checkpoint and raises :class:`StopRequested`, so the run ends within
+a step instead of hours later. The next start resumes it from that checkpoint.
 """
 
 from __future__ import annotations

@@ -94,3 +94,30 @@ def test_a_stop_signal_ends_an_experiment_whose_runs_train_in_worker_processes(t
         process.kill()
         kill_all(servers)
 
+
+
+def test_training_processes_stop_when_their_experiment_is_killed(tmp_path: Path):
+    """``kill -9`` of the command: its workers notice their parent is gone, write their resume
+    checkpoints and end, instead of training on unseen (and racing the next start)."""
+    cache, output, grid = tmp_path / "cache", tmp_path / "experiment.out", _two_run_grid(tmp_path)
+    process = start_run(cache, ENDLESS, output,
+                        command=("experiment", "--grid", str(grid), "--jobs", "2",
+                                 "--threads", "1"))
+    servers: list[psutil.Process] = []
+    workers: list[psutil.Process] = []
+    try:
+        wait_until_training(cache, process, runs=2)
+        servers = servers_of(process)
+        workers = [child for child in psutil.Process(process.pid).children()
+                   if child not in servers and "spawn" in " ".join(child.cmdline())]
+        assert len(workers) == 2, [child.cmdline() for child in workers]
+        process.kill()
+        process.wait()
+        _, alive = psutil.wait_procs(workers, timeout=60)
+        assert alive == [], "the workers outlived their command"
+        resume_states = list((cache / "beauty-sample" / "train" / ".checkpoints").glob(
+            "*/run-*/last"))
+        assert len(resume_states) == 2, "each worker left its resume checkpoint"
+    finally:
+        process.kill()
+        kill_all(workers + servers)
