@@ -24,7 +24,7 @@ import os
 import signal
 import threading
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -37,6 +37,9 @@ PARENT_CHECK_SECONDS = 5.0
 
 _BUSY = threading.Event()
 """Set while this worker runs a call: an orphaned worker ends once the call has stopped."""
+
+_GRID_STOP: Any = threading.Event()
+"""In a worker, the grid's shared stop event (set by :func:`_worker_setup`)."""
 
 
 def _stop_when(stop: Any, parent_pid: int) -> None:
@@ -51,18 +54,31 @@ def _stop_when(stop: Any, parent_pid: int) -> None:
     request_stop()
 
 
-def _call(run_one: Callable[..., None], parent_pid: int, *args: Any) -> None:
-    """``run_one(*args)`` in a worker; an orphaned worker exits once it has stopped."""
+def _call(run_one: Callable[..., None], parent_pid: int, *args: Any) -> bool:
+    """``run_one(*args)`` in a worker; False when the grid had stopped before it began.
+
+    A failure sets the grid's stop event before it is reported, so that this worker does
+    not start the next queued call (the pool hands it over before the command could
+    react) and the other workers stop theirs. An orphaned worker exits once it has stopped.
+    """
+    if _GRID_STOP.is_set():
+        return False
     _BUSY.set()
     try:
         run_one(*args)
+    except BaseException:
+        _GRID_STOP.set()
+        raise
     finally:
         _BUSY.clear()
         if os.getppid() != parent_pid:
             os._exit(1)
+    return True
 
 
 def _worker_setup(log_path: Path | None, verbose: bool, stop: Any, parent_pid: int) -> None:
+    global _GRID_STOP
+    _GRID_STOP = stop
     configure_logging(log_path, verbose=verbose)
     for number in (signal.SIGINT, signal.SIGTERM):
         signal.signal(number, lambda *_: request_stop())
@@ -95,7 +111,8 @@ def run_in_processes(run_one: Callable[..., None], calls: list[tuple[Any, ...]],
     """``run_one(*call)`` for every call, ``jobs`` worker processes at a time.
 
     The first failure (or a stop of this command) stops the others at their next training
-    step, each with its resume checkpoint, and is raised here once they have ended.
+    step, each with its resume checkpoint, starts no queued call, and is raised here once
+    the running calls have ended.
     """
     context = multiprocessing.get_context("spawn")
     stop = context.Event()
@@ -105,8 +122,10 @@ def run_in_processes(run_one: Callable[..., None], calls: list[tuple[Any, ...]],
             initargs=(log_file_of(), verbose, stop, os.getpid())) as pool:
         futures = [pool.submit(_call, run_one, os.getpid(), *call) for call in calls]
         try:
+            wait(futures, return_when=FIRST_EXCEPTION)
             for future in futures:
-                future.result()
+                if future.done() and not future.cancelled() and future.exception():
+                    raise future.exception()
         except BaseException:
             stop.set()
             for future in futures:
