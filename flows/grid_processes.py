@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from flows.console import configure_logging, log_file_of
-from sracl_core.stopping import request_stop
+from sracl_core.stopping import request_stop, stop_requested
 
 PARENT_CHECK_SECONDS = 5.0
 """How often a worker looks whether the command that started it is still there."""
@@ -55,13 +55,14 @@ def _stop_when(stop: Any, parent_pid: int) -> None:
 
 
 def _call(run_one: Callable[..., None], parent_pid: int, *args: Any) -> bool:
-    """``run_one(*args)`` in a worker; False when the grid had stopped before it began.
+    """``run_one(*args)`` in a worker; False when the grid or this worker had been stopped
+    before it began (before, a worker stopped by SIGTERM started the next queued run).
 
     A failure sets the grid's stop event before it is reported, so that this worker does
     not start the next queued call (the pool hands it over before the command could
     react) and the other workers stop theirs. An orphaned worker exits once it has stopped.
     """
-    if _GRID_STOP.is_set():
+    if _GRID_STOP.is_set() or stop_requested():  # a signal to this worker counts as a stop
         return False
     _BUSY.set()
     try:

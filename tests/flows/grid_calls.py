@@ -5,6 +5,8 @@ Each call leaves a marker file in ``folder`` saying what it did.
 
 from __future__ import annotations
 
+import os
+import signal
 import time
 from pathlib import Path
 
@@ -26,7 +28,8 @@ def _wait_for(condition, marker: Path) -> bool:
 
 def act(kind: str, folder: str) -> None:
     """``train``: run until the grid asks to stop (``train.stopped``); ``fail``: raise once
-    ``train`` has started; anything else: just leave ``<kind>.ran``."""
+    ``train`` has started; ``terminated``: SIGTERM to its own worker, which then ends the
+    call as a stopped training run does; anything else: just leave ``<kind>.ran``."""
     path = Path(folder)
     if kind == "train":
         (path / "train.started").touch()
@@ -35,5 +38,9 @@ def act(kind: str, folder: str) -> None:
     elif kind == "fail":
         if _wait_for((path / "train.started").exists, path / "fail.never-saw-train"):
             raise RuntimeError("this run failed")
+    elif kind == "terminated":
+        os.kill(os.getpid(), signal.SIGTERM)
+        if _wait_for(stop_requested, path / "terminated.never-stopped"):
+            (path / "terminated.stopped").touch()
     else:
         (path / f"{kind}.ran").touch()
