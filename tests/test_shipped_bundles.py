@@ -41,6 +41,11 @@ def test_every_run_in_the_headline_bundle_is_a_finished_run_of_the_headline_grid
     for run in finished:
         assert run.metric is not None and 0.0 < run.metric < 1.0, run
         assert run.epochs_done == run.epochs and run.best_epoch is not None, run
+    # each bundled resume state continues a run of the grid, from a real checkpoint
+    resumed = [run for run in runs if run.state == "part-trained"]
+    assert len(resumed) == len(resume_states_under(bundle)), [run.label for run in runs]
+    for run in resumed:
+        assert 0 < run.epochs_done < run.epochs and run.best_epoch is not None, run
 
 
 def test_the_llm_bundle_answers_every_beauty_profile_prompt(shared_datasets: Path,
