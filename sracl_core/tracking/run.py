@@ -18,6 +18,7 @@ from mlflow.entities import Run
 from mlflow.exceptions import MlflowException
 from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
 
+from sracl_core.allocator import active_allocator
 from sracl_core.config import PipelineConfig, dump_config
 from sracl_core.rec.trainer import EpochReport
 from sracl_core.stages.graph import outputs_of
@@ -45,6 +46,8 @@ __all__ = ["EXPERIMENT_KIND", "EXPERIMENT_KIND_TAG", "LiveEpochs", "PipelineRun"
 log = logging.getLogger(__name__)
 
 TAG_STAGE = "sracl.stage"
+TAG_MALLOC = "sracl.malloc"
+"""The C allocator the run's process had (speed only: results are the same bits)."""
 TAG_FINGERPRINT = "sracl.fingerprint"
 TAG_STATE = "sracl.state"
 TAG_KIND = "sracl.run_kind"
@@ -124,7 +127,7 @@ class PipelineRun:
         experiment_id = ensure_experiment(client, config)
         abandoned = close_abandoned(client, experiment_id)
         all_tags = {TAG_KIND: "pipeline", "sracl.dataset": config.dataset, **owner_tags(),
-                    **(tags or {})}
+                    TAG_MALLOC: active_allocator(), **(tags or {})}
         run = client.create_run(experiment_id, run_name=run_name, tags=all_tags)
         log.info("mlflow: run %s in %s", run.info.run_id, tracking_uri(config))
         pipeline = cls(config, client, experiment_id, run.info.run_id)

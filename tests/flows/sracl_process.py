@@ -36,7 +36,7 @@ def start_run(cache: Path, overrides: list[str], output: Path,
     sets = [part for override in [f"cache_root={cache}", *overrides]
             for part in ("--set", override)]
     with output.open("w") as sink:
-        return subprocess.Popen([sys.executable, "-m", "flows.cli", *command, *sets],
+        return subprocess.Popen([sys.executable, "-m", "flows.launcher", *command, *sets],
                                 cwd=PROJECT_ROOT, env=environment, stdout=sink,
                                 stderr=subprocess.STDOUT, text=True, start_new_session=True)
 

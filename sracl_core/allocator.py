@@ -1,0 +1,101 @@
+"""Which C memory allocator the process runs on, and starting ``sracl`` on tcmalloc.
+
+A training step allocates and frees tensors of tens of MB hundreds of times. glibc's
+malloc hands blocks that size back to the kernel when they are freed and maps fresh,
+zero-filled pages for the next one; tcmalloc keeps them for reuse. On Beauty's SRA-CL
+step that made the same step (bit for bit) 15-28% faster and its peak RSS 15% lower
+(``benchmarks/RESULTS.md``, "Memory allocator"). vLLM's CPU guide asks for tcmalloc too.
+
+An allocator can only be chosen before the process starts (``LD_PRELOAD``), so the
+``sracl`` command re-executes itself once with it preloaded (:func:`exec_with_allocator`)
+when the library is installed (Debian/Ubuntu: ``apt-get install libtcmalloc-minimal4``).
+Everything it starts (grid workers, torchrun ranks, vLLM, Ray, Prefect's server)
+inherits it. ``SRACL_MALLOC`` chooses: ``auto`` (the default: tcmalloc when found),
+``system`` (glibc's malloc), or the path of an allocator library to preload.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+CHOICE_VARIABLE = "SRACL_MALLOC"
+TCMALLOC_NAMES = ("libtcmalloc_minimal.so.4", "libtcmalloc.so.4")
+SYSTEM_LIBRARY_DIRS = ("/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/usr/lib64",
+                       "/usr/lib", "/usr/local/lib")
+QUIET_LARGE_ALLOCATIONS = {"TCMALLOC_LARGE_ALLOC_REPORT_THRESHOLD": str(1 << 40)}
+"""tcmalloc prints a stack trace to stderr for every allocation over 1 GiB (vLLM's KV cache)."""
+
+
+class AllocatorError(ValueError):
+    """``SRACL_MALLOC`` names something that is not an allocator library."""
+
+
+def library_dirs() -> tuple[str, ...]:
+    """Where tcmalloc may be: this environment's lib (conda ships one), then the system's."""
+    return (str(Path(sys.prefix) / "lib"), *SYSTEM_LIBRARY_DIRS)
+
+
+def find_tcmalloc(folders: Sequence[str]) -> Path | None:
+    """The first tcmalloc library in ``folders``."""
+    for folder in folders:
+        for name in TCMALLOC_NAMES:
+            candidate = Path(folder) / name
+            if candidate.is_file():
+                return candidate
+    return None
+
+
+def chosen_library(environ: Mapping[str, str], folders: Sequence[str] | None = None) -> Path | None:
+    """The library ``SRACL_MALLOC`` asks to preload, or None for glibc's malloc."""
+    choice = environ.get(CHOICE_VARIABLE, "auto").strip() or "auto"
+    if choice == "system":
+        return None
+    if choice == "auto":
+        return find_tcmalloc(library_dirs() if folders is None else folders)
+    path = Path(choice).expanduser()
+    if not path.is_file() or ".so" not in path.name:
+        raise AllocatorError(f"{CHOICE_VARIABLE}={choice!r}: expected 'auto', 'system' or the "
+                             "path of a shared allocator library (e.g. "
+                             "/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4)")
+    return path.resolve()
+
+
+def preload_environment(environ: Mapping[str, str],
+                        folders: Sequence[str] | None = None) -> dict[str, str] | None:
+    """The environment to re-execute with, or None when there is nothing to preload or the
+    allocator is already in ``LD_PRELOAD`` (which also stops the re-execution from looping)."""
+    library = chosen_library(environ, folders)
+    preloaded = environ.get("LD_PRELOAD", "")
+    if library is None or library.name in preloaded or "malloc" in preloaded:
+        return None
+    env = {**QUIET_LARGE_ALLOCATIONS, **environ}
+    env["LD_PRELOAD"] = f"{library}:{preloaded}" if preloaded else str(library)
+    return env
+
+
+def exec_with_allocator(argv: Sequence[str] | None = None) -> None:
+    """Re-execute this interpreter with the chosen allocator preloaded; return when none is.
+
+    Must run before anything else happens in the process: ``exec`` replaces it (same
+    pid, same open files), and the new one starts with the allocator in place.
+    """
+    env = preload_environment(os.environ)
+    if env is None:
+        return
+    args = list(sys.orig_argv if argv is None else argv)
+    os.execve(sys.executable, [sys.executable, *args[1:]], env)
+
+
+def active_allocator(maps: Path = Path("/proc/self/maps")) -> str:
+    """The allocator library mapped into this process (``tcmalloc``, ``jemalloc``), else glibc."""
+    try:
+        mapped = maps.read_text()
+    except OSError:
+        return "unknown"
+    for name in ("tcmalloc", "jemalloc", "mimalloc"):
+        if f"lib{name}" in mapped:
+            return name
+    return "glibc"
