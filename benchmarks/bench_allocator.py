@@ -2,16 +2,17 @@
 
     .venv/bin/python benchmarks/bench_allocator.py -c configs/beauty.yaml \\
         --set cache_root=/root/sracl-cache [--set profiles.backend=text] \\
-        [--steps 8] [--rounds 2] [--threads 1]
+        [--steps 8] [--rounds 2] [--threads 1] [--jobs 2]
 
 The step is the train stage's own: its training data and semantic neighbours are read
 from the config's cached ingest, prompts, embeddings and neighbours artifacts (run
 ``sracl run -c ... --until neighbours`` first), the objective is built by the trainer,
 and the batches are an epoch's permutation. Each round runs one fresh process per
 allocator, alternating, so machine load hits both alike (``SRACL_MALLOC`` chooses, as
-for the ``sracl`` command). It prints seconds per step, process CPU seconds per step,
-peak RSS and a digest of the parameters after the steps: the allocator may change the
-speed, never the bits.
+for the ``sracl`` command); ``--jobs 2`` runs two such processes at once, as
+``sracl experiment --jobs 2 --threads 1`` trains two runs side by side. It prints
+seconds per step, process CPU seconds per step, peak RSS and a digest of the parameters
+after the steps: the allocator may change the speed, never the bits.
 """
 
 from __future__ import annotations
@@ -78,6 +79,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=8)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--jobs", type=int, default=1, help="processes at once per allocator")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -87,14 +89,19 @@ def main() -> None:
     results: dict[str, list[dict[str, object]]] = {"system": [], "auto": []}
     for round_ in range(args.rounds):
         for choice in results:
-            out = subprocess.run([sys.executable, __file__, "--worker", *sys.argv[1:]],
-                                 env={**os.environ, "SRACL_MALLOC": choice},
-                                 capture_output=True, text=True, check=True)
-            result = json.loads(out.stdout.splitlines()[-1])
-            results[choice].append(result)
-            print(f"round {round_} {result['allocator']:8s} {result['wall']:.3f} s/step wall, "
-                  f"{result['cpu']:.3f} CPU, peak {result['peak_mib']:.0f} MiB, "
-                  f"params {result['digest']}", flush=True)
+            workers = [subprocess.Popen([sys.executable, __file__, "--worker", *sys.argv[1:]],
+                                        env={**os.environ, "SRACL_MALLOC": choice},
+                                        stdout=subprocess.PIPE, text=True)
+                       for _ in range(args.jobs)]
+            for worker in workers:
+                out, _ = worker.communicate()
+                if worker.returncode:
+                    raise SystemExit(f"a {choice} worker failed ({worker.returncode})")
+                result = json.loads(out.splitlines()[-1])
+                results[choice].append(result)
+                print(f"round {round_} {result['allocator']:8s} {result['wall']:.3f} s/step "
+                      f"wall, {result['cpu']:.3f} CPU, peak {result['peak_mib']:.0f} MiB, "
+                      f"params {result['digest']}", flush=True)
     medians = {choice: statistics.median(float(r["wall"]) for r in rows)
                for choice, rows in results.items()}
     cpu = {choice: statistics.median(float(r["cpu"]) for r in rows)

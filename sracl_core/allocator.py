@@ -3,8 +3,9 @@
 A training step allocates and frees tensors of tens of MB hundreds of times. glibc's
 malloc hands blocks that size back to the kernel when they are freed and maps fresh,
 zero-filled pages for the next one; tcmalloc keeps them for reuse. On Beauty's SRA-CL
-step that made the same step (bit for bit) 15-28% faster and its peak RSS 15% lower
-(``benchmarks/RESULTS.md``, "Memory allocator"). vLLM's CPU guide asks for tcmalloc too.
+step that made the same step (bit for bit) 6-9% faster in a paired benchmark, its peak
+RSS 14% lower, and the headline grid's two workers 1.3x faster (``benchmarks/RESULTS.md``,
+"Memory allocator"). vLLM's CPU guide asks for tcmalloc too.
 
 An allocator can only be chosen before the process starts (``LD_PRELOAD``), so the
 ``sracl`` command re-executes itself once with it preloaded (:func:`exec_with_allocator`)
