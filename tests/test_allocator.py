@@ -9,19 +9,21 @@ from pathlib import Path
 
 import pytest
 
+import sracl_core.allocator as allocator_module
 from sracl_core.allocator import (
     AllocatorError,
     active_allocator,
-    chosen_library,
-    find_tcmalloc,
-    library_dirs,
+    auto_allocator,
+    chosen_allocator,
     preload_environment,
+    ray_jemalloc,
 )
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-INSTALLED = find_tcmalloc(library_dirs())
-needs_tcmalloc = pytest.mark.skipif(INSTALLED is None, reason="tcmalloc is not installed here "
-                                    "(apt-get install libtcmalloc-minimal4)")
+AUTO = auto_allocator()
+needs_an_allocator = pytest.mark.skipif(
+    AUTO is None, reason="neither tcmalloc (apt-get install libtcmalloc-minimal4) nor ray's "
+    "jemalloc is installed here")
 
 
 def _fake_library(folder: Path, name: str = "libtcmalloc_minimal.so.4") -> Path:
@@ -34,28 +36,49 @@ def test_auto_takes_the_first_folder_that_has_tcmalloc(tmp_path: Path):
     first = _fake_library(tmp_path / "a", "libtcmalloc.so.4")
     _fake_library(tmp_path / "b")
     folders = [str(tmp_path / "none"), str(tmp_path / "a"), str(tmp_path / "b")]
-    assert chosen_library({}, folders) == first
-    assert chosen_library({"SRACL_MALLOC": "auto"}, folders) == first
-    assert chosen_library({}, [str(tmp_path / "none")]) is None
+    jemalloc = _fake_library(tmp_path / "ray", "libjemalloc.so")
+    for environ in ({}, {"SRACL_MALLOC": "auto"}):
+        chosen = chosen_allocator(environ, folders, jemalloc)
+        assert chosen is not None and (chosen.name, chosen.path) == ("tcmalloc", first)
+
+
+def test_without_tcmalloc_auto_takes_rays_jemalloc_that_keeps_its_pages(tmp_path: Path,
+                                                                       monkeypatch):
+    jemalloc = _fake_library(tmp_path / "ray", "libjemalloc.so")
+    chosen = chosen_allocator({}, [str(tmp_path / "none")], jemalloc)
+    assert chosen is not None and (chosen.name, chosen.path) == ("jemalloc", jemalloc)
+    env = preload_environment({}, [str(tmp_path / "none")], jemalloc)
+    assert env == {"LD_PRELOAD": str(jemalloc),
+                   "MALLOC_CONF": "dirty_decay_ms:-1,muzzy_decay_ms:-1"}
+    monkeypatch.setattr(allocator_module, "ray_jemalloc", lambda: None)
+    assert chosen_allocator({}, [str(tmp_path / "none")]) is None
+
+
+def test_rays_jemalloc_is_found_in_the_installed_package():
+    pytest.importorskip("ray")
+    import ray
+
+    assert ray_jemalloc() == Path(ray.__file__).parent / "core" / "libjemalloc.so"
 
 
 def test_system_preloads_nothing_even_when_tcmalloc_is_there(tmp_path: Path):
     _fake_library(tmp_path)
-    assert chosen_library({"SRACL_MALLOC": "system"}, [str(tmp_path)]) is None
+    assert chosen_allocator({"SRACL_MALLOC": "system"}, [str(tmp_path)]) is None
     assert preload_environment({"SRACL_MALLOC": "system"}, [str(tmp_path)]) is None
 
 
-def test_an_explicit_library_path_is_used(tmp_path: Path):
+def test_an_explicit_library_path_is_used_with_its_settings(tmp_path: Path):
     library = _fake_library(tmp_path, "libjemalloc.so.2")
-    env = preload_environment({"SRACL_MALLOC": str(library)}, [])
+    env = preload_environment({"SRACL_MALLOC": str(library), "MALLOC_CONF": "narenas:2"}, [])
     assert env is not None and env["LD_PRELOAD"] == str(library.resolve())
+    assert env["MALLOC_CONF"] == "narenas:2"  # the user's own setting wins
 
 
 @pytest.mark.parametrize("value", ["tcmalloc", "/no/such/libtcmalloc.so.4", "/etc/hostname"])
 def test_a_choice_that_is_not_a_library_fails_naming_the_variable(value: str):
     with pytest.raises(AllocatorError, match=r"SRACL_MALLOC=.*expected 'auto', 'system' or "
                                              r"the path of a shared allocator library"):
-        chosen_library({"SRACL_MALLOC": value}, [])
+        chosen_allocator({"SRACL_MALLOC": value}, [])
 
 
 def test_the_users_own_preloads_and_threshold_are_kept(tmp_path: Path):
@@ -97,12 +120,12 @@ def _python(code: str, **environment: str) -> subprocess.Popen[str]:
                             stderr=subprocess.PIPE)
 
 
-@needs_tcmalloc
-def test_a_process_re_executes_itself_on_tcmalloc_keeping_its_pid():
+@needs_an_allocator
+def test_a_process_re_executes_itself_on_the_allocator_keeping_its_pid():
     process = _python(REPORT)
     out, err = process.communicate(timeout=120)
     assert process.returncode == 0, err
-    assert out.split() == [str(process.pid), "tcmalloc"]
+    assert out.split() == [str(process.pid), AUTO.name]
     system = _python(REPORT, SRACL_MALLOC="system")
     out, err = system.communicate(timeout=120)
     assert out.split() == [str(system.pid), "glibc"], err
@@ -140,14 +163,20 @@ print(active_allocator(), digest.hexdigest())
 """
 
 
-@needs_tcmalloc
-def test_training_steps_give_the_same_bits_on_either_allocator():
-    results = []
-    for choice in ("auto", "system"):
+JEMALLOC = ray_jemalloc()
+
+
+@needs_an_allocator
+def test_training_steps_give_the_same_bits_on_every_allocator():
+    choices = {"auto": AUTO.name, "system": "glibc"}
+    if JEMALLOC is not None:
+        choices[str(JEMALLOC)] = "jemalloc"
+    digests = set()
+    for choice, expected in choices.items():
         process = _python(TRAIN_STEPS, SRACL_MALLOC=choice)
         out, err = process.communicate(timeout=300)
         assert process.returncode == 0, err
-        results.append(out.split())
-    (fast, fast_digest), (system, system_digest) = results
-    assert (fast, system) == ("tcmalloc", "glibc")
-    assert fast_digest == system_digest
+        name, digest = out.split()
+        assert name == expected
+        digests.add(digest)
+    assert len(digests) == 1

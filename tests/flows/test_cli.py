@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from sracl_core.allocator import find_tcmalloc, library_dirs
+from sracl_core.allocator import auto_allocator
 from tests.flows.sracl_process import mlflow_runs, run_tag
 
 PLAIN = ["train.objective=next_item", "train.epochs=1",
@@ -45,10 +45,10 @@ def test_a_fresh_cache_root_runs_and_engine_messages_go_to_the_log(tiny_config: 
     assert "Finished in state" not in console and "Finished in state" in logs[0].read_text()
     assert "alembic" not in console and "Creating initial MLflow database" not in console
     assert "3 stages: 0 cached, 3 computed" in console
-    # the command re-executed itself on tcmalloc where it is installed, and the run says so
+    # the command re-executed itself on tcmalloc or jemalloc, and the run says which
     (run_id,) = mlflow_runs(cache)
-    expected = "tcmalloc" if find_tcmalloc(library_dirs()) else "glibc"
-    assert run_tag(cache, run_id, "sracl.malloc") == expected
+    allocator = auto_allocator()
+    assert run_tag(cache, run_id, "sracl.malloc") == (allocator.name if allocator else "glibc")
     again = _sracl("run", "-c", str(tiny_config), *_sets(overrides), cwd=elsewhere)
     assert again.returncode == 0 and "3 stages: 3 cached, 0 computed" in again.stdout
 
