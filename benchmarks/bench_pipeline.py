@@ -26,7 +26,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 def timed_run(config: Path, cache: Path, overrides: list[str], log: Path) -> float:
     """Seconds of one ``sracl run``; its output goes to ``log``; a failure stops the benchmark."""
-    command = [sys.executable, "-m", "flows.cli", "run", "--config", str(config),
+    command = [sys.executable, "-m", "flows.launcher", "run", "--config", str(config),
                "--set", f"cache_root={cache}"]
     for override in overrides:
         command += ["--set", override]
