@@ -100,7 +100,7 @@ def chosen_allocator(environ: Mapping[str, str], folders: Sequence[str] | None =
                              "path of a shared allocator library (e.g. "
                              "/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4)")
     settings = JEMALLOC_SETTINGS if "jemalloc" in path.name else TCMALLOC_SETTINGS
-    return Allocator(path.name, path.resolve(), settings)
+    return Allocator(family_of(path.name), path.resolve(), settings)
 
 
 def preload_environment(environ: Mapping[str, str], folders: Sequence[str] | None = None,
@@ -129,13 +129,18 @@ def exec_with_allocator(argv: Sequence[str] | None = None) -> None:
     os.execve(sys.executable, [sys.executable, *args[1:]], env)
 
 
+FAMILIES = ("tcmalloc", "jemalloc", "mimalloc")
+
+
+def family_of(library_name: str) -> str:
+    """``tcmalloc``, ``jemalloc`` or ``mimalloc`` for such a library file, else its name."""
+    return next((family for family in FAMILIES if f"lib{family}" in library_name), library_name)
+
+
 def active_allocator(maps: Path = Path("/proc/self/maps")) -> str:
     """The allocator library mapped into this process (``tcmalloc``, ``jemalloc``), else glibc."""
     try:
         mapped = maps.read_text()
     except OSError:
         return "unknown"
-    for name in ("tcmalloc", "jemalloc", "mimalloc"):
-        if f"lib{name}" in mapped:
-            return name
-    return "glibc"
+    return next((family for family in FAMILIES if f"lib{family}" in mapped), "glibc")

@@ -69,6 +69,7 @@ def test_system_preloads_nothing_even_when_tcmalloc_is_there(tmp_path: Path):
 
 def test_an_explicit_library_path_is_used_with_its_settings(tmp_path: Path):
     library = _fake_library(tmp_path, "libjemalloc.so.2")
+    assert chosen_allocator({"SRACL_MALLOC": str(library)}, []).name == "jemalloc"
     env = preload_environment({"SRACL_MALLOC": str(library), "MALLOC_CONF": "narenas:2"}, [])
     assert env is not None and env["LD_PRELOAD"] == str(library.resolve())
     assert env["MALLOC_CONF"] == "narenas:2"  # the user's own setting wins

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from sracl_core.allocator import auto_allocator
+from sracl_core.allocator import chosen_allocator
 from tests.flows.sracl_process import mlflow_runs, run_tag
 
 PLAIN = ["train.objective=next_item", "train.epochs=1",
@@ -47,7 +47,7 @@ def test_a_fresh_cache_root_runs_and_engine_messages_go_to_the_log(tiny_config: 
     assert "3 stages: 0 cached, 3 computed" in console
     # the command re-executed itself on tcmalloc or jemalloc, and the run says which
     (run_id,) = mlflow_runs(cache)
-    allocator = auto_allocator()
+    allocator = chosen_allocator(os.environ)  # SRACL_MALLOC as this test's process has it
     assert run_tag(cache, run_id, "sracl.malloc") == (allocator.name if allocator else "glibc")
     again = _sracl("run", "-c", str(tiny_config), *_sets(overrides), cwd=elsewhere)
     assert again.returncode == 0 and "3 stages: 3 cached, 0 computed" in again.stdout
