@@ -66,7 +66,7 @@ def _call(run_one: Callable[..., None], parent_pid: int, *args: Any) -> bool:
         return False
     _BUSY.set()
     try:
-        run_one(*args)
+        _in_a_thread(run_one, *args)
     except BaseException:
         _GRID_STOP.set()
         raise
@@ -75,6 +75,32 @@ def _call(run_one: Callable[..., None], parent_pid: int, *args: Any) -> bool:
         if os.getppid() != parent_pid:
             os._exit(1)
     return True
+
+
+def _in_a_thread(run_one: Callable[..., None], *args: Any) -> None:
+    """``run_one(*args)`` in a thread of this worker, its exception re-raised here.
+
+    Prefect installs its own SIGTERM handler, which raises inside whatever the main thread
+    is doing, while a flow runs in the main thread. A SIGTERM to the whole process group
+    (``kill -- -PGID``, ``timeout``, a service manager) then broke the training step off
+    with no resume checkpoint, losing the steps since the last periodic one. Outside the
+    main thread Prefect installs nothing, so the signal stays this worker's request to stop
+    after the current step (:func:`_worker_setup`); the main thread only waits.
+    """
+    failure: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            run_one(*args)
+        except BaseException as error:  # handed to the main thread, which raises it
+            failure.append(error)
+
+    thread = threading.Thread(target=target, name="sracl-grid-run")
+    thread.start()
+    while thread.is_alive():
+        thread.join(timeout=1.0)
+    if failure:
+        raise failure[0]
 
 
 def _worker_setup(log_path: Path | None, verbose: bool, stop: Any, parent_pid: int) -> None:

@@ -6,6 +6,7 @@ and acts once the MLflow run has logged an epoch, so the flow is mid-stage.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 from pathlib import Path
@@ -69,31 +70,48 @@ def _two_run_grid(tmp_path: Path) -> Path:
     return grid
 
 
-def test_a_stop_signal_ends_an_experiment_whose_runs_train_in_worker_processes(tmp_path: Path):
-    """A signal to the command alone: its two training processes must stop too, at their
-    next step with a resume checkpoint, not when their (endless) runs end."""
+def _stop_checkpoints(cache: Path) -> list[int]:
+    """The step within its epoch of each resume checkpoint. With periodic checkpoints off,
+    only a stop writes one mid-epoch (its step is at least 1); an epoch's end writes step 0."""
+    return sorted(json.loads(path.read_text())["step"] for path in
+                  (cache / "beauty-sample" / "train" / ".checkpoints").glob(
+                      "*/run-*/last/progress.json"))
+
+
+@pytest.mark.parametrize("to_group", [False, True], ids=["command", "process-group"])
+def test_a_stop_signal_ends_an_experiment_whose_runs_train_in_worker_processes(
+        to_group: bool, tmp_path: Path):
+    """SIGTERM to the command alone, or to its whole process group (``kill -- -PGID``,
+    ``timeout``, a service manager): the two training processes stop at their next step
+    with a resume checkpoint, not when their (endless) runs end, and not from inside a step
+    (Prefect's own SIGTERM handler in a worker did that, and lost the steps since the
+    last periodic checkpoint)."""
     cache, output, grid = tmp_path / "cache", tmp_path / "experiment.out", _two_run_grid(tmp_path)
-    process = start_run(cache, ENDLESS, output,
+    process = start_run(cache, [*ENDLESS, "train.checkpoint_every_steps=1000000",
+                                "train.batch_size=16"], output,
                         command=("experiment", "--grid", str(grid), "--jobs", "2",
                                  "--threads", "1"))
     servers: list[psutil.Process] = []
     try:
         wait_until_training(cache, process, runs=2)
         servers = servers_of(process)
-        process.send_signal(signal.SIGTERM)
+        if to_group:
+            os.killpg(process.pid, signal.SIGTERM)
+        else:
+            process.send_signal(signal.SIGTERM)
         code = finish(process)
         console = output.read_text()
         assert code == 128 + signal.SIGTERM, console
         statuses = [status for status, _ in mlflow_runs(cache).values()]
         assert "RUNNING" not in statuses, statuses
-        resume_states = list((cache / "beauty-sample" / "train" / ".checkpoints").glob(
-            "*/run-*/last"))
-        assert len(resume_states) == 2, "each training process left its resume checkpoint"
+        steps = _stop_checkpoints(cache)
+        assert len(steps) == 2 and min(steps) >= 1, (
+            f"each training process must leave a resume checkpoint at the step it stopped "
+            f"at; steps within the epoch: {steps}")
         assert running(servers) == []
     finally:
         process.kill()
         kill_all(servers)
-
 
 
 def test_training_processes_stop_when_their_experiment_is_killed(tmp_path: Path):
