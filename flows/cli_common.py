@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, TypeVar
@@ -15,6 +16,7 @@ from flows.shutdown import Stopped, signals_raise
 from sracl_core.config import PipelineConfig, load_config
 from sracl_core.errors import SraclError
 from sracl_core.preflight import check_config, check_ingested
+from sracl_core.stopping import StopRequested, stop_signal
 
 console = Console(soft_wrap=True)  # paths and commands must stay copyable: never hard-wrapped
 T = TypeVar("T")
@@ -94,6 +96,13 @@ def orchestrated(resolved: PipelineConfig, label: str, verbose: bool,
         console.print(f"stopped by {stop.name}: the runs it had started are marked as killed "
                       f"(log: {log_path})", highlight=False, soft_wrap=True)
         raise typer.Exit(code=stop.exit_code) from None
+    except StopRequested as stop:  # the signal came while training: it stopped after its step
+        console_setup.record_failure(stop)
+        signum = stop_signal() or signal.SIGINT
+        console.print(f"stopped by {signal.Signals(signum).name}: training {stop}; the runs it "
+                      f"had started are marked as killed (log: {log_path})",
+                      highlight=False, soft_wrap=True)
+        raise typer.Exit(code=128 + signum) from None
     except SraclError as error:
         console_setup.record_failure(error)
         fail(error, log_path)

@@ -108,7 +108,7 @@ def _worker_setup(log_path: Path | None, verbose: bool, stop: Any, parent_pid: i
     _GRID_STOP = stop
     configure_logging(log_path, verbose=verbose)
     for number in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(number, lambda *_: request_stop())
+        signal.signal(number, lambda signum, _: request_stop(signum))
     threading.Thread(target=_stop_when, args=(stop, parent_pid), daemon=True,
                      name="sracl-stop-watch").start()
 

@@ -18,7 +18,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
 
-SIGNALS = (signal.SIGINT, signal.SIGTERM)
+from sracl_core.stopping import STOP_SIGNALS
+
+SIGNALS = STOP_SIGNALS
 
 
 class Stopped(KeyboardInterrupt):

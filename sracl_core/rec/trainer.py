@@ -32,11 +32,11 @@ from sracl_core.rec.checkpoint import (
 )
 from sracl_core.rec.config import TrainConfig
 from sracl_core.rec.data import SemanticNeighbours, TrainingData
-from sracl_core.rec.distributed import ranks_from_environment
+from sracl_core.rec.distributed import Solo, ranks_from_environment
 from sracl_core.rec.loss_tally import LossTally
 from sracl_core.rec.metrics import evaluate, metric_key
 from sracl_core.rec.objectives import SameTargetSampler, TrainingObjective
-from sracl_core.stopping import StopRequested, stop_requested
+from sracl_core.stopping import StopRequested, signals_stop_after_step, stop_requested
 
 LAST = "last"
 BEST = "best"
@@ -134,8 +134,20 @@ def train(config: TrainConfig, data: TrainingData, neighbours: SemanticNeighbour
     share of each global batch of ``batch_size`` with DDP and resumes from rank 0's
     ``checkpoint_dir``; only rank 0 evaluates, writes checkpoints and calls
     ``on_epoch``.
+
+    Trained in the main thread by a single process, SIGINT or SIGTERM stop the run after
+    its current step with a resume checkpoint (:func:`signals_stop_after_step`).
     """
     ranks = ranks_from_environment()
+    with signals_stop_after_step(enabled=ranks.world_size == 1):
+        return _train(ranks, config, data, neighbours, seed=seed, checkpoint_dir=checkpoint_dir,
+                      on_epoch=on_epoch, on_step=on_step)
+
+
+def _train(ranks: Solo, config: TrainConfig, data: TrainingData,
+           neighbours: SemanticNeighbours | None, *, seed: int, checkpoint_dir: Path,
+           on_epoch: Callable[[EpochReport], None] | None,
+           on_step: Callable[[int], None] | None) -> TrainResult:
     checkpoint_dir = Path(ranks.from_main(str(checkpoint_dir)))
     if config.num_threads:
         torch.set_num_threads(config.num_threads)

@@ -36,9 +36,12 @@ def test_a_stop_signal_closes_both_runs_and_the_server_and_exits_with_its_code(
         stop: signal.Signals, to_group: bool, tmp_path: Path):
     """Ctrl-C in a terminal sends SIGINT to the whole process group: the command, and its
     Prefect server unless that runs in a session of its own (before, the server died first
-    and the command spent a minute retrying it, then failed with a ConnectError)."""
+    and the command spent a minute retrying it, then failed with a ConnectError).
+    The training stops after its step with a resume checkpoint (before, the signal broke
+    the step off and the run resumed from its last periodic checkpoint)."""
     cache, output = tmp_path / "cache", tmp_path / "run.out"
-    process = start_run(cache, ENDLESS, output)
+    process = start_run(cache, [*ENDLESS, "train.checkpoint_every_steps=1000000",
+                                "train.batch_size=16"], output)
     servers: list[psutil.Process] = []
     try:
         run_id = wait_until_training(cache, process)
@@ -57,6 +60,10 @@ def test_a_stop_signal_closes_both_runs_and_the_server_and_exits_with_its_code(
         status, flow_run_id = mlflow_runs(cache)[run_id]
         assert status == "KILLED"
         assert flow_run_state(cache, flow_run_id) == "CRASHED"
+        steps = _stop_checkpoints(cache)
+        assert len(steps) == 1 and steps[0] >= 1, (
+            f"the run must leave a resume checkpoint at the step it stopped at; steps within "
+            f"the epoch: {steps}")
         assert running(servers) == [], "the server stops with the command"
     finally:
         process.kill()
