@@ -7,9 +7,10 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
-from sracl_core.data.preprocess import clean
+from sracl_core.data.preprocess import MIN_USER_INTERACTIONS, clean
 from sracl_core.data.readers import read_source
 from sracl_core.data.split import split_sequences, training_prefixes
+from sracl_core.errors import EmptyDatasetError
 from sracl_core.stages.stage import Stage, config_section
 from sracl_core.stages.tables import Table
 
@@ -21,9 +22,16 @@ log = logging.getLogger(__name__)
 
 def run(context: StageContext) -> None:
     data = context.config.data
-    dataset = clean(read_source(data.source), data)
+    raw = read_source(data.source)
+    dataset = clean(raw, data)
     sequences = split_sequences(dataset.interactions)
     samples = training_prefixes(sequences, data.max_len)
+    if samples.height == 0:  # found now, not after hours of profiles and embeddings
+        raise EmptyDatasetError(
+            f"{raw.interactions_path}: no training samples: each of the "
+            f"{sequences.height} users has fewer than {MIN_USER_INTERACTIONS + 1} interactions "
+            "after filtering (a training sample is a prefix and its next item, before the "
+            "validation and test items)")
     writer = context.writer
     writer.write_table("interactions", dataset.interactions)
     writer.write_table("items", dataset.items)

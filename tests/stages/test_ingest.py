@@ -54,3 +54,17 @@ def test_empty_after_metadata_check_blames_the_metadata_not_k_core(make_config):
     with pytest.raises(EmptyDatasetError, match=r"after dropping the 3 whose items are not in "
                                                  r".*items.tsv"):
         run_stage(config, "ingest")
+
+
+def test_users_too_short_to_train_on_fail_at_ingest_and_cache_nothing(make_config):
+    """Three items each: one to train on, one to validate, one to test, and no prefix with a
+    next item. Found at ingest rather than at training, hours of profiles later."""
+    config = load_config(make_config({1: [1, 2, 3], 2: [2, 3, 1]}, None))
+    with pytest.raises(EmptyDatasetError) as caught:
+        run_stage(config, "ingest")
+    assert str(caught.value).endswith(
+        "interactions.txt: no training samples: each of the 2 users has fewer than 4 "
+        "interactions after filtering (a training sample is a prefix and its next item, "
+        "before the validation and test items)")
+    ingest = config.cache_root / config.dataset / "ingest"
+    assert not ingest.exists() or not any(ingest.iterdir())

@@ -19,7 +19,7 @@ from typing import IO, Any
 
 from tqdm import tqdm
 
-from sracl_core.data.readers.text_table import no_rows, require_file
+from sracl_core.data.readers.files import no_rows, require_file
 from sracl_core.errors import DataFormatError
 
 _GZIP_MAGIC = b"\x1f\x8b"
@@ -37,7 +37,8 @@ def open_text(path: Path, encoding: str = "utf-8") -> IO[str]:
     return open(path, encoding=encoding, newline="")
 
 
-def numbered_lines(path: Path, what: str, encoding: str = "utf-8") -> Iterator[tuple[int, str]]:
+def numbered_lines(path: Path, what: str, encoding: str = "utf-8", *,
+                   empty_is_error: bool = True) -> Iterator[tuple[int, str]]:
     """Yield ``(line_number, line)`` for the non-blank lines, line endings stripped.
 
     Lines are decoded one at a time so that an undecodable byte is reported on
@@ -56,7 +57,8 @@ def numbered_lines(path: Path, what: str, encoding: str = "utf-8") -> Iterator[t
                 try:
                     line = raw.decode(encoding).rstrip("\r\n")
                 except UnicodeDecodeError as error:
-                    raise DataFormatError(path, f"{encoding} text", line=line_number,
+                    shown = "utf-8" if encoding == "utf-8-sig" else encoding  # the mark is optional
+                    raise DataFormatError(path, f"{shown} text", line=line_number,
                                           got=repr(raw[error.start:error.end])) from None
                 if line.strip():
                     records += 1
@@ -64,8 +66,15 @@ def numbered_lines(path: Path, what: str, encoding: str = "utf-8") -> Iterator[t
     except (EOFError, gzip.BadGzipFile, zlib.error) as error:
         raise DataFormatError(path, "a complete gzip file",
                               got=f"{error} after line {line_number}") from None
-    if records == 0:
+    if records == 0 and empty_is_error:
         raise no_rows(path, "lines", what)
+
+
+def require_decodable(path: Path, what: str, encoding: str = "utf-8") -> None:
+    """Raise for the first line that does not decode, naming it (a table parser that meets
+    a bad byte reports a buffer offset at best)."""
+    for _ in numbered_lines(path, what, encoding, empty_is_error=False):
+        pass
 
 
 def parse_json_object(path: Path, line_number: int, line: str) -> dict[str, Any]:

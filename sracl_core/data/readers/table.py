@@ -26,8 +26,9 @@ import polars as pl
 
 from sracl_core.data.config import TableSource
 from sracl_core.data.raw import RAW_INTERACTION_SCHEMA, TEXT_FIELDS, RawDataset, items_frame
+from sracl_core.data.readers.files import no_rows, require_file
+from sracl_core.data.readers.lines import require_decodable
 from sracl_core.data.readers.table_rows import TableRows, raise_ragged_row
-from sracl_core.data.readers.text_table import no_rows, require_file
 from sracl_core.errors import DataFormatError
 
 PARQUET_SUFFIXES = (".parquet", ".pq")
@@ -201,9 +202,11 @@ def _read_delimited(path: Path, separator: str, required: list[str]) -> pl.DataF
     try:
         table = pl.read_csv(path, separator=separator, infer_schema=False)
     except pl.exceptions.PolarsError as error:
+        require_decodable(path, "the table")
         raise_ragged_row(path, separator)
         raise DataFormatError(path, f"a {separator!r}-separated table with a header",
                               got=str(error).splitlines()[0]) from None
     if any(name in table.columns and table[name].null_count() for name in required):
+        require_decodable(path, "the table")
         raise_ragged_row(path, separator)
     return table

@@ -1,63 +1,63 @@
-"""Reading delimited text tables with errors that point at the offending line."""
+"""Reading delimited text tables with errors that point at the offending line.
+
+The table is split here, line by line, rather than by a CSV parser: quoting is off
+(titles keep their quotes), so a row is exactly its line split on the separator, and
+every row keeps its line number for later errors (a price, an id). Lines come through
+:func:`~sracl_core.data.readers.lines.numbered_lines`, so a gzipped table works, an
+undecodable byte is reported on its own line, and a UTF-8 byte-order mark is dropped.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
 
 import polars as pl
 
+from sracl_core.data.readers import lines
+from sracl_core.data.readers.files import no_rows, require_file
 from sracl_core.errors import DataFormatError
 
-Layout = Literal["header", "lines", "parquet"]
+LINE_COLUMN = "__line"
+"""With ``with_lines``, the column holding each row's 1-based line in the file."""
 
 
-def require_file(path: Path, what: str) -> None:
-    if not path.is_file():
-        raise DataFormatError(path, f"{what} to exist (check the path in the config)")
+def read_text_table(path: Path, separator: str, what: str = "the table", *,
+                    with_lines: bool = False) -> pl.DataFrame:
+    """A headed table as strings, empty fields as null, blank lines skipped.
 
-
-def no_rows(path: Path, layout: Layout, what: str = "the file") -> DataFormatError:
-    """The error for a file that holds no records: only a header, or nothing at all.
-
-    Raised by the reader itself because an empty table only surfaces later as
-    "no item matches", which wrongly blames mismatched ids between the files.
-    """
-    if layout == "header":
-        return DataFormatError(path, f"at least one row below the header line in {what}",
-                               got="no rows: the file has only its header line")
-    if layout == "parquet":
-        return DataFormatError(path, f"at least one row in {what}",
-                               got="no rows: the Parquet file is empty")
-    return DataFormatError(path, f"at least one record in {what}",
-                           got="no rows: the file is empty or blank")
-
-
-def read_text_table(path: Path, separator: str, what: str = "the table") -> pl.DataFrame:
-    """Read a headed table as strings: quoting is off, so titles keep their quotes.
-
-    Rows with the wrong number of fields are reported by line number rather
-    than by the parser's byte offset; a header without rows is an error.
+    Rows with the wrong number of fields, a header with a repeated name and line
+    endings of a lone carriage return are each reported by line.
     """
     require_file(path, what)
-    n_rows = 0
-    with open(path, encoding="utf-8") as handle:
-        header = handle.readline().rstrip("\r\n")
-        if not header:
-            raise DataFormatError(path, "a header line", line=1, got=header)
-        n_fields = len(header.split(separator))
-        for line_number, line in enumerate(handle, start=2):
-            line = line.rstrip("\r\n")
-            if not line:
-                continue
-            n_rows += 1
-            if len(line.split(separator)) != n_fields:
-                raise DataFormatError(
-                    path, f"{n_fields} {separator!r}-separated fields like the header",
-                    line=line_number, got=line,
-                )
-    if n_rows == 0:
+    numbered = lines.numbered_lines(path, what, encoding="utf-8-sig", empty_is_error=False)
+    first = next(numbered, None)
+    if first is None:
+        raise DataFormatError(path, "a header line", line=1, got="an empty or blank file")
+    header_line, header_text = first
+    if "\r" in header_text:
+        raise DataFormatError(path, "lines that end in \\n or \\r\\n", line=header_line,
+                              got="lines that end in a lone \\r (old Mac line endings)")
+    header = header_text.split(separator)
+    repeated = sorted({name for name in header if header.count(name) > 1})
+    if repeated:
+        raise DataFormatError(path, "a header whose column names differ", line=header_line,
+                              got=f"{', '.join(map(repr, repeated))} more than once")
+    columns: list[list[str | None]] = [[] for _ in header]
+    line_numbers: list[int] = []
+    for line_number, line in numbered:
+        fields = line.split(separator)
+        if len(fields) != len(header):
+            raise DataFormatError(
+                path, f"{len(header)} {separator!r}-separated fields like the header",
+                line=line_number, got=line,
+            )
+        for column, value in zip(columns, fields, strict=True):
+            column.append(value or None)
+        line_numbers.append(line_number)
+    if not line_numbers:
         raise no_rows(path, "header", what)
-    table = pl.read_csv(path, separator=separator, quote_char=None, infer_schema=False)
-    # polars reads a blank line as a row of nulls; the file's own rows are only the others
-    return table.filter(~pl.all_horizontal(pl.all().is_null()))
+    table = pl.DataFrame({name: pl.Series(name, column, dtype=pl.String)
+                          for name, column in zip(header, columns, strict=True)})
+    if with_lines:
+        table = table.with_columns(pl.Series(LINE_COLUMN, line_numbers, dtype=pl.Int64))
+    return table

@@ -94,3 +94,49 @@ def test_text_table_needs_a_header(write_file):
 def test_text_table_missing_file(tmp_path: Path):
     with pytest.raises(DataFormatError, match="the table to exist"):
         read_text_table(tmp_path / "items.tsv", "\t")
+
+
+def test_an_undecodable_byte_names_its_file_and_line(write_file):
+    path = write_file("interactions.txt", ["1 1", "2 caf\u00e9"], encoding="latin-1")
+    with pytest.raises(DataFormatError) as caught:
+        read_source(SasrecSource(interactions=path))
+    assert str(caught.value) == f"{path}:2: expected utf-8 text, got \"b'\\\\xe9'\""
+
+
+def test_gzipped_and_byte_order_marked_files_read_as_the_plain_one(write_file):
+    lines = ["1 1", "1 2", "2 2"]
+    plain = read_source(SasrecSource(interactions=write_file("a.txt", lines))).interactions
+    for path in (write_file("b.txt.gz", lines), write_file("c.txt", lines, encoding="utf-8-sig")):
+        assert read_source(SasrecSource(interactions=path)).interactions.equals(plain)
+
+
+@pytest.mark.parametrize("digits", ["\u0661\u0660", "\u00b2"], ids=["arabic-indic", "superscript"])
+def test_only_ascii_digits_are_ids(write_file, digits: str):
+    path = write_file("interactions.txt", ["1 1", f"1 {digits}"])
+    with pytest.raises(DataFormatError, match=f"{path}:2: expected a non-negative integer item"):
+        read_source(SasrecSource(interactions=path))
+
+
+def test_one_id_written_two_ways_is_an_error_naming_both_lines(write_file):
+    path = write_file("interactions.txt", ["1 1060", "1 7", "", "2 01060"])
+    with pytest.raises(DataFormatError) as caught:
+        read_source(SasrecSource(interactions=path))
+    assert str(caught.value) == (f"{path}:4: expected each item id written one way (ids are "
+                                 "integers), got '01060, which is item 1060 of line 1'")
+    padded = write_file("padded.txt", ["01 007", "01 0"])
+    assert read_source(SasrecSource(interactions=padded)).interactions["item_id"].to_list() \
+        == ["007", "0"], "zero-padded ids that do not clash are kept as written"
+
+
+def test_an_item_on_two_rows_is_an_error_naming_both_lines(write_file):
+    items = write_file("items.tsv", ["item_id\ttitle", "1\tToner", "", "2\tBalm", "1\tOther"])
+    with pytest.raises(DataFormatError) as caught:
+        read_source(SasrecSource(interactions=INTERACTIONS, items=items))
+    assert str(caught.value) == (f"{items}:5: expected one row for each item id, got "
+                                 "'item 1 again (first on line 2)'")
+
+
+def test_a_bad_price_names_its_line_past_blank_lines(write_file):
+    items = write_file("items.tsv", ["item_id\tprice", "1\t2.5", "", "", "2\tabc"])
+    with pytest.raises(DataFormatError, match=f"{items}:5: expected a numeric price, got 'abc'"):
+        read_source(SasrecSource(interactions=INTERACTIONS, items=items))

@@ -191,3 +191,10 @@ def test_empty_csv_needs_a_header(write_file):
     with pytest.raises(DataFormatError, match="a header row") as caught:
         read_source(TableSource(interactions=path))
     assert str(path) in str(caught.value)
+
+
+def test_an_undecodable_byte_names_its_line(write_file):
+    path = write_file("log.csv", ["user_id,item_id", "u1,a", "u2,caf\u00e9"], encoding="latin-1")
+    with pytest.raises(DataFormatError) as caught:
+        read_source(TableSource(interactions=path))
+    assert str(caught.value) == f"{path}:3: expected utf-8 text, got \"b'\\\\xe9'\""
