@@ -31,7 +31,7 @@ from flows.cli_transfer import cache_app
 from sracl_core.config import load_config
 from sracl_core.errors import ConfigError, SraclError
 from sracl_core.preflight import check_config, check_ingested
-from sracl_core.stages.graph import STAGE_ORDER, plan
+from sracl_core.stages.graph import STAGE_ORDER, check_selection, plan
 
 app = typer.Typer(
     help="SRA-CL: semantic retrieval augmented contrastive learning for sequential "
@@ -85,6 +85,10 @@ def run(
         if name is not None and name not in STAGE_ORDER:
             fail(ValueError(f"unknown stage {name!r}; expected one of: {', '.join(STAGE_ORDER)}"))
     resolved = load(config, overrides, preflight=True)
+    try:
+        check_selection(resolved, stage, downstream=downstream, until=until)
+    except SraclError as error:
+        fail(error)
     computed_before: dict[str, float] = {}
 
     def ingest_first() -> None:

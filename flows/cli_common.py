@@ -15,7 +15,7 @@ from flows import console as console_setup
 from flows.shutdown import Stopped, signals_raise
 from sracl_core.config import PipelineConfig, load_config
 from sracl_core.errors import SraclError
-from sracl_core.preflight import check_config, check_ingested
+from sracl_core.preflight import check_cache_root, check_config, check_ingested
 from sracl_core.stopping import StopRequested, stop_signal
 
 console = Console(soft_wrap=True)  # paths and commands must stay copyable: never hard-wrapped
@@ -49,6 +49,7 @@ def load(config: Path, overrides: list[str] | None, *, preflight: bool = False
     """The validated config; with ``preflight`` also the checks of names, files and data fit."""
     try:
         resolved = load_config(config, overrides or [])
+        check_cache_root(resolved.cache_root, writing=False)
         if preflight:
             check_config(resolved, config)
             check_ingested(resolved)
@@ -73,6 +74,10 @@ def orchestrated(resolved: PipelineConfig, label: str, verbose: bool,
     without the orchestrator, so what it finds wrong fails before any server starts; the
     tracking store is checked even before that. SIGINT and SIGTERM end the command
     cleanly (its runs closed, the temporary server stopped) with exit code 130 or 143."""
+    try:
+        check_cache_root(resolved.cache_root, writing=True)
+    except SraclError as error:
+        fail(error)
     log_path = console_setup.new_log_path(resolved.cache_root)
     configure_logging(verbose, log_path)
     console.print(f"{label}: engine and orchestrator messages go to {log_path}",

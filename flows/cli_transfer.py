@@ -23,6 +23,7 @@ from sracl_core.cache_transfer import (
 )
 from sracl_core.config import PipelineConfig, load_config
 from sracl_core.errors import ConfigError, SraclError
+from sracl_core.preflight import check_cache_root
 from sracl_core.stages.graph import STAGE_ORDER, needed_stages, stage_fingerprints
 
 cache_app = typer.Typer(help="Move cached work between cache roots: export a bundle, import "
@@ -114,6 +115,10 @@ def import_(
     if not bundle.is_dir():
         fail(ConfigError(f"{bundle}: no such folder (a bundle from `sracl cache export`)"))
     root = load(config, overrides).cache_root
+    try:
+        check_cache_root(root, writing=True)
+    except ConfigError as error:
+        fail(error)
     report = transfer(bundle, root, artifacts_under(bundle, STAGE_ORDER),
                       resume=resume_states_under(bundle) if resume else ())
     _print(report, root)

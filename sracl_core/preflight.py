@@ -11,6 +11,7 @@ cannot satisfy must not cost an hour of profiles first.
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -64,6 +65,29 @@ def _input_problems(config: PipelineConfig) -> list[str]:
             problems.append(f"{key}: no such file or folder {path}; "
                             + DOWNLOAD_HINT.format(key=key))
     return problems
+
+
+def check_cache_root(root: Path, *, writing: bool) -> None:
+    """``cache_root`` is a folder or can become one, and (``writing``, which makes it) this
+    process can write there. Checked before anything starts: a file in its place, or a
+    read-only disk, used to surface as a traceback from the first write (the log file)."""
+    existing = root
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        where = "it is a file" if existing == root else f"{existing} is a file"
+        raise ConfigError(f"cache_root: expected a folder (or a path where one can be made) "
+                          f"for {root}, but {where}; set cache_root to a folder")
+    if not writing:
+        return
+    try:  # tried, not asked (os.access): root may write anywhere, yet not on a read-only disk
+        root.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=root):
+            pass
+    except OSError as error:
+        raise ConfigError(f"cache_root: expected a writable folder at {root}, but writing there "
+                          f"failed: {error.strerror or error}; set cache_root to one that is"
+                          ) from None
 
 
 def check_config(config: PipelineConfig, source: str | Path) -> None:

@@ -7,7 +7,12 @@ import pytest
 
 from sracl_core.config import load_config
 from sracl_core.errors import ConfigError
-from sracl_core.preflight import check_against_data, check_config, check_ingested
+from sracl_core.preflight import (
+    check_against_data,
+    check_cache_root,
+    check_config,
+    check_ingested,
+)
 from sracl_core.stages.runner import run_stage
 
 
@@ -101,3 +106,28 @@ def test_a_text_run_has_no_llm_settings(tiny_config: Path):
     llm = load_config(tiny_config, ["profiles.temperature=0.7"])
     assert stage_fingerprints(llm)["profiles"] != stage_fingerprints(load_config(
         tiny_config))["profiles"]
+
+
+def test_a_cache_root_that_cannot_be_a_folder_is_named_before_anything_starts(tmp_path: Path):
+    a_file = tmp_path / "a-file"
+    a_file.write_text("not a folder")
+    with pytest.raises(ConfigError, match=f"for {a_file}, but it is a file"):
+        check_cache_root(a_file, writing=False)
+    with pytest.raises(ConfigError, match=f"for {a_file}/cache, but {a_file} is a file"):
+        check_cache_root(a_file / "cache", writing=True)
+    assert a_file.read_text() == "not a folder"
+
+
+def test_a_cache_root_is_made_when_written_to_and_left_alone_when_only_read(tmp_path: Path):
+    root = tmp_path / "new" / "cache"
+    check_cache_root(root, writing=False)
+    assert not (tmp_path / "new").exists(), "status and verify create nothing"
+    check_cache_root(root, writing=True)
+    assert root.is_dir() and list(root.iterdir()) == [], "the probe file is gone"
+
+
+def test_an_unwritable_cache_root_says_why():
+    """/proc takes no new folders, even from root (whom file modes do not stop)."""
+    with pytest.raises(ConfigError, match=r"cache_root: expected a writable folder at "
+                                          r"/proc/sracl-cache, but writing there failed: "):
+        check_cache_root(Path("/proc/sracl-cache"), writing=True)

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from sracl_core.artifact_integrity import State
 from sracl_core.artifacts import ArtifactStore, fingerprint
+from sracl_core.errors import ConfigError, StageInputMissing
 from sracl_core.registry import load_plugins
 from sracl_core.stages import (
     embeddings,
@@ -116,6 +117,29 @@ def select_stages(config: PipelineConfig, stage: str | None = None, *,
         stages = [stage]
     if until is not None:
         stages = [name for name in stages if STAGE_ORDER.index(name) <= STAGE_ORDER.index(until)]
+    return stages
+
+
+def check_selection(config: PipelineConfig, stage: str | None = None, *,
+                    downstream: bool = False, until: str | None = None) -> list[str]:
+    """:func:`select_stages`, refused before anything starts when it selects nothing, or
+    when a selected stage reads from one that is neither selected nor cached (the flow
+    would find that out only after its orchestrator had started)."""
+    stages = select_stages(config, stage, downstream=downstream, until=until)
+    if not stages:
+        raise ConfigError(f"--until {until} comes before --stage {stage}: nothing would run; "
+                          f"expected an --until at or after {stage}, or no --until")
+    if stage is None:
+        return stages
+    store, fingerprints = store_for(config), stage_fingerprints(config)
+    for name in stages:
+        for upstream in STAGES[name].inputs_for(config):
+            if upstream not in stages and not store.check(upstream, fingerprints[upstream]).usable:
+                raise StageInputMissing(
+                    f"stage {name!r} reads from stage {upstream!r}, which has no complete "
+                    f"artifact {fingerprints[upstream]} under "
+                    f"{store.path(upstream, fingerprints[upstream]).parent}; run it first "
+                    f"(sracl run --until {upstream})")
     return stages
 
 

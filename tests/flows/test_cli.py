@@ -123,3 +123,19 @@ def test_an_unknown_experiment_runner_is_refused_before_anything_starts(
     assert result.exit_code != 0
     assert "--runner must be one of local, ray, got 'dask'" in result.output
     assert not (cache / "prefect").exists(), "no Prefect server was started"
+
+
+@pytest.mark.parametrize("command", ["run", "status"])
+def test_a_file_where_the_cache_root_should_be_is_one_line(tiny_config: Path, tmp_path: Path,
+                                                            command: str):
+    """Before, ``run`` printed a 43-line traceback from opening its log file, and ``status``
+    said "nothing cached yet" with exit code 0."""
+    a_file = tmp_path / "cache"
+    a_file.write_text("kept")
+    result = _sracl(command, "-c", str(tiny_config), "--set", f"cache_root={a_file}",
+                    cwd=tmp_path)
+    lines = [line for line in result.stdout.splitlines() if line.strip()]
+    assert result.returncode == 1 and "Traceback" not in result.stdout + result.stderr
+    assert lines == [f"error: cache_root: expected a folder (or a path where one can be made) "
+                     f"for {a_file}, but it is a file; set cache_root to a folder"], lines
+    assert a_file.read_text() == "kept"

@@ -4,7 +4,15 @@ import pytest
 import torch
 
 from sracl_core.config import load_config
-from sracl_core.stages.graph import STAGE_ORDER, downstream_of, stage_fingerprints, upstream_of
+from sracl_core.errors import ConfigError, StageInputMissing
+from sracl_core.stages.graph import (
+    STAGE_ORDER,
+    check_selection,
+    downstream_of,
+    stage_fingerprints,
+    upstream_of,
+)
+from sracl_core.stages.runner import run_stage
 
 
 def changed_stages(config_path: Path, override: str) -> set[str]:
@@ -87,3 +95,18 @@ def test_the_device_dependent_json_mode_is_in_the_profiles_fingerprint(
     with_gpu = stage_fingerprints(explicit)["profiles"]
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     assert stage_fingerprints(explicit)["profiles"] == with_gpu  # a set mode is the same anywhere
+
+
+def test_a_selection_that_runs_nothing_or_lacks_an_input_is_refused(tiny_config: Path):
+    config = load_config(tiny_config)
+    with pytest.raises(ConfigError, match="--until ingest comes before --stage prompts: "
+                                          "nothing would run"):
+        check_selection(config, "prompts", until="ingest")
+    with pytest.raises(StageInputMissing) as missing:
+        check_selection(config, "prompts")
+    assert "stage 'prompts' reads from stage 'ingest', which has no complete artifact" \
+        in str(missing.value) and str(missing.value).endswith("(sracl run --until ingest)")
+    assert check_selection(config, "ingest", downstream=True, until="prompts") == [
+        "ingest", "prompts"]
+    run_stage(config, "ingest")
+    assert check_selection(config, "prompts") == ["prompts"]
