@@ -25,7 +25,8 @@ ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="pipeline YAM
 OverrideOption = Annotated[
     list[str] | None,
     typer.Option("--set", help="override a config key (repeatable), "
-                 "e.g. --set train.objective.alpha=0.05"),
+                 "e.g. --set train.objective.alpha=0.05; a relative path is read from the "
+                 "config file's folder, as in the file"),
 ]
 PROJECT_CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 
@@ -79,6 +80,8 @@ def orchestrated(resolved: PipelineConfig, label: str, verbose: bool,
     except SraclError as error:
         fail(error)
     log_path = console_setup.new_log_path(resolved.cache_root)
+    closed = ("the runs it had started are marked as killed" if resolved.tracking.enabled
+              else "the flow runs it had started are marked as crashed")
     configure_logging(verbose, log_path)
     console.print(f"{label}: engine and orchestrator messages go to {log_path}",
                   highlight=False, soft_wrap=True)
@@ -98,15 +101,14 @@ def orchestrated(resolved: PipelineConfig, label: str, verbose: bool,
                 return start()
     except Stopped as stop:
         console_setup.record_failure(stop)
-        console.print(f"stopped by {stop.name}: the runs it had started are marked as killed "
-                      f"(log: {log_path})", highlight=False, soft_wrap=True)
+        console.print(f"stopped by {stop.name}: {closed} (log: {log_path})", highlight=False,
+                      soft_wrap=True)
         raise typer.Exit(code=stop.exit_code) from None
     except StopRequested as stop:  # the signal came while training: it stopped after its step
         console_setup.record_failure(stop)
         signum = stop_signal() or signal.SIGINT
-        console.print(f"stopped by {signal.Signals(signum).name}: training {stop}; the runs it "
-                      f"had started are marked as killed (log: {log_path})",
-                      highlight=False, soft_wrap=True)
+        console.print(f"stopped by {signal.Signals(signum).name}: training {stop}; {closed} "
+                      f"(log: {log_path})", highlight=False, soft_wrap=True)
         raise typer.Exit(code=128 + signum) from None
     except SraclError as error:
         console_setup.record_failure(error)

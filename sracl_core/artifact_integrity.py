@@ -66,6 +66,9 @@ def check_folder(folder: Path) -> Verdict:
         files = manifest.get("files")
     except (OSError, ValueError, AttributeError) as error:
         return Verdict("corrupt", f"{manifest_path}: not a readable manifest ({error})")
+    problem = _shape_problem(manifest)
+    if problem is not None:
+        return Verdict("corrupt", f"{manifest_path}: {problem}")
     if files is None:
         return Verdict("unverified", f"{manifest_path} records no checksums (an older sracl "
                                      "wrote it); its files are used unchecked")
@@ -77,6 +80,21 @@ def check_folder(folder: Path) -> Verdict:
     except (AttributeError, KeyError, TypeError) as error:
         return Verdict("corrupt", f"{manifest_path}: malformed file list ({error!r})")
     return Verdict("cached")
+
+
+def _shape_problem(manifest: dict[str, Any]) -> str | None:
+    """What a manifest lacks that every sracl manifest has: its stats (which later stages and
+    the preflight read) and, when it lists checksums, a file for each of its tables (an
+    empty file list would vouch for nothing and pass)."""
+    if not isinstance(manifest.get("stats"), dict):
+        return "not a manifest sracl wrote (it has no 'stats' object)"
+    files, tables = manifest.get("files"), manifest.get("tables") or {}
+    if files is not None:
+        unlisted = sorted(name for name in tables if f"{name}.parquet" not in files)
+        if unlisted or not files:
+            return (f"its file list leaves out {', '.join(unlisted) or 'every file'} "
+                    "(a manifest sracl wrote lists each file with its checksum)")
+    return None
 
 
 def _file_problem(path: Path, record: dict[str, Any]) -> str | None:

@@ -92,14 +92,16 @@ def load_config(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -
         raise ConfigError(f"{path}: expected a mapping of sections at the top level")
     for override in overrides:
         apply_override(raw, override)
-    return validate_config(raw, source=str(path), base_dir=path.resolve().parent)
+    return validate_config(raw, source=str(path), base_dir=path.resolve().parent,
+                           overrides=overrides)
 
 
-def validate_config(raw: dict[str, Any], *, source: str, base_dir: Path) -> PipelineConfig:
+def validate_config(raw: dict[str, Any], *, source: str, base_dir: Path,
+                    overrides: list[str] | tuple[str, ...] = ()) -> PipelineConfig:
     try:
         return PipelineConfig.model_validate(raw, context={"base_dir": base_dir})
     except ValidationError as error:
-        raise ConfigError(format_validation_error(error, source, raw)) from None
+        raise ConfigError(format_validation_error(error, source, raw, overrides)) from None
 
 
 def apply_override(raw: dict[str, Any], override: str) -> None:
@@ -127,10 +129,14 @@ def apply_override(raw: dict[str, Any], override: str) -> None:
 
 
 def format_validation_error(error: ValidationError, source: str,
-                            raw: dict[str, Any] | None = None) -> str:
+                            raw: dict[str, Any] | None = None,
+                            overrides: list[str] | tuple[str, ...] = ()) -> str:
+    """One line a problem, each naming its key; a key set on the command line says so, since
+    the file it is reported against does not hold the bad value."""
     lines = [f"{source}: invalid config"]
     for item in error.errors():
         key = ".".join(str(part) for part in item["loc"]) or "<top level>"
+        blamed = _override_of(key, overrides)
         message = item["msg"]
         if item["type"] == "extra_forbidden":
             message = "no such key"
@@ -147,8 +153,17 @@ def format_validation_error(error: ValidationError, source: str,
                 key = f"{key}.{registry.key}"  # a choice's section: the error is its name's
         else:
             message += f" (got {item.get('input')!r})"
-        lines.append(f"  {key}: {message}")
+        lines.append(f"  {key}: {message}" + (f" (from --set {blamed})" if blamed else ""))
     return "\n".join(lines)
+
+
+def _override_of(key: str, overrides: list[str] | tuple[str, ...]) -> str | None:
+    """The last override that set ``key`` or a section holding it."""
+    for override in reversed(overrides):
+        set_key = override.partition("=")[0].strip()
+        if key == set_key or key.startswith(set_key + "."):
+            return override
+    return None
 
 
 def _raw_at(loc: tuple[Any, ...], raw: dict[str, Any] | None) -> Any:

@@ -68,3 +68,19 @@ def test_a_manifest_from_before_checksums_loads_as_unverified(tmp_path: Path):
     verdict = store.check("s", "fp")
     assert verdict.state == "unverified" and verdict.usable
     assert store.read_table("s", "fp", "t").height == 1000
+
+
+@pytest.mark.parametrize(("edit", "problem"), [
+    (lambda manifest: {"files": {}}, "it has no 'stats' object"),
+    (lambda manifest: {**manifest, "files": {}}, "its file list leaves out t"),
+    (lambda manifest: {k: v for k, v in manifest.items() if k != "stats"}, "no 'stats' object"),
+], ids=["a-bare-file-list", "an-empty-file-list", "no-stats"])
+def test_a_manifest_that_vouches_for_nothing_is_corrupt(tmp_path: Path, edit, problem: str):
+    """Before, ``{"files": {}}`` passed as a sound artifact, and ``sracl run`` and ``status``
+    then failed with a KeyError traceback where they read its stats."""
+    store = _artifact(tmp_path)
+    manifest = store.path("s", "fp") / MANIFEST
+    manifest.write_text(json.dumps(edit(json.loads(manifest.read_text()))))
+    verdict = store.check("s", "fp")
+    assert verdict.state == "corrupt" and not verdict.usable
+    assert verdict.problem.startswith(f"{manifest}: ") and problem in verdict.problem

@@ -111,3 +111,19 @@ def test_a_choice_is_switched_by_name_then_tuned_and_errors_name_the_written_key
     assert "  train.backbone.n_heads: no such key (allowed: dropout, embedding_size, " \
            "hidden_size, n_layers, name)" in str(raised.value)
     assert "n_heads" not in dump_config(config)  # no trace of the unchosen backbone
+
+
+def test_a_problem_set_on_the_command_line_says_so(tiny_config: Path, tmp_path: Path):
+    """The error is reported against the config file, which does not hold the bad value."""
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(tiny_config.read_text() + "seed: many\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(bad, ["train={'lr': 0.1, 'batch': 2}", "train.epochs=-1", "nosuch=1"])
+    lines = str(caught.value).splitlines()[1:]
+    assert "  train.epochs: Input should be greater than or equal to 1 (got -1) " \
+        "(from --set train.epochs=-1)" in lines
+    assert any(line.startswith("  nosuch: no such key") and line.endswith("(from --set nosuch=1)")
+               for line in lines)
+    assert any(line.startswith("  train.batch: no such key") and
+               line.endswith("(from --set train={'lr': 0.1, 'batch': 2})") for line in lines)
+    assert any(line.startswith("  seed: ") and "(from --set" not in line for line in lines)

@@ -64,7 +64,7 @@ def test_a_bad_config_fails_in_one_line_before_any_server_starts(tiny_config: Pa
     lines = [line for line in result.stdout.splitlines() if line.strip()]
     assert lines == [f"error: {tiny_config}: invalid config",
                      "  train.backbone: unknown name 'sasrek'; expected one of: gru4rec, sasrec"
-                     ], (lines, seconds)
+                     " (from --set train.backbone=sasrek)"], (lines, seconds)
     assert not (cache / "prefect").exists(), "no Prefect server was started"
 
 
