@@ -136,7 +136,6 @@ def format_validation_error(error: ValidationError, source: str,
     lines = [f"{source}: invalid config"]
     for item in error.errors():
         key = ".".join(str(part) for part in item["loc"]) or "<top level>"
-        blamed = _override_of(key, overrides)
         message = item["msg"]
         if item["type"] == "extra_forbidden":
             message = "no such key"
@@ -153,6 +152,7 @@ def format_validation_error(error: ValidationError, source: str,
                 key = f"{key}.{registry.key}"  # a choice's section: the error is its name's
         else:
             message += f" (got {item.get('input')!r})"
+        blamed = _override_of(key, overrides)
         lines.append(f"  {key}: {message}" + (f" (from --set {blamed})" if blamed else ""))
     return "\n".join(lines)
 

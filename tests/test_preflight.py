@@ -30,11 +30,13 @@ def test_every_bad_choice_is_listed_at_load_with_the_valid_names(tiny_config: Pa
     assert lines[0].endswith("invalid config")
     backend = next(line for line in lines if line.startswith("  profiles.backend: "))
     assert backend.startswith("  profiles.backend: unknown name 'vlm'; expected one of: ")
+    backend, blamed = backend.removesuffix(")").split(" (from --set ")
+    assert blamed == "profiles.backend=vlm"
     assert {"openai", "text", "vllm"} <= set(backend.split("expected one of: ")[1].split(", "))
     assert ("  embeddings.encoder: unknown name 'bert'; expected one of: hf-pooler, "
-            "sentence-transformers") in lines
+            "sentence-transformers (from --set embeddings.encoder=bert)") in lines
     assert ("  train.objective: unknown name 'sasrec'; expected one of: cl4srec, duorec, "
-            "next_item, sracl") in lines
+            "next_item, sracl (from --set train.objective=sasrec)") in lines
 
 
 def test_every_bad_model_and_missing_file_is_listed_in_one_error(tiny_config: Path,

@@ -45,10 +45,13 @@ def clean(raw: RawDataset, config: DataConfig) -> CleanDataset:
     frame = k_core(frame, user_k=max(config.k_core, MIN_USER_INTERACTIONS), item_k=config.k_core)
     stats["dropped_by_k_core"] = before - frame.height
     if frame.height == 0:
+        hint = ("lower data.k_core or check the input" if config.k_core > MIN_USER_INTERACTIONS
+                else f"a user needs {MIN_USER_INTERACTIONS} interactions whatever data.k_core "
+                     "is (one each to train, validate and test); check the input")
         raise EmptyDatasetError(
             f"{raw.interactions_path}: no interactions left after {config.k_core}-core filtering "
             f"(users need >= {max(config.k_core, MIN_USER_INTERACTIONS)} interactions, items "
-            f">= {config.k_core}); lower data.k_core or check the input"
+            f">= {config.k_core}); {hint}"
         )
     frame = frame.sort(["user_id", "timestamp", "source_order"], maintain_order=True)
     interactions, users, item_ids = _reindex(frame)

@@ -68,3 +68,12 @@ def test_users_too_short_to_train_on_fail_at_ingest_and_cache_nothing(make_confi
         "before the validation and test items)")
     ingest = config.cache_root / config.dataset / "ingest"
     assert not ingest.exists() or not any(ingest.iterdir())
+
+
+def test_below_three_interactions_the_hint_does_not_suggest_a_lower_k_core(make_config):
+    config = load_config(make_config({1: [1, 2], 2: [2, 1]}, None, data={"k_core": 1}))
+    with pytest.raises(EmptyDatasetError) as caught:
+        run_stage(config, "ingest")
+    assert "lower data.k_core" not in str(caught.value)
+    assert str(caught.value).endswith("a user needs 3 interactions whatever data.k_core is (one "
+                                      "each to train, validate and test); check the input")

@@ -205,6 +205,8 @@ def test_yaml_config_ingests_a_movielens_folder(tmp_path: Path):
     from sracl_core.stages.runner import run_stage
 
     root = copy_of(ML_1M, tmp_path / "data")
+    with (root / "ratings.dat").open("a") as ratings:  # a 4th rating: one training sample
+        ratings.write("1::1193::4::978303000\n")
     config_path = tmp_path / "movielens.yaml"
     config_path.write_text(
         "dataset: ml1m\ncache_root: cache\n"
@@ -224,4 +226,4 @@ def test_yaml_config_ingests_a_movielens_folder(tmp_path: Path):
         (3, "914", "My Fair Lady (1964)"),
     ]
     sequences = store.read_table("ingest", outcome.fingerprint, "sequences")
-    assert sequences.rows() == [(1, [1], 3, 2)]
+    assert sequences.rows() == [(1, [1, 3], 2, 1)]
