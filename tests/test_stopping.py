@@ -50,14 +50,19 @@ def test_inside_training_the_first_signal_asks_for_a_stop_and_a_second_acts_as_b
 
 
 def test_a_second_ctrl_c_while_training_interrupts_at_once() -> None:
-    with pytest.raises(KeyboardInterrupt), signals_stop_after_step():
-        try:
-            signal.raise_signal(signal.SIGINT)
-            assert stop_requested() and stop_signal() == signal.SIGINT
-            signal.raise_signal(signal.SIGINT)
-        finally:
-            clear_stop()
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    """With Python's own SIGINT handler before (earlier tests may have left another one)."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(KeyboardInterrupt), signals_stop_after_step():
+            try:
+                signal.raise_signal(signal.SIGINT)
+                assert stop_requested() and stop_signal() == signal.SIGINT
+                signal.raise_signal(signal.SIGINT)
+            finally:
+                clear_stop()
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 @pytest.mark.parametrize("enabled", [True, False])
