@@ -7,6 +7,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -67,6 +68,14 @@ MALFORMED = {
     "empty-text": b'{"id": "x", "choices": [{"message": {"content": " "}}]}',
 }
 """Answers a broken endpoint sends with status 200, by name."""
+
+
+def mlflow_ui(backend_uri: str, log: Path):
+    """``mlflow server`` on a free 127.0.0.1 port until it answers ``/health``; stopped after."""
+    return loopback_server(
+        lambda port: [sys.executable, "-m", "mlflow", "server", "--backend-store-uri",
+                      backend_uri, "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
+        "/health", log, wait_s=120)
 
 
 class ChatServer:

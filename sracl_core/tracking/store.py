@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import urllib.parse
+import urllib.request
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -28,6 +30,7 @@ EXPERIMENT_KIND = "custom_model_development"
 """MLflow 3's UI opens an experiment by its kind: GenAI (traces, "Evaluation runs") or
 model training (runs, charts, models). These runs train a model, so say so up front."""
 WORKFLOW_QUERY = "?workflowType=machine_learning"
+SERVER_CHECK_SECONDS = 5.0
 """The UI's own switch between the two views (remembered per browser, GenAI by default);
 links carry it so a first visit opens the model-training view too."""
 SQLITE_HEADER = b"SQLite format 3\x00"
@@ -117,9 +120,38 @@ def foreign_reason(path: Path) -> str | None:
     return None
 
 
+def _uri_source(config: PipelineConfig) -> str:
+    return "tracking.uri" if config.tracking.uri else "MLFLOW_TRACKING_URI"
+
+
+def _check_server(uri: str, source: str) -> None:
+    """An MLflow server answers its /health within seconds; otherwise MLflow's client
+    retries with growing back-off for minutes while the console says nothing."""
+    try:
+        with urllib.request.urlopen(f"{uri.rstrip('/')}/health",
+                                    timeout=SERVER_CHECK_SECONDS) as answer:
+            if answer.status == 200:
+                return
+            problem = f"it answered HTTP {answer.status}"
+    except (OSError, ValueError) as error:  # URLError and timeouts are OSErrors
+        problem = str(getattr(error, "reason", error))
+    raise TrackingStoreError(
+        f"{uri} (from {source}): no MLflow server answers there ({problem}); start it, or "
+        f"unset {source} to keep runs in the local store")
+
+
 def check_store(config: PipelineConfig) -> None:
-    """Refuse a local store file that is not MLflow's, naming it and the two ways out."""
-    path = sqlite_path(tracking_uri(config))
+    """Refuse a store that cannot work, before anything starts: a local file that is not
+    MLflow's, a URI without a scheme, or a server that does not answer."""
+    uri = tracking_uri(config)
+    scheme = urllib.parse.urlsplit(uri).scheme
+    if not scheme or len(scheme) == 1:  # "runs" or "C:\\runs": a path, not a URI
+        raise TrackingStoreError(
+            f"{uri} (from {_uri_source(config)}): expected a URI such as "
+            "sqlite:////abs/path/mlflow.db or http://host:5000")
+    if scheme in ("http", "https"):
+        _check_server(uri, _uri_source(config))
+    path = sqlite_path(uri)
     reason = foreign_reason(path) if path is not None else None
     if reason is not None:
         raise TrackingStoreError(

@@ -15,7 +15,6 @@ import html
 import re
 import shutil
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -35,7 +34,7 @@ from sracl_core.tracking.run import (
     ensure_experiment,
     tracking_uri,
 )
-from tests.servers import loopback_server
+from tests.servers import mlflow_ui
 from tests.stage_runs import DEFAULT_CONFIG, PLAIN_TWO_EPOCHS, run_pipeline
 
 PLAIN = PLAIN_TWO_EPOCHS
@@ -168,14 +167,6 @@ def test_metrics_are_ordered_by_name_then_cut_off():
 
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-
-
-def mlflow_ui(backend_uri: str, log: Path):
-    """``mlflow server`` on a free 127.0.0.1 port until it answers ``/health``; stopped after."""
-    return loopback_server(
-        lambda port: [sys.executable, "-m", "mlflow", "server", "--backend-store-uri",
-                      backend_uri, "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
-        "/health", log, wait_s=120)
 
 
 def page_text(url: str) -> str:

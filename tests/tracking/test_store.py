@@ -23,6 +23,7 @@ from sracl_core.tracking.store import (
     foreign_reason,
     open_client,
 )
+from tests.servers import closed_port_url, mlflow_ui
 from tests.stage_runs import DEFAULT_CONFIG
 
 
@@ -53,8 +54,6 @@ def test_a_foreign_file_is_refused_in_one_line_and_left_as_it_was(tmp_path: Path
     assert "\n" not in message and message.startswith(f"{database}: is an SQLite database "
                                                       "of something else (tables: notes)")
     assert (database.read_bytes(), database.stat().st_mtime_ns) == before
-    check_store(load_config(DEFAULT_CONFIG, [f"cache_root={tmp_path}",
-                                             "tracking.uri=http://mlflow:5000"]))
 
 
 def test_a_run_owner_is_alive_only_while_its_own_process_runs():
@@ -68,3 +67,27 @@ def test_a_run_owner_is_alive_only_while_its_own_process_runs():
     assert owner_alive({TAG_HOST: "elsewhere", TAG_PID: str(os.getpid() + 1)}), \
         "another host's processes cannot be seen, so its runs are never closed"
     assert owner_alive({}), "a run from before owners were recorded is left alone"
+
+
+def test_a_tracking_server_that_does_not_answer_fails_in_seconds_naming_its_source(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """Before, MLflow's client retried with growing back-off for minutes, the console silent."""
+    dead = closed_port_url().removesuffix("/v1")
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", dead)
+    config = load_config(DEFAULT_CONFIG, [f"cache_root={tmp_path}"])
+    with pytest.raises(TrackingStoreError) as raised:
+        check_store(config)
+    assert str(raised.value).startswith(f"{dead} (from MLFLOW_TRACKING_URI): no MLflow server "
+                                        "answers there (")
+    assert str(raised.value).endswith("unset MLFLOW_TRACKING_URI to keep runs in the local store")
+    with pytest.raises(TrackingStoreError, match=r"^runs \(from tracking.uri\): expected a URI "):
+        check_store(load_config(DEFAULT_CONFIG, [f"cache_root={tmp_path}", "tracking.uri=runs"]))
+
+
+@pytest.mark.network_loopback
+def test_a_real_mlflow_server_passes_the_check(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    backend = f"sqlite:///{tmp_path / 'server.db'}"
+    with mlflow_ui(backend, tmp_path / "server.log") as base:
+        check_store(load_config(DEFAULT_CONFIG, [f"cache_root={tmp_path}",
+                                                 f"tracking.uri={base}"]))
