@@ -82,6 +82,23 @@ def check_folder(folder: Path) -> Verdict:
     return Verdict("cached")
 
 
+def identity_problem(folder: Path, stage: str, fingerprint: str, dataset: str) -> str | None:
+    """Whether the manifest in ``folder`` says it is that artifact: a folder renamed (or a
+    bundle edited) to pass for another config's artifact would otherwise be trusted by
+    every later check, and a run would report another config's results as its own."""
+    try:
+        manifest = json.loads((folder / MANIFEST).read_text())
+        found = {key: manifest.get(key) for key in ("dataset", "stage", "fingerprint")}
+    except (OSError, ValueError, AttributeError) as error:
+        return f"{folder / MANIFEST}: not a readable manifest ({error})"
+    expected = {"dataset": dataset, "stage": stage, "fingerprint": fingerprint}
+    wrong = [f"{key} {found[key]!r} (expected {value!r})" for key, value in expected.items()
+             if found[key] != value]
+    if wrong:
+        return f"{folder / MANIFEST}: the manifest is of another artifact: {', '.join(wrong)}"
+    return None
+
+
 def _shape_problem(manifest: dict[str, Any]) -> str | None:
     """What a manifest lacks that every sracl manifest has: its stats (which later stages and
     the preflight read) and, when it lists checksums, a file for each of its tables (an

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import errno
 import json
+import logging
 import os
 import platform
 import shutil
@@ -31,11 +32,20 @@ from typing import Any
 import polars as pl
 
 from sracl_core import __version__, owned_folders
-from sracl_core.artifact_integrity import MANIFEST, Verdict, check_folder, file_records
+from sracl_core.artifact_integrity import (
+    MANIFEST,
+    Verdict,
+    check_folder,
+    file_records,
+    identity_problem,
+    move_aside,
+)
 from sracl_core.atomic import json_digest
 from sracl_core.errors import ArtifactCorrupt, StageInputMissing
 from sracl_core.locks import LOCKS, waiting_lock
 from sracl_core.owned_folders import OwnedFolder
+
+log = logging.getLogger(__name__)
 
 _TEMP_PREFIX = ".tmp-"
 TRACKED_PACKAGES = (
@@ -106,8 +116,15 @@ class ArtifactStore:
         return (self.path(stage, fingerprint) / MANIFEST).is_file()
 
     def check(self, stage: str, fingerprint: str) -> Verdict:
-        """Missing, cached, unverified (an old manifest) or corrupt (naming the file)."""
-        return check_folder(self.path(stage, fingerprint))
+        """Missing, cached, unverified (an old manifest) or corrupt (naming the file): a
+        manifest of another stage, fingerprint or dataset counts as corrupt."""
+        folder = self.path(stage, fingerprint)
+        verdict = check_folder(folder)
+        if verdict.usable:
+            problem = identity_problem(folder, stage, fingerprint, self.dataset)
+            if problem is not None:
+                return Verdict("corrupt", problem)
+        return verdict
 
     def locks_dir(self, stage: str) -> Path:
         return self.root / self.dataset / LOCKS / stage
@@ -193,9 +210,17 @@ class ArtifactStore:
         verdict = check_folder(Path(source))
         if not verdict.usable:
             raise ArtifactCorrupt(verdict.problem or f"{source}: no artifact (no {MANIFEST})")
-        if self.is_complete(stage, fingerprint):
-            return False
+        problem = identity_problem(Path(source), stage, fingerprint, self.dataset)
+        if problem is not None:
+            raise ArtifactCorrupt(problem)
         final = self.path(stage, fingerprint)
+        if self.is_complete(stage, fingerprint):
+            damage = self.check(stage, fingerprint)
+            if damage.usable:
+                return False
+            kept = move_aside(final)
+            log.warning("%s was damaged (%s); replacing it with %s (the damaged copy is now %s)",
+                        final, damage.problem, source, kept)
         final.parent.mkdir(parents=True, exist_ok=True)
         locks = self.locks_dir(stage)
         temporary = owned_folders.create(final.parent / _temporary_name(fingerprint), locks)

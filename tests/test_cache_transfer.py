@@ -79,6 +79,35 @@ def test_the_destinations_own_artifact_is_kept(tmp_path: Path):
     assert _table(destination, ref) == [9]
 
 
+def test_a_damaged_copy_at_the_destination_is_replaced_and_kept_aside(tmp_path: Path):
+    """Before, the damaged copy was reported as "already there" and stayed damaged."""
+    source, destination = tmp_path / "a", tmp_path / "c"
+    ref = _artifact(source, "fp1", [1, 2])
+    _artifact(destination, "fp1", [1, 2])
+    table = ArtifactStore(destination, "ds").path("train", "fp1") / "t.parquet"
+    table.write_bytes(table.read_bytes()[:10])
+    report = transfer(source, destination, [ref])
+    assert report.copied == [str(ref)] and report.already_there == []
+    assert _table(destination, ref) == [1, 2]
+    (aside,) = (destination / "ds" / "train" / ".corrupt").iterdir()
+    assert aside.name.startswith("fp1-") and (aside / "t.parquet").stat().st_size == 10
+
+
+def test_a_folder_renamed_to_pass_for_another_artifact_is_refused(tmp_path: Path):
+    """A bundle's folder renamed to another config's fingerprint: its manifest says what it
+    is, so it is neither imported nor, already in a cache, trusted as that artifact."""
+    source, destination = tmp_path / "a", tmp_path / "c"
+    _artifact(source, "fp1", [1])
+    store = ArtifactStore(source, "ds")
+    store.path("train", "fp1").rename(store.path("train", "fp2"))
+    report = transfer(source, destination, [ArtifactRef("ds", "train", "fp2")])
+    assert report.copied == [] and len(report.damaged) == 1
+    assert "the manifest is of another artifact: fingerprint 'fp1' (expected 'fp2')" \
+        in report.damaged[0]
+    verdict = store.check("train", "fp2")
+    assert verdict.state == "corrupt" and "fingerprint 'fp1'" in verdict.problem
+
+
 def _answer(key: str, text: str | None, status: str = OK) -> CachedResponse:
     return CachedResponse(key=key, status=status, text=text, error=None if text else "boom")
 
