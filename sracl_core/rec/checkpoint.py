@@ -16,6 +16,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from sracl_core.atomic import replacing_folder
+from sracl_core.errors import ArtifactCorrupt
 from sracl_core.rec.backbones import build_backbone
 from sracl_core.rec.backbones.base import Backbone
 from sracl_core.rec.config import TrainConfig
@@ -63,9 +64,25 @@ def save_train_state(folder: Path, module: torch.nn.Module, optimizer: torch.opt
 
 def load_train_state(folder: Path, module: torch.nn.Module, optimizer: torch.optim.Optimizer,
                      device: torch.device) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
-    """Restore weights and optimizer in place; return (rng states, progress counters)."""
-    module.load_state_dict(load_file(str(folder / "module.safetensors"), device=str(device)))
-    optimizer.load_state_dict(torch.load(folder / "optimizer.pt", map_location=device,
-                                         weights_only=True))
-    rng = torch.load(folder / "rng.pt", weights_only=True)
-    return rng, json.loads((folder / "progress.json").read_text())
+    """Restore weights and optimizer in place; return (rng states, progress counters).
+
+    Checkpoints are written whole or not at all, so a damaged one means a disk fault or a
+    hand edit; it is named with what to do, rather than failing every retry with a bare
+    parser error (``JSONDecodeError: Unterminated string``)."""
+    current = folder / "progress.json"
+    try:
+        progress = json.loads(current.read_text())
+        if not isinstance(progress, dict):
+            raise ValueError(f"it holds a {type(progress).__name__}, not an object")
+        current = folder / "module.safetensors"
+        module.load_state_dict(load_file(str(current), device=str(device)))
+        current = folder / "optimizer.pt"
+        optimizer.load_state_dict(torch.load(current, map_location=device, weights_only=True))
+        current = folder / "rng.pt"
+        rng = torch.load(current, weights_only=True)
+    except Exception as error:  # json, safetensors, pickle and torch each raise their own
+        raise ArtifactCorrupt(
+            f"{current}: the resume checkpoint cannot be read ({type(error).__name__}: "
+            f"{error}); move {folder.parent} aside to train this run from its start"
+        ) from error
+    return rng, progress
