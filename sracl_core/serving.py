@@ -24,6 +24,9 @@ def recommend_for_users(config: PipelineConfig, users: list[int], top_k: int,
                         exclude_history: bool = True) -> pl.DataFrame:
     """One row per (user, rank) for internal user ids: ``user, rank, item, original_id,
     title, original_user`` (the internal and the dataset's ids of both)."""
+    if top_k < 1:
+        raise SraclError(f"top_k: expected at least 1 item a list, got {top_k}")
+    users = list(dict.fromkeys(users))  # a user asked for twice gets one list
     outputs = outputs_of(config)
     outputs.require("train", "trained model")
     model = load_model(outputs.path("train") / "model")
@@ -35,9 +38,10 @@ def recommend_for_users(config: PipelineConfig, users: list[int], top_k: int,
     known = known.sort(pl.col("user").replace_strict({u: i for i, u in enumerate(users)}))
     full = known.select(pl.concat_list("train", "valid", "test").alias("items"))["items"]
     inputs = torch.from_numpy(left_pad(full.to_list(), config.data.max_len))
+    items = outputs.table("ingest", "items").select("item", "original_id", "title")
+    top_k = min(top_k, items.height)  # a list longer than the catalogue has every item
     lists = recommend(model, inputs, top_k=top_k, exclude_history=exclude_history,
                       history=history_matrix(full))
-    items = outputs.table("ingest", "items").select("item", "original_id", "title")
     owners = outputs.table("ingest", "users").select(
         "user", pl.col("original_id").alias("original_user"))
     rows = pl.DataFrame({
@@ -45,5 +49,9 @@ def recommend_for_users(config: PipelineConfig, users: list[int], top_k: int,
         "rank": [r for _ in users for r in range(1, top_k + 1)],
         "item": lists.reshape(-1).tolist(),
     }).with_columns(pl.col("item").cast(pl.Int32))
+    if exclude_history:  # past the unseen items a list would go on with the user's own
+        seen = pl.DataFrame({"user": users, "item": full.to_list()}).explode("item")
+        rows = rows.join(seen.with_columns(pl.col("item").cast(pl.Int32)),
+                         on=["user", "item"], how="anti", maintain_order="left")
     return (rows.join(items, on="item", how="left", maintain_order="left")
             .join(owners, on="user", how="left", maintain_order="left"))

@@ -16,7 +16,7 @@ from typing import Any
 import polars as pl
 
 from sracl_core.artifacts import ArtifactStore
-from sracl_core.errors import SraclError
+from sracl_core.errors import ArtifactCorrupt, SraclError
 from sracl_core.stages.tables import UndeclaredOutput
 
 
@@ -48,6 +48,10 @@ class StageOutputs:
             raise SraclError(f"no {what} for this config yet ({stage} "
                              f"{self.fingerprints[stage]}); run `{command}` with this config "
                              "(and the same --set overrides) first")
+        verdict = self.store.check(stage, self.fingerprints[stage])
+        if not verdict.usable:  # a model file is read whole: check it before it is loaded
+            raise ArtifactCorrupt(f"{verdict.problem}; `{command}` with this config moves the "
+                                  "damaged artifact aside and computes it again")
 
     def table(self, stage: str, name: str) -> pl.DataFrame:
         """A table the stage wrote; a missing or damaged one raises, naming the file."""
