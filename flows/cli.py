@@ -127,8 +127,8 @@ def experiment(
     overrides: OverrideOption = None,
     jobs: Annotated[int, typer.Option(help="train runs at once (after the shared stages)",
                                       min=1)] = 1,
-    threads: Annotated[int | None, typer.Option(help="torch threads per run when jobs > 1")]
-    = None,
+    threads: Annotated[int | None, typer.Option(help="torch threads per run when jobs > 1",
+                                                min=1)] = None,
     runner: Annotated[str, typer.Option(help="where the train runs go: 'local' worker "
                                         "processes, or 'ray' (prefect-ray's task runner)")]
     = "local",
@@ -141,12 +141,22 @@ def experiment(
 ) -> None:
     """Run a grid of variants x seeds as tracked pipeline runs sharing the cache, then write
     the comparison table (mean ± std, gain over the baseline, paired p-value) and log it."""
-    from sracl_core.experiment.grid import grid_runs, load_grid, select_variants
+    from sracl_core.experiment.grid import (
+        check_grid_metrics,
+        grid_origins,
+        grid_runs,
+        load_grid,
+        select_variants,
+    )
 
     resolved = load(config, overrides)
     try:
-        for run in grid_runs(select_variants(load_grid(grid), variant), list(overrides or [])):
-            check_config(load_config(config, list(run.overrides)), f"{grid} ({run.label})")
+        chosen_grid = select_variants(load_grid(grid), variant)
+        for run in grid_runs(chosen_grid, list(overrides or [])):
+            run_config = load_config(config, list(run.overrides),
+                                     origins=grid_origins(chosen_grid, grid, run))
+            check_config(run_config, f"{grid} ({run.label})")
+            check_grid_metrics(chosen_grid, grid, run, run_config.evaluate.metric_names())
     except SraclError as error:
         fail(error)
 

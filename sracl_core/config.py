@@ -8,6 +8,7 @@ overrides use dotted keys and YAML values (``--set train.objective.alpha=0.05``)
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -29,6 +30,7 @@ from sracl_core.semantic.config import (
     SentenceTransformersConfig,
     VllmProfilesConfig,
 )
+from sracl_core.yaml_files import load_yaml
 
 
 class TrackingConfig(StrictModel):
@@ -79,29 +81,39 @@ class PipelineConfig(StrictModel):
         return value
 
 
-def load_config(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> PipelineConfig:
-    """Read, override and validate a config; every error names the file and the key."""
+def load_config(path: str | Path, overrides: list[str] | tuple[str, ...] = (),
+                origins: Mapping[str, str] | None = None) -> PipelineConfig:
+    """Read, override and validate a config; every error names the file and the key, and an
+    override's error where it came from (``origins``: override -> where it was written;
+    by default ``--set``)."""
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"{path}: config file not found")
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        raw = load_yaml(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as error:
         raise ConfigError(f"{path}: not valid YAML: {error}") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping of sections at the top level")
     for override in overrides:
-        apply_override(raw, override)
+        try:
+            apply_override(raw, override)
+        except ConfigError as error:
+            if origins and override in origins:
+                raise ConfigError(f"{origins[override]}: {error}") from None
+            raise
     return validate_config(raw, source=str(path), base_dir=path.resolve().parent,
-                           overrides=overrides)
+                           overrides=overrides, origins=origins)
 
 
 def validate_config(raw: dict[str, Any], *, source: str, base_dir: Path,
-                    overrides: list[str] | tuple[str, ...] = ()) -> PipelineConfig:
+                    overrides: list[str] | tuple[str, ...] = (),
+                    origins: Mapping[str, str] | None = None) -> PipelineConfig:
     try:
         return PipelineConfig.model_validate(raw, context={"base_dir": base_dir})
     except ValidationError as error:
-        raise ConfigError(format_validation_error(error, source, raw, overrides)) from None
+        raise ConfigError(format_validation_error(error, source, raw, overrides,
+                                                  origins)) from None
 
 
 def apply_override(raw: dict[str, Any], override: str) -> None:
@@ -130,7 +142,8 @@ def apply_override(raw: dict[str, Any], override: str) -> None:
 
 def format_validation_error(error: ValidationError, source: str,
                             raw: dict[str, Any] | None = None,
-                            overrides: list[str] | tuple[str, ...] = ()) -> str:
+                            overrides: list[str] | tuple[str, ...] = (),
+                            origins: Mapping[str, str] | None = None) -> str:
     """One line a problem, each naming its key; a key set on the command line says so, since
     the file it is reported against does not hold the bad value."""
     lines = [f"{source}: invalid config"]
@@ -153,7 +166,8 @@ def format_validation_error(error: ValidationError, source: str,
         else:
             message += f" (got {item.get('input')!r})"
         blamed = _override_of(key, overrides)
-        lines.append(f"  {key}: {message}" + (f" (from --set {blamed})" if blamed else ""))
+        origin = (origins or {}).get(blamed, f"--set {blamed}") if blamed else None
+        lines.append(f"  {key}: {message}" + (f" (from {origin})" if origin else ""))
     return "\n".join(lines)
 
 

@@ -127,3 +127,12 @@ def test_a_problem_set_on_the_command_line_says_so(tiny_config: Path, tmp_path: 
     assert any(line.startswith("  train.batch: no such key") and
                line.endswith("(from --set train={'lr': 0.1, 'batch': 2})") for line in lines)
     assert any(line.startswith("  seed: ") and "(from --set" not in line for line in lines)
+
+
+def test_a_section_given_twice_is_an_error_naming_both_lines(tmp_path: Path):
+    """YAML keeps the last of two equal keys, so the first ``train:`` was silently lost."""
+    path = tmp_path / "twice.yaml"
+    path.write_text("dataset: d\ntrain:\n  lr: 0.1\ndata:\n  k_core: 1\ntrain:\n  epochs: 2\n")
+    with pytest.raises(ConfigError, match=r"the key 'train' is given twice \(first on line 2\); "
+                                          r"keep one\n.*line 6"):
+        load_config(path)

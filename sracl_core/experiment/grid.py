@@ -21,12 +21,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Annotated
 
 import yaml
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from sracl_core.config_base import StrictModel
 from sracl_core.errors import ConfigError
+from sracl_core.yaml_files import load_yaml
 
 DEFAULT_METRICS = ["all/HR@10", "all/NDCG@10", "all/HR@20", "all/NDCG@20"]
 
@@ -36,13 +38,17 @@ RUNNERS = ("local", "ray")
 runner (``sracl experiment --runner``); here, so the CLI checks it before importing Prefect."""
 
 
+Seed = Annotated[int, Field(strict=True, ge=0, lt=2**63)]
+"""What torch's generators take; strict, so ``true`` is not read as seed 1."""
+
+
 class GridConfig(StrictModel):
     """What to run and how to compare it."""
 
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$",
                       description="the MLflow experiment and the results folder")
     baseline: str = Field(description="the variant gains and p-values are measured against")
-    seeds: list[int] = Field(min_length=1, description="training seeds (train.seed)")
+    seeds: list[Seed] = Field(min_length=1, description="training seeds (train.seed)")
     metrics: list[str] = Field(DEFAULT_METRICS, min_length=1,
                                description="test metrics of the evaluate stage to report")
     overrides: list[str] = Field([], description="applied to every run, before the variant's")
@@ -65,6 +71,11 @@ class GridConfig(StrictModel):
         unknown = sorted(set(self.reference) - set(self.variants))
         if unknown:
             raise ValueError(f"reference names unknown variants {unknown}")
+        for name, numbers in self.reference.items():
+            unreported = sorted(set(numbers) - set(self.metrics))
+            if unreported:
+                raise ValueError(f"reference {name!r} gives {unreported}, which are not among "
+                                 f"the grid's metrics {self.metrics}")
         return self
 
 
@@ -86,7 +97,7 @@ def load_grid(path: str | Path) -> GridConfig:
     if not path.is_file():
         raise ConfigError(f"{path}: grid file not found")
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        raw = load_yaml(path.read_text(encoding="utf-8")) or {}
         return GridConfig.model_validate(raw)
     except yaml.YAMLError as error:
         raise ConfigError(f"{path}: not valid YAML: {error}") from None
@@ -102,6 +113,26 @@ def grid_runs(grid: GridConfig, extra: list[str] | tuple[str, ...] = ()) -> list
     the first seed, then the next seed."""
     return [GridRun(variant, seed, (*extra, *grid.overrides, *overrides, f"train.seed={seed}"))
             for seed in grid.seeds for variant, overrides in grid.variants.items()]
+
+
+def grid_origins(grid: GridConfig, path: str | Path, run: GridRun) -> dict[str, str]:
+    """Where each override of a run was written, for config errors: the grid's own list, the
+    variant's, or its seeds (the rest came from the command line)."""
+    origins = {override: f"{path}, overrides" for override in grid.overrides}
+    origins.update({override: f"{path}, variant {run.variant!r}"
+                    for override in grid.variants[run.variant]})
+    origins[f"train.seed={run.seed}"] = f"{path}, seeds"
+    return origins
+
+
+def check_grid_metrics(grid: GridConfig, path: str | Path, run: GridRun,
+                       computed: list[str]) -> None:
+    """The grid's metrics are among those the run's evaluate stage writes (before, a typo
+    surfaced after training as a table of nan)."""
+    unknown = [metric for metric in grid.metrics if metric not in computed]
+    if unknown:
+        raise ConfigError(f"{path}: metrics: {', '.join(unknown)} not computed by the evaluate "
+                          f"stage of {run.label}; it computes {', '.join(computed)}")
 
 
 def select_variants(grid: GridConfig, names: list[str] | None) -> GridConfig:

@@ -174,6 +174,11 @@ class TrainConfig(StrictModel):
         return value
 
 
+def metric_key(name: str, exclude_history: bool) -> str:
+    """``"NDCG@10"`` -> ``"all/NDCG@10"`` or ``"unseen/NDCG@10"``."""
+    return f"{'unseen' if exclude_history else 'all'}/{name}"
+
+
 class EvaluateConfig(StrictModel):
     """Full-ranking evaluation of the best checkpoint on the test split.
 
@@ -187,3 +192,10 @@ class EvaluateConfig(StrictModel):
                                    "user's seen items removed")
     batch_size: int = runtime_field(2048, "sequences scored at once", ge=1)
     top_k: int = runtime_field(20, "length of the lists written by `sracl recommend`", ge=1)
+
+    def metric_names(self) -> list[str]:
+        """Every test metric the evaluate stage writes under this config (a grid's
+        ``metrics`` are checked against these before anything trains)."""
+        names = ([f"HR@{k}" for k in self.ks] + [f"NDCG@{k}" for k in self.ks]
+                 + [f"MRR@{k}" for k in self.mrr_ks])
+        return [metric_key(name, exclude) for exclude in self.exclude_history for name in names]

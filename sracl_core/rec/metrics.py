@@ -32,13 +32,8 @@ from collections.abc import Callable, Sequence
 import torch
 
 from sracl_core.rec.backbones.base import Backbone
-from sracl_core.rec.config import EvaluateConfig, TieRule
+from sracl_core.rec.config import EvaluateConfig, TieRule, metric_key
 from sracl_core.rec.data import EvalSplit
-
-
-def metric_key(name: str, exclude_history: bool) -> str:
-    """``"NDCG@10"`` -> ``"all/NDCG@10"`` or ``"unseen/NDCG@10"``."""
-    return f"{'unseen' if exclude_history else 'all'}/{name}"
 
 
 def _item_scores(model: Backbone, sequences: torch.Tensor, exclude_history: bool,

@@ -31,6 +31,14 @@ variants: {a: [], b: [train.lr=0.01]}
     ("name: g\nbaseline: a\nseeds: [1, 1]\nvariants: {a: []}", "seeds must be distinct"),
     ("name: g\nbaseline: a\nseeds: [1]\nvariants: {a: []}\nseed: 3", "seed: Extra inputs"),
     ("name: a b\nbaseline: a\nseeds: [1]\nvariants: {a: []}", "name: String should match"),
+    ("name: g\nbaseline: a\nseeds: [true]\nvariants: {a: []}", "seeds.0: Input should be a "
+                                                                "valid integer"),
+    ("name: g\nbaseline: a\nseeds: [99999999999999999999]\nvariants: {a: []}",
+     "seeds.0: Input should be less than 9223372036854775808"),
+    ("name: g\nbaseline: a\nseeds: [1]\nvariants: {a: []}\nreference: {a: {all/HR@5: 0.1}}",
+     r"reference 'a' gives \['all/HR@5'\], which are not among the grid's metrics"),
+    ("name: g\nbaseline: a\nseeds: [1]\nvariants:\n  a: []\n  a: [train.lr=0.1]",
+     "the key 'a' is given twice \\(first on line 5\\); keep one"),
 ])
 def test_bad_grids_name_the_field(tmp_path, text, message):
     with pytest.raises(ConfigError, match=message):
@@ -51,3 +59,24 @@ reference: {b: {all/HR@10: 0.5}, c: {all/HR@10: 0.6}}
     assert select_variants(grid, None) == grid
     with pytest.raises(ConfigError, match=r"--variant d: not in grid 'g1'; variants: a, b, c"):
         select_variants(grid, ["c", "d"])
+
+
+def test_a_grid_override_that_fails_names_the_grid_and_variant(tmp_path, tiny_config):
+    """Before, it was blamed on a ``--set`` the user never typed."""
+    from sracl_core.config import load_config
+    from sracl_core.experiment.grid import check_grid_metrics, grid_origins
+
+    path = _write(tmp_path, "name: g\nbaseline: a\nseeds: [1]\nmetrics: [all/HR@10, all/HR@999]"
+                            "\nvariants: {a: [train.nonexistent=3], b: [noequals]}\n")
+    grid = load_grid(path)
+    first, second = grid_runs(grid)
+    with pytest.raises(ConfigError) as raised:
+        load_config(tiny_config, first.overrides, origins=grid_origins(grid, path, first))
+    assert str(raised.value).splitlines()[1].startswith("  train.nonexistent: no such key")
+    assert str(raised.value).endswith(f"(from {path}, variant 'a')")
+    with pytest.raises(ConfigError, match=rf"^{path}, variant 'b': override 'noequals': "):
+        load_config(tiny_config, second.overrides, origins=grid_origins(grid, path, second))
+    computed = load_config(tiny_config).evaluate.metric_names()
+    with pytest.raises(ConfigError, match=rf"^{path}: metrics: all/HR@999 not computed by the "
+                                          r"evaluate stage of a/seed-1; it computes all/HR@5, "):
+        check_grid_metrics(grid, path, first, computed)
