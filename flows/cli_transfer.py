@@ -18,6 +18,7 @@ from sracl_core.cache_transfer import (
     ArtifactRef,
     TransferReport,
     artifacts_under,
+    is_bundle,
     resume_states_under,
     transfer,
 )
@@ -95,6 +96,13 @@ def export(
     try:
         configs = _configs(config, list(overrides or []), grid)
         refs = selected(configs, stage)
+        if not (artifacts or answers or resume):
+            raise ConfigError("--no-artifacts --no-answers without --resume: nothing to export")
+        source = configs[0].cache_root
+        if not source.is_dir():
+            raise ConfigError(f"cache_root: no cache at {source} to export from (check the "
+                              "config and its --set cache_root)")
+        check_cache_root(bundle, writing=True, key="bundle")
     except SraclError as error:
         fail(error)
     trains = [ref for ref in refs if ref.stage == "train"] if resume else []
@@ -113,7 +121,12 @@ def import_(
     """Copy everything in a bundle into the config's cache root: artifacts (checked against
     their manifests), LLM answers, and the resume state the next run picks up."""
     if not bundle.is_dir():
-        fail(ConfigError(f"{bundle}: no such folder (a bundle from `sracl cache export`)"))
+        what = "a file" if bundle.exists() else "no such folder"
+        fail(ConfigError(f"{bundle}: {what}; expected a bundle folder from `sracl cache export`"))
+    if not is_bundle(bundle):
+        fail(ConfigError(f"{bundle}: not a bundle or cache root: it holds no "
+                         "<dataset>/<stage>/<fingerprint>/manifest.json, LLM answers or resume "
+                         "state (a bundle is the folder `sracl cache export` wrote)"))
     root = load(config, overrides).cache_root
     try:
         check_cache_root(root, writing=True)

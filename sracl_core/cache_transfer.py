@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sracl_core import owned_folders
-from sracl_core.artifact_integrity import cache_artifacts, check_folder
+from sracl_core.artifact_integrity import MANIFEST, cache_artifacts, check_folder
 from sracl_core.artifacts import ArtifactStore
 from sracl_core.atomic import TEMPORARY_PREFIX, replacing_folder
 from sracl_core.errors import ArtifactCorrupt
@@ -68,6 +68,13 @@ def artifacts_under(root: Path, stages: Iterable[str]) -> list[ArtifactRef]:
         return []
     return [ArtifactRef(folder.parents[1].name, folder.parent.name, folder.name)
             for folder in cache_artifacts(Path(root), stages)]
+
+
+def is_bundle(root: Path) -> bool:
+    """Whether ``root`` holds anything a transfer copies: artifacts, LLM answers or resume
+    state (a folder one level too deep, or any other folder, holds none of them)."""
+    return (any(Path(root).glob(f"*/*/*/{MANIFEST}")) or (Path(root) / ANSWERS).is_dir()
+            or bool(resume_states_under(root)))
 
 
 def resume_states_under(root: Path) -> list[ArtifactRef]:

@@ -67,7 +67,7 @@ def _input_problems(config: PipelineConfig) -> list[str]:
     return problems
 
 
-def check_cache_root(root: Path, *, writing: bool) -> None:
+def check_cache_root(root: Path, *, writing: bool, key: str = "cache_root") -> None:
     """``cache_root`` is a folder or can become one, and (``writing``, which makes it) this
     process can write there. Checked before anything starts: a file in its place, or a
     read-only disk, used to surface as a traceback from the first write (the log file)."""
@@ -76,8 +76,8 @@ def check_cache_root(root: Path, *, writing: bool) -> None:
         existing = existing.parent
     if not existing.is_dir():
         where = "it is a file" if existing == root else f"{existing} is a file"
-        raise ConfigError(f"cache_root: expected a folder (or a path where one can be made) "
-                          f"for {root}, but {where}; set cache_root to a folder")
+        raise ConfigError(f"{key}: expected a folder (or a path where one can be made) "
+                          f"for {root}, but {where}; set {key} to a folder")
     if not writing:
         return
     try:  # tried, not asked (os.access): root may write anywhere, yet not on a read-only disk
@@ -85,8 +85,8 @@ def check_cache_root(root: Path, *, writing: bool) -> None:
         with tempfile.TemporaryFile(dir=root):
             pass
     except OSError as error:
-        raise ConfigError(f"cache_root: expected a writable folder at {root}, but writing there "
-                          f"failed: {error.strerror or error}; set cache_root to one that is"
+        raise ConfigError(f"{key}: expected a writable folder at {root}, but writing there "
+                          f"failed: {error.strerror or error}; set {key} to one that is"
                           ) from None
 
 

@@ -74,3 +74,32 @@ def test_bad_input_fails_with_what_was_expected(tiny_config: Path, tmp_path: Pat
     missing = _invoke("cache", "import", str(tmp_path / "nowhere"), "-c", str(tiny_config))
     assert missing.exit_code == 1
     assert f"{tmp_path / 'nowhere'}: no such folder" in missing.output
+
+
+def test_what_cannot_be_a_bundle_or_has_nothing_to_export_is_refused(tiny_config: Path,
+                                                                      tmp_path: Path):
+    """Before: a raw NotADirectoryError, or exit code 0 with nothing done."""
+    absent = tmp_path / "no-such-cache"
+    nothing = _invoke("cache", "export", str(tmp_path / "b"), "-c", str(tiny_config),
+                      "--set", f"cache_root={absent}")
+    assert nothing.exit_code == 1 and f"no cache at {absent} to export from" in nothing.output
+    empty = _invoke("cache", "export", str(tmp_path / "b"), "-c", str(tiny_config),
+                    "--no-artifacts", "--no-answers")
+    assert empty.exit_code == 1 and "nothing to export" in empty.output
+    assert not (tmp_path / "b").exists()
+
+    resolved = load_config(tiny_config)
+    run_stage(resolved, "ingest")
+    a_file = tmp_path / "a-file"
+    a_file.write_text("kept")
+    into_a_file = _invoke("cache", "export", str(a_file), "-c", str(tiny_config))
+    assert into_a_file.exit_code == 1 and "Traceback" not in into_a_file.output
+    assert f"for {a_file}, but it is a file" in into_a_file.output and a_file.read_text() == "kept"
+    bundle = tmp_path / "bundle"
+    assert _invoke("cache", "export", str(bundle), "-c", str(tiny_config)).exit_code == 0
+    too_deep = _invoke("cache", "import", str(bundle / resolved.dataset), "-c",
+                       str(tiny_config), "--set", f"cache_root={tmp_path / 'other'}")
+    assert too_deep.exit_code == 1 and "not a bundle or cache root" in too_deep.output
+    a_file_import = _invoke("cache", "import", str(a_file), "-c", str(tiny_config))
+    assert a_file_import.exit_code == 1 and f"{a_file}: a file; expected a bundle folder" \
+        in a_file_import.output
