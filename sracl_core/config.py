@@ -78,7 +78,14 @@ class PipelineConfig(StrictModel):
     def _dataset_is_a_folder_name(cls, value: str) -> str:
         if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", value):
             raise ValueError("must be letters, digits, '_', '.', '-' (it names a cache folder)")
+        if value in CACHE_ROOT_ENTRIES or value.startswith("mlflow.db"):
+            raise ValueError(f"{value!r} is taken: the cache root keeps its "
+                             f"{', '.join(sorted(CACHE_ROOT_ENTRIES))} and mlflow.db there")
         return value
+
+
+CACHE_ROOT_ENTRIES = frozenset({"llm_cache", "logs", "mlartifacts", "prefect"})
+"""What the cache root holds beside one folder per dataset, so no dataset may be named so."""
 
 
 def load_config(path: str | Path, overrides: list[str] | tuple[str, ...] = (),

@@ -136,3 +136,11 @@ def test_a_section_given_twice_is_an_error_naming_both_lines(tmp_path: Path):
     with pytest.raises(ConfigError, match=r"the key 'train' is given twice \(first on line 2\); "
                                           r"keep one\n.*line 6"):
         load_config(path)
+
+
+@pytest.mark.parametrize("name", ["logs", "prefect", "llm_cache", "mlartifacts", "mlflow.db"])
+def test_a_dataset_may_not_take_the_name_of_what_the_cache_root_keeps(tiny_config: Path,
+                                                                       name: str):
+    with pytest.raises(ConfigError, match=rf"dataset: '{name}' is taken: the "
+                                          r"cache root keeps its llm_cache, logs, "):
+        load_config(tiny_config, [f"dataset={name}"])
