@@ -115,12 +115,14 @@ def claim(folder: Path, locks_dir: Path) -> OwnedFolder | None:
     return OwnedFolder(folder, lock)
 
 
-def remove_abandoned(parent: Path, pattern: str, locks_dir: Path) -> None:
-    """Delete the folders matching ``pattern`` whose writers are gone; leave all others."""
+def remove_abandoned(parent: Path, pattern: str, locks_dir: Path,
+                     why: str = "left by a run that ended without finishing") -> None:
+    """Delete the folders matching ``pattern`` whose writers are gone; leave all others.
+    ``why`` goes in the log line (a finished run's checkpoints are not a failure's)."""
     for candidate in sorted(parent.glob(pattern)):
         abandoned = claim(candidate, locks_dir) if candidate.is_dir() else None
         if abandoned is not None:
-            log.info("removing %s, left by a run that ended without finishing", candidate)
+            log.info("removing %s, %s", candidate, why)
             abandoned.remove()
 
 

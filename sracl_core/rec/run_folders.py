@@ -45,7 +45,8 @@ def run_folder(root: Path, locks_dir: Path) -> Iterator[Path]:
 def remove_finished(root: Path, locks_dir: Path) -> None:
     """Delete the checkpoints of a fingerprint whose artifact is published, except those of
     a run still going (a ``--force`` run of it); leftovers of the old one-folder layout too."""
-    owned_folders.remove_abandoned(root, f"{RUN_PREFIX}*", locks_dir)
+    owned_folders.remove_abandoned(root, f"{RUN_PREFIX}*", locks_dir,
+                                   why="the checkpoints of a run whose model is published")
     with suppress(FileNotFoundError):  # another run removed it meanwhile
         for legacy in root.iterdir():
             if not legacy.name.startswith(RUN_PREFIX):

@@ -83,3 +83,15 @@ def test_a_live_runs_folder_is_neither_adopted_nor_removed(tmp_path: Path):
         assert live.returncode == 0, output
         assert mine != _folder(output)
     assert _state(_folder(output)) == {"writer": "0", "step": 2}
+
+
+def test_a_finished_runs_checkpoints_are_removed_as_such(tmp_path: Path, caplog):
+    """Before, the log line called them "left by a run that ended without finishing"."""
+    root, locks = tmp_path / ".checkpoints" / "fp", tmp_path / ".locks" / "fp"
+    with run_folder(root, locks) as folder:
+        (folder / "marker").write_text("done")
+    with caplog.at_level("INFO", logger="sracl_core.owned_folders"):
+        remove_finished(root, locks)
+    assert not root.exists()
+    assert [record.getMessage() for record in caplog.records] == [
+        f"removing {folder}, the checkpoints of a run whose model is published"]
