@@ -142,7 +142,9 @@ def inspect_grid(
     width = max(len(run.label) for run in runs)
     for run in runs:
         line = f"  {run.label:<{width}}  {run.state:<12}"
-        if run.state != "not started":
+        if run.state == "damaged":
+            line += "  its resume checkpoint cannot be read (`sracl run` names the file)"
+        elif run.state != "not started":
             at = f", step {run.step}" if run.state == "part-trained" and run.step else ""
             if run.state == "trained":
                 at = ", evaluating"
@@ -154,6 +156,7 @@ def inspect_grid(
             line += f"  {metric} {run.metric:.4f}"
         console.print(line.rstrip(), highlight=False, soft_wrap=True)
     counts = {state: sum(run.state == state for run in runs)
-              for state in ("finished", "trained", "part-trained", "not started")}
+              for state in ("finished", "trained", "part-trained", "damaged", "not started")
+              if state != "damaged" or any(run.state == state for run in runs)}
     console.print(", ".join(f"{count} {state}" for state, count in counts.items()),
                   highlight=False)

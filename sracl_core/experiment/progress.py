@@ -22,9 +22,10 @@ from sracl_core.rec.trainer import LAST
 from sracl_core.stages.evaluate import model_facts
 from sracl_core.stages.graph import outputs_of
 
-RunState = Literal["finished", "trained", "part-trained", "not started"]
+RunState = Literal["finished", "trained", "part-trained", "damaged", "not started"]
 """``trained``: the model is published, its evaluation is not (evaluating now, or a run
-stopped between the two stages)."""
+stopped between the two stages). ``damaged``: its resume checkpoint's progress record
+cannot be read (the run says which file when it starts)."""
 
 
 @dataclass(frozen=True)
@@ -101,10 +102,13 @@ def grid_progress(config_path: str | Path, grid: GridConfig,
 def _from_checkpoint(variant: str, seed: int, epochs: int, record: dict | None) -> RunProgress:
     if record is None:
         return RunProgress(variant, seed, "not started", epochs)
-    history = record.get("history", [])
-    seconds = float(record.get("train_seconds", 0.0)) + sum(
-        epoch["train_seconds"] + epoch["eval_seconds"] for epoch in history)
-    best = record.get("best_epoch", -1)
-    return RunProgress(variant, seed, "part-trained", epochs, len(history),
-                       step=int(record.get("step", 0)), train_seconds=seconds,
-                       best_epoch=best if best >= 0 else None)
+    try:
+        history = record.get("history", [])
+        seconds = float(record.get("train_seconds", 0.0)) + sum(
+            epoch["train_seconds"] + epoch["eval_seconds"] for epoch in history)
+        best = int(record.get("best_epoch", -1))
+        step = int(record.get("step", 0))
+    except (AttributeError, KeyError, TypeError, ValueError):  # not what a trainer writes
+        return RunProgress(variant, seed, "damaged", epochs)
+    return RunProgress(variant, seed, "part-trained", epochs, len(history), step=step,
+                       train_seconds=seconds, best_epoch=best if best >= 0 else None)

@@ -98,3 +98,24 @@ def test_the_command_lists_every_run_and_counts_them(tiny_config: Path, grid_sta
     assert "plain/seed-3  trained" in lines[3] and "3/3 epochs, evaluating" in lines[3]
     assert lines[4].split() == ["plain/seed-4", "not", "started"]
     assert lines[5] == "1 finished, 1 trained, 1 part-trained, 1 not started"
+
+
+@pytest.mark.parametrize("record", ["[1, 2]", '{"history": [{"epoch": 0}]}'],
+                         ids=["not-an-object", "history-without-times"])
+def test_a_progress_record_that_is_json_but_no_trainers_is_shown_as_damaged(
+        tiny_config: Path, grid_state: Path, record: str):
+    """Before, ``inspect grid`` failed with a raw AttributeError or KeyError traceback."""
+    from flows.cli import app
+
+    stopped_run = grid_runs(load_grid(grid_state))[1]
+    outputs = outputs_of(load_config(tiny_config, list(stopped_run.overrides)))
+    folder = outputs.stage_folder("train") / CHECKPOINTS / outputs.fingerprint("train")
+    (progress,) = folder.glob("run-*/last/progress.json")
+    progress.write_text(record)
+    assert grid_progress(tiny_config, load_grid(grid_state))[1].state == "damaged"
+    result = CliRunner().invoke(app, ["inspect", "grid", "--grid", str(grid_state),
+                                      "-c", str(tiny_config)], terminal_width=200)
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert "plain/seed-2  damaged" in lines[2] and "cannot be read" in lines[2]
+    assert lines[5] == "1 finished, 1 trained, 0 part-trained, 1 damaged, 1 not started"
