@@ -82,6 +82,15 @@ def check_folder(folder: Path) -> Verdict:
     return Verdict("cached")
 
 
+def file_in_the_way(folder: Path) -> Path | None:
+    """The nearest existing path at or above ``folder``, when it is a file and not a folder:
+    a stage or dataset folder replaced by a file reads as missing, then fails its write."""
+    for path in (folder, *folder.parents):
+        if path.exists():
+            return None if path.is_dir() else path
+    return None
+
+
 def identity_problem(folder: Path, stage: str, fingerprint: str, dataset: str) -> str | None:
     """Whether the manifest in ``folder`` says it is that artifact: a folder renamed (or a
     bundle edited) to pass for another config's artifact would otherwise be trusted by

@@ -36,6 +36,7 @@ from sracl_core.artifact_integrity import (
     MANIFEST,
     Verdict,
     check_folder,
+    file_in_the_way,
     file_records,
     identity_problem,
     move_aside,
@@ -119,6 +120,10 @@ class ArtifactStore:
         """Missing, cached, unverified (an old manifest) or corrupt (naming the file): a
         manifest of another stage, fingerprint or dataset counts as corrupt."""
         folder = self.path(stage, fingerprint)
+        in_the_way = file_in_the_way(folder)
+        if in_the_way is not None:
+            return Verdict("corrupt", f"{in_the_way} is a file where a folder of the cache "
+                                      "should be; move it away")
         verdict = check_folder(folder)
         if verdict.usable:
             problem = identity_problem(folder, stage, fingerprint, self.dataset)
@@ -172,6 +177,10 @@ class ArtifactStore:
         only after the new one is fully written (``--force``).
         """
         final = self.path(stage, fingerprint)
+        in_the_way = file_in_the_way(final)
+        if in_the_way is not None:
+            raise ArtifactCorrupt(f"{in_the_way} is a file where a folder of the cache should "
+                                  f"be; move it away and run again")
         final.parent.mkdir(parents=True, exist_ok=True)
         locks = self.locks_dir(stage)
         owned_folders.remove_abandoned(final.parent, f"{_TEMP_PREFIX}*", locks)

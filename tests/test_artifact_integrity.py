@@ -84,3 +84,19 @@ def test_a_manifest_that_vouches_for_nothing_is_corrupt(tmp_path: Path, edit, pr
     verdict = store.check("s", "fp")
     assert verdict.state == "corrupt" and not verdict.usable
     assert verdict.problem.startswith(f"{manifest}: ") and problem in verdict.problem
+
+
+def test_a_file_where_a_stage_folder_should_be_is_named(tmp_path: Path):
+    """Before, ``status`` said missing, ``verify`` sound, and ``run`` failed with a bare
+    FileExistsError on an internal path."""
+    store = ArtifactStore(tmp_path, "ds")
+    stage_folder = tmp_path / "ds" / "s"
+    stage_folder.parent.mkdir(parents=True)
+    stage_folder.write_text("in the way")
+    verdict = store.check("s", "fp")
+    assert verdict.state == "corrupt" and verdict.problem.startswith(f"{stage_folder} is a file")
+    expected = f"{stage_folder} is a file where a folder of the cache should be; move it away"
+    with pytest.raises(ArtifactCorrupt, match=expected), \
+            store.write("s", "fp", config={}, inputs={}):
+        pass
+    assert stage_folder.read_text() == "in the way"

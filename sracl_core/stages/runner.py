@@ -72,8 +72,8 @@ def run_stage(config: PipelineConfig, stage: str, *, force: bool = False,
         if not force and verdict.usable:
             log.info("%s: cached (%s), written by the run this one waited for", stage, fp)
             return StageOutcome(stage, fp, True, path, time.perf_counter() - started)
-        if verdict.state == "corrupt":
-            aside = move_aside(store.path(stage, fp))
+        if verdict.state == "corrupt" and store.path(stage, fp).is_dir():  # else: the write
+            aside = move_aside(store.path(stage, fp))  # names the file in the way
             log.warning("%s: %s; moved the damaged artifact to %s and computing it again",
                         stage, verdict.problem, aside)
         inputs = {upstream: fingerprints[upstream] for upstream in spec.inputs_for(config)}

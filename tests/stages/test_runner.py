@@ -155,3 +155,13 @@ def test_an_artifact_from_before_checksums_is_reused_unverified(tiny_config: Pat
     manifest.write_text(json.dumps(old))
     assert {entry.stage: entry.state for entry in plan(config)}["ingest"] == "unverified"
     assert run_stage(config, "ingest").cached
+
+
+def test_a_file_in_place_of_a_stage_folder_stops_the_run_naming_it(tiny_config: Path):
+    config = load_config(tiny_config)
+    stage_folder = config.cache_root / config.dataset / "ingest"
+    stage_folder.parent.mkdir(parents=True)
+    stage_folder.write_text("in the way")
+    with pytest.raises(ArtifactCorrupt, match=f"{stage_folder} is a file where a folder"):
+        run_stage(config, "ingest")
+    assert stage_folder.read_text() == "in the way"
