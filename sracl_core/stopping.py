@@ -72,11 +72,15 @@ def signals_stop_after_step(enabled: bool = True) -> Iterator[None]:
             if handler is not None:  # None: installed outside Python, left as it is
                 signal.signal(number, handler)
 
+    pending: list[int] = []
+
     def first_stops_after_step(signum: int, frame: FrameType | None) -> None:
         if stop_requested():
+            pending.clear()  # the handler outside is told now, once
             restore()
             signal.raise_signal(signum)
             return
+        pending.append(signum)
         request_stop(signum)
 
     for number in STOP_SIGNALS:
@@ -85,3 +89,6 @@ def signals_stop_after_step(enabled: bool = True) -> Iterator[None]:
         yield
     finally:
         restore()
+    if pending:  # it came after the last step (training ended anyway): honour it now
+        clear_stop()
+        signal.raise_signal(pending[0])

@@ -81,3 +81,18 @@ def test_nothing_is_installed_off_the_main_thread_or_for_torchrun_ranks(enabled:
     else:
         look()
     assert seen == [before]
+
+
+def test_a_signal_after_the_last_step_is_not_lost_when_training_ends() -> None:
+    """Training that ends on its own after the request (it came during the last validation)
+    hands the signal to the handler outside, so the command still stops."""
+    outside: list[int] = []
+    previous = signal.signal(signal.SIGTERM, lambda signum, _: outside.append(signum))
+    try:
+        with signals_stop_after_step():
+            signal.raise_signal(signal.SIGTERM)
+            assert outside == []
+        assert outside == [signal.SIGTERM] and not stop_requested()
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        clear_stop()
