@@ -21,3 +21,18 @@ def test_every_run_of_a_shipped_grid_is_a_valid_config(grid_path: Path):
         config = load_config(config_path, list(run.overrides))
         assert _choice_problems(config) == [], run.label
         assert config.train.seed == run.seed
+
+
+def test_the_protocol_grid_shares_its_baseline_runs_with_the_headline_grid():
+    """Its sracl-text seeds are the headline grid's, so they are trained once for both."""
+    from sracl_core.stages.graph import stage_fingerprints
+
+    config_path = ROOT / "configs" / "beauty.yaml"
+
+    def trains(name: str) -> dict[int, str]:
+        return {run.seed: stage_fingerprints(load_config(config_path, list(run.overrides)))
+                ["train"] for run in grid_runs(load_grid(ROOT / "experiments" / name))
+                if run.variant == "sracl-text"}
+
+    protocol = trains("beauty-protocol.yaml")
+    assert protocol == trains("beauty-headline.yaml") and len(protocol) == 3
