@@ -95,7 +95,8 @@ class GridRun:
 def load_grid(path: str | Path) -> GridConfig:
     path = Path(path)
     if not path.is_file():
-        raise ConfigError(f"{path}: grid file not found")
+        raise ConfigError(f"{path}: " + ("a folder; expected a grid YAML file" if path.is_dir()
+                                         else "grid file not found"))
     try:
         raw = load_yaml(path.read_text(encoding="utf-8")) or {}
         return GridConfig.model_validate(raw)

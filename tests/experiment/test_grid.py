@@ -80,3 +80,10 @@ def test_a_grid_override_that_fails_names_the_grid_and_variant(tmp_path, tiny_co
     with pytest.raises(ConfigError, match=rf"^{path}: metrics: all/HR@999 not computed by the "
                                           r"evaluate stage of a/seed-1; it computes all/HR@5, "):
         check_grid_metrics(grid, path, first, computed)
+
+
+def test_a_folder_given_as_the_grid_is_named_as_a_folder(tmp_path):
+    with pytest.raises(ConfigError, match=rf"^{tmp_path}: a folder; expected a grid YAML file$"):
+        load_grid(tmp_path)
+    with pytest.raises(ConfigError, match="grid file not found"):
+        load_grid(tmp_path / "absent.yaml")
