@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
 
+from sracl_core.artifact_integrity import file_in_the_way
 from sracl_core.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -71,11 +72,9 @@ def check_cache_root(root: Path, *, writing: bool, key: str = "cache_root") -> N
     """``cache_root`` is a folder or can become one, and (``writing``, which makes it) this
     process can write there. Checked before anything starts: a file in its place, or a
     read-only disk, used to surface as a traceback from the first write (the log file)."""
-    existing = root
-    while not existing.exists() and existing != existing.parent:
-        existing = existing.parent
-    if not existing.is_dir():
-        where = "it is a file" if existing == root else f"{existing} is a file"
+    in_the_way = file_in_the_way(root)
+    if in_the_way is not None:
+        where = "it is a file" if in_the_way == root else f"{in_the_way} is a file"
         raise ConfigError(f"{key}: expected a folder (or a path where one can be made) "
                           f"for {root}, but {where}; set {key} to a folder")
     if not writing:
