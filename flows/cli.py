@@ -26,7 +26,7 @@ from flows.cli_common import (
     orchestrated,
     project_config,
 )
-from flows.cli_results import inspect_app, recommend
+from flows.cli_results import inspect_app, load_for_reading, recommend
 from flows.cli_transfer import cache_app
 from sracl_core.config import load_config
 from sracl_core.errors import ConfigError, SraclError
@@ -45,8 +45,9 @@ app = typer.Typer(
 @app.command()
 def status(config: ConfigOption = DEFAULT_CONFIG, overrides: OverrideOption = None) -> None:
     """Show each stage as cached or missing (or corrupt, naming the damaged file) for this
-    config, with its fingerprint and folder."""
-    resolved = load(config, overrides)
+    config, with its fingerprint and folder; without --set, for the last `sracl run` of this
+    file's overrides. Exits 1 when a stage is corrupt, so scripts and schedules notice."""
+    resolved = load_for_reading(config, overrides)
     try:
         check_config(resolved, config)
     except SraclError as error:
@@ -63,6 +64,8 @@ def status(config: ConfigOption = DEFAULT_CONFIG, overrides: OverrideOption = No
         check_ingested(resolved)
     except SraclError as error:
         console.print(f"[bold yellow]warning:[/] {error}", highlight=False, soft_wrap=True)
+    if any(entry.state == "corrupt" for entry in entries):
+        raise typer.Exit(code=1)
 
 
 @app.command()

@@ -84,7 +84,7 @@ class PipelineConfig(StrictModel):
         return value
 
 
-CACHE_ROOT_ENTRIES = frozenset({"llm_cache", "logs", "mlartifacts", "prefect"})
+CACHE_ROOT_ENTRIES = frozenset({"last_runs", "llm_cache", "logs", "mlartifacts", "prefect"})
 """What the cache root holds beside one folder per dataset, so no dataset may be named so."""
 
 

@@ -138,9 +138,10 @@ def test_a_section_given_twice_is_an_error_naming_both_lines(tmp_path: Path):
         load_config(path)
 
 
-@pytest.mark.parametrize("name", ["logs", "prefect", "llm_cache", "mlartifacts", "mlflow.db"])
+@pytest.mark.parametrize("name", ["logs", "prefect", "llm_cache", "mlartifacts", "last_runs",
+                                  "mlflow.db"])
 def test_a_dataset_may_not_take_the_name_of_what_the_cache_root_keeps(tiny_config: Path,
                                                                        name: str):
     with pytest.raises(ConfigError, match=rf"dataset: '{name}' is taken: the "
-                                          r"cache root keeps its llm_cache, logs, "):
+                                          r"cache root keeps its last_runs, llm_cache, logs, "):
         load_config(tiny_config, [f"dataset={name}"])

@@ -21,7 +21,7 @@ def _damage_ingest(tiny_config: Path) -> Path:
 def test_status_names_a_corrupt_artifacts_file(tiny_config: Path):
     table = _damage_ingest(tiny_config)
     result = runner.invoke(app, ["status", "--config", str(tiny_config)], terminal_width=200)
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 1, result.output
     assert result.output.count("corrupt") >= 2 and "cached" not in result.output
     assert f"ingest: {table}: 100 bytes where the manifest recorded" in result.output
     assert "moves a corrupt artifact to <stage>/.corrupt/" in result.output
