@@ -16,7 +16,7 @@ from typing import Literal
 from sracl_core.atomic import complete_folder
 from sracl_core.config import load_config
 from sracl_core.experiment.grid import GridConfig, grid_runs
-from sracl_core.experiment.results import is_finished, run_figures
+from sracl_core.experiment.results import is_finished, run_figures, training_seconds
 from sracl_core.rec.run_folders import CHECKPOINTS, RUN_PREFIX, last_written
 from sracl_core.rec.trainer import LAST
 from sracl_core.stages.evaluate import model_facts
@@ -32,9 +32,8 @@ cannot be read (the run says which file when it starts)."""
 class RunProgress:
     """One variant x seed. ``epochs_done`` counts finished epochs; ``step`` is the position
     in the epoch the checkpoint was written at, and ``train_seconds`` the training and
-    validation time up to it (part-trained runs), or the wall time of the train stage's
-    last process (trained and finished runs; a resumed run's earlier processes are not
-    in it)."""
+    validation time up to it (part-trained runs), or
+    :func:`~sracl_core.experiment.results.training_seconds` (trained and finished runs)."""
 
     variant: str
     seed: int
@@ -91,7 +90,7 @@ def grid_progress(config_path: str | Path, grid: GridConfig,
             facts = model_facts(outputs.manifest("train") or {})
             progress.append(RunProgress(
                 run.variant, run.seed, "trained", epochs, facts.get("train_epochs_run", 0),
-                train_seconds=facts.get("train_wall_seconds", 0.0),
+                train_seconds=training_seconds(facts),
                 best_epoch=facts.get("train_best_epoch")))
         else:
             progress.append(_from_checkpoint(run.variant, run.seed, epochs, newest_checkpoint(

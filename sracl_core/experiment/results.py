@@ -55,8 +55,14 @@ def run_figures(config: PipelineConfig) -> RunFigures:
                     "train artifact %s is not here: wall time and epochs unknown",
                     config.dataset, outputs.fingerprint("evaluate"), outputs.fingerprint("train"))
     return RunFigures({str(k): float(v) for k, v in metrics.items()}, outputs.fingerprint("train"),
-                      float(facts.get("train_wall_seconds", 0.0)), facts.get("train_best_epoch"),
+                      training_seconds(facts), facts.get("train_best_epoch"),
                       facts.get("train_epochs_run"))
+
+
+def training_seconds(facts: dict) -> float:
+    """A run's training time: summed over its epochs where known, so that a run resumed
+    after interruptions counts every process; else the train stage's last process."""
+    return float(facts.get("train_epoch_seconds", facts.get("train_wall_seconds", 0.0)))
 
 
 def results_folder(config: PipelineConfig, grid_name: str) -> Path:

@@ -47,9 +47,14 @@ def run(context: StageContext) -> None:
 def model_facts(train_manifest: dict) -> dict[str, float | int]:
     """How the evaluated model was trained (wall time, best and last epoch), kept with its
     test metrics: a finished run's figures then travel in its evaluate artifact alone,
-    without the model (``sracl_core.experiment.results``)."""
+    without the model (``sracl_core.experiment.results``).
+
+    ``train_wall_seconds`` is the train stage's last process only; ``train_epoch_seconds``
+    sums every epoch's training and validation time, over all the processes a resumed run
+    took (absent from train artifacts older than it)."""
     stats = train_manifest.get("stats", {})
     facts = {"train_wall_seconds": train_manifest.get("wall_seconds"),
+             "train_epoch_seconds": stats.get("epoch_seconds"),
              "train_best_epoch": stats.get("best_epoch"),
              "train_epochs_run": stats.get("epochs_run")}
     return {key: value for key, value in facts.items() if value is not None}

@@ -53,6 +53,7 @@ def run(context: StageContext) -> None:
     context.writer.stats.update(
         best_epoch=result.best_epoch,
         epochs_run=len(result.history),
+        epoch_seconds=round(sum(r.train_seconds + r.eval_seconds for r in result.history), 3),
         stopped_early=result.stopped_early,
         **{f"valid/{name}": value for name, value in result.best_valid.items()},
     )
