@@ -29,6 +29,7 @@ import logging
 import os
 import socket
 import time
+from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -173,7 +174,8 @@ def aggregate(config_path: str, grid_path: str, overrides: list[str] | None = No
     base = load_config(config_path, extra)
     folder = results_folder(base, grid.name)
     paths = write_results(folder, runs.join(times, on=["variant", "seed"], how="left"), summary,
-                          markdown)
+                          markdown, grid={"file": str(Path(grid_path).resolve()),
+                                          **grid.model_dump()})
     url = log_summary(base, grid.name, summary, grid.metrics, paths, markdown) \
         if base.tracking.enabled else None
     return {"grid": grid.name, "folder": str(folder), "markdown": markdown,

@@ -8,6 +8,7 @@ numbers without recomputing anything, and wall times are those of the original w
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -70,14 +71,34 @@ def results_folder(config: PipelineConfig, grid_name: str) -> Path:
 
 
 def write_results(folder: Path, runs: pl.DataFrame, summary: pl.DataFrame,
-                  markdown: str) -> dict[str, Path]:
-    """``runs.parquet`` (one row per run and metric), ``summary.parquet`` and ``summary.md``,
-    each written to a temporary name and renamed, so a reader never sees half a table."""
+                  markdown: str, grid: dict | None = None) -> dict[str, Path]:
+    """``runs.parquet`` (one row per run and metric), ``summary.parquet``, ``summary.md`` and,
+    with ``grid``, ``grid.json``: the definition that made them (the folder is named by the
+    grid's name alone, so two grid files of one name take turns in it; the record says which
+    one the tables are from). Each is written to a temporary name and renamed, so a reader
+    never sees half a table."""
     folder.mkdir(parents=True, exist_ok=True)
     paths = {"runs": folder / "runs.parquet", "summary": folder / "summary.parquet",
              "markdown": folder / "summary.md"}
+    if grid is not None:
+        paths["grid"] = folder / "grid.json"
+        _note_a_different_definition(paths["grid"], grid)
     for key, table in (("runs", runs), ("summary", summary)):
         with replacing(paths[key]) as temporary:
             table.write_parquet(temporary)
     write_text(paths["markdown"], markdown + "\n")
+    if grid is not None:
+        write_text(paths["grid"], json.dumps(grid, indent=2) + "\n")
     return paths
+
+
+def _note_a_different_definition(record: Path, grid: dict) -> None:
+    try:
+        before = json.loads(record.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return
+    if isinstance(before, dict) and {k: v for k, v in before.items() if k != "file"} != {
+            k: v for k, v in grid.items() if k != "file"}:
+        log.warning("%s: these results were from another definition of grid %r (%s); "
+                    "replacing them with those of %s", record.parent, grid.get("name"),
+                    before.get("file", "file unknown"), grid.get("file"))

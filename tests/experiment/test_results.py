@@ -57,3 +57,26 @@ def test_a_run_evaluated_without_its_model_here_reports_the_same_figures(tiny_co
     shutil.rmtree(outputs_of(config).path("train"))
     assert not outputs_of(config).is_complete("train")
     assert run_figures(config) == with_model
+
+
+def test_the_tables_say_which_grid_definition_made_them(tmp_path: Path, caplog) -> None:
+    """Results folders are named by the grid's name only: a second grid file of the same name
+    replaces the tables, and the record and a warning say so; the same definition read from
+    another copy of the file (a worktree) is no news."""
+    import json
+    import logging
+
+    runs = pl.DataFrame({"variant": ["a"], "seed": [1], "metric": ["all/HR@10"], "value": [0.1]})
+    summary = pl.DataFrame({"variant": ["a"], "mean": [0.1]})
+    first = {"file": "/x/grid.yaml", "name": "g", "variants": {"a": []}, "seeds": [1]}
+    paths = write_results(tmp_path / "g", runs, summary, "t", grid=first)
+    assert json.loads(paths["grid"].read_text()) == first
+    with caplog.at_level(logging.WARNING, logger="sracl_core.experiment.results"):
+        write_results(tmp_path / "g", runs, summary, "t", grid={**first, "file": "/copy/g.yaml"})
+        assert not caplog.records
+        second = {**first, "file": "/y/other.yaml", "variants": {"a": [], "b": ["x=1"]}}
+        write_results(tmp_path / "g", runs, summary, "t", grid=second)
+    assert json.loads(paths["grid"].read_text()) == second
+    [warning] = caplog.records
+    assert "from another definition of grid 'g' (/copy/g.yaml); replacing them with those " \
+           "of /y/other.yaml" in warning.getMessage()
