@@ -70,7 +70,8 @@ def test_a_grid_runs_every_variant_and_seed_then_reports_them_here_and_elsewhere
     summaries = [r for r in tracked if r.data.tags.get("sracl.run_kind") == "experiment-summary"]
     assert len(summaries) == 1
     artifacts = {a.path for a in client.list_artifacts(summaries[0].info.run_id)}
-    assert {"summary.md", "summary.parquet", "runs.parquet", "summary.png", "grid.json"} <= artifacts
+    assert {"summary.md", "summary.parquet", "runs.parquet", "summary.png",
+            "grid.json"} <= artifacts
 
     again = experiment_flow(str(config_path), str(grid_path))
     # a re-run reads the same finished runs (NaN p-values compare equal here)
