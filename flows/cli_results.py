@@ -8,7 +8,7 @@ artifacts of the last ``sracl run`` of the config file, overrides included.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -23,6 +23,10 @@ from flows.cli_common import (
 )
 from sracl_core.config import PipelineConfig
 from sracl_core.errors import SraclError
+
+if TYPE_CHECKING:  # the progress module imports torch; the CLI imports it when used
+    from sracl_core.experiment.grid import GridConfig
+    from sracl_core.experiment.progress import RunProgress
 
 InternalIdsOption = Annotated[bool, typer.Option(
     "--internal-ids", help="ids are the pipeline's internal 1..N ids, not the dataset's own")]
@@ -124,9 +128,13 @@ def inspect_grid(
     overrides: OverrideOption = None,
     variant: Annotated[list[str] | None, typer.Option(
         help="only this variant (repeatable; the baseline is always shown)")] = None,
+    table: Annotated[bool, typer.Option(
+        "--table", help="also the comparison table over the runs finished so far")] = False,
 ) -> None:
     """Where each run of a grid stands (finished, trained, part-trained, not started), from
-    the cache alone: safe while the grid runs, and after importing a bundle elsewhere."""
+    the cache alone: safe while the grid runs, and after importing a bundle elsewhere. With
+    --table, the grid's table (mean ± std, gain, paired p over common seeds) of the finished
+    runs, before the grid is done; nothing is written or logged."""
     from sracl_core.experiment.grid import load_grid, select_variants
     from sracl_core.experiment.progress import grid_progress
 
@@ -160,3 +168,24 @@ def inspect_grid(
               if state != "damaged" or any(run.state == state for run in runs)}
     console.print(", ".join(f"{count} {state}" for state, count in counts.items()),
                   highlight=False)
+    if table:
+        print_partial_table(chosen, runs)
+
+
+def print_partial_table(grid: GridConfig, runs: list[RunProgress]) -> None:
+    """The table `sracl experiment` writes at the end, over the finished runs only."""
+    import polars as pl
+
+    from sracl_core.experiment.aggregate import RUN_SCHEMA, markdown_table, summarise
+
+    rows = [(run.variant, run.seed, name, value) for run in runs if run.state == "finished"
+            for name, value in run.metrics.items()]
+    finished = sum(run.state == "finished" for run in runs)
+    if not rows:
+        console.print("no finished runs yet: no table", highlight=False)
+        return
+    summary = summarise(pl.DataFrame(rows, schema=RUN_SCHEMA, orient="row"), grid.baseline,
+                        grid.metrics, grid.reference)
+    console.print(f"\nover the {finished} finished runs of {len(runs)}:", highlight=False)
+    console.print(markdown_table(summary, grid.metrics, grid.baseline), highlight=False,
+                  soft_wrap=True)

@@ -9,7 +9,7 @@ process, and after ``sracl cache import`` on a new machine.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
@@ -44,6 +44,8 @@ class RunProgress:
     train_seconds: float = 0.0
     best_epoch: int | None = None
     metric: float | None = None
+    metrics: dict[str, float] = field(default_factory=dict)
+    """A finished run's test metrics (all of them; ``metric`` is the grid's first)."""
 
     @property
     def label(self) -> str:
@@ -85,7 +87,7 @@ def grid_progress(config_path: str | Path, grid: GridConfig,
             progress.append(RunProgress(
                 run.variant, run.seed, "finished", epochs, figures.epochs_run or 0,
                 train_seconds=figures.train_seconds, best_epoch=figures.best_epoch,
-                metric=figures.metrics.get(grid.metrics[0])))
+                metric=figures.metrics.get(grid.metrics[0]), metrics=figures.metrics))
         elif outputs.is_complete("train"):
             facts = model_facts(outputs.manifest("train") or {})
             progress.append(RunProgress(

@@ -119,3 +119,29 @@ def test_a_progress_record_that_is_json_but_no_trainers_is_shown_as_damaged(
     lines = result.output.splitlines()
     assert "plain/seed-2  damaged" in lines[2] and "cannot be read" in lines[2]
     assert lines[5] == "1 finished, 1 trained, 0 part-trained, 1 damaged, 1 not started"
+
+
+def test_the_table_of_a_grid_in_progress_covers_its_finished_runs(tiny_config: Path,
+                                                                   grid_state: Path):
+    from flows.cli import app
+
+    result = CliRunner().invoke(app, ["inspect", "grid", "--grid", str(grid_state),
+                                      "-c", str(tiny_config), "--table"], terminal_width=200)
+    assert result.exit_code == 0, result.output
+    finished = grid_runs(load_grid(grid_state))[0]
+    value = dict(outputs_of(load_config(tiny_config, list(finished.overrides))).table(
+        "evaluate", "metrics").iter_rows())["all/NDCG@10"]
+    assert "over the 1 finished runs of 4:" in result.output
+    assert f"| plain | {value:.4f} ± 0.0000 |" in result.output
+    assert "over up to 1 seeds" in result.output
+
+
+def test_a_grid_without_a_finished_run_has_no_table(tiny_config: Path, tmp_path: Path):
+    from flows.cli import app
+
+    grid_path = tmp_path / "grid.yaml"
+    grid_path.write_text(GRID)
+    result = CliRunner().invoke(app, ["inspect", "grid", "--grid", str(grid_path),
+                                      "-c", str(tiny_config), "--table"], terminal_width=200)
+    assert result.exit_code == 0, result.output
+    assert "no finished runs yet: no table" in result.output
