@@ -112,8 +112,17 @@ def orchestrated(resolved: PipelineConfig, label: str, verbose: bool,
         raise typer.Exit(code=128 + signum) from None
     except SraclError as error:
         console_setup.record_failure(error)
-        fail(error, log_path)
+        fail(_with_disk_note(error, resolved.cache_root), log_path)
     except Exception as error:
         console_setup.record_failure(error)
-        fail(RuntimeError(f"{type(error).__name__}: {error} (the traceback is in the log)"),
-             log_path)
+        fail(_with_disk_note(RuntimeError(f"{type(error).__name__}: {error} (the traceback is "
+                                          "in the log)"), resolved.cache_root, error), log_path)
+
+
+def _with_disk_note(error: Exception, root: Path, cause: BaseException | None = None
+                    ) -> Exception:
+    """The error, followed by what to do when a full disk is why it happened."""
+    from sracl_core.disk_space import full_disk_note
+
+    note = full_disk_note(cause or error, root)
+    return error if note is None else RuntimeError(f"{error}\n{note}")

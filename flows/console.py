@@ -45,6 +45,20 @@ class PipelineRecords(logging.Filter):
         return record.name.split(".", 1)[0] in PIPELINE_LOGGERS
 
 
+class LogFile(logging.FileHandler):
+    """The log file, which on a failed write (a full disk) says so once on the console and
+    then drops its records, instead of a "--- Logging error ---" traceback per record."""
+
+    failed = False
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        if not self.failed:
+            self.failed = True
+            error = sys.exc_info()[1]
+            print(f"sracl: the log file {self.baseFilename} cannot be written ({error}); its "
+                  "messages are dropped from here on", file=sys.stderr)
+
+
 def new_log_path(cache_root: Path) -> Path:
     """``<cache_root>/logs/sracl-<time>-<pid>.log``: one file per command, never shared."""
     folder = Path(cache_root) / "logs"
@@ -65,7 +79,7 @@ def configure_logging(log_path: Path | None = None, *, verbose: bool = False) ->
         shown.addFilter(PipelineRecords())
     handlers: list[logging.Handler] = [shown]
     if log_path is not None:
-        to_file = logging.FileHandler(log_path, encoding="utf-8")
+        to_file = LogFile(log_path, encoding="utf-8")
         to_file.setFormatter(logging.Formatter(
             "%(asctime)s %(levelname)-7s %(name)s: %(message)s"))
         handlers.append(to_file)

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from pydantic import BaseModel
 
 from sracl_core.artifact_integrity import file_in_the_way
+from sracl_core.disk_space import check_free_space
 from sracl_core.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -70,8 +71,9 @@ def _input_problems(config: PipelineConfig) -> list[str]:
 
 def check_cache_root(root: Path, *, writing: bool, key: str = "cache_root") -> None:
     """``cache_root`` is a folder or can become one, and (``writing``, which makes it) this
-    process can write there. Checked before anything starts: a file in its place, or a
-    read-only disk, used to surface as a traceback from the first write (the log file)."""
+    process can write there, on a disk with room to start. Checked before anything starts: a
+    file in its place, a read-only disk or a full one used to surface as a traceback from the
+    first write (the log file)."""
     in_the_way = file_in_the_way(root)
     if in_the_way is not None:
         where = "it is a file" if in_the_way == root else f"{in_the_way} is a file"
@@ -87,6 +89,7 @@ def check_cache_root(root: Path, *, writing: bool, key: str = "cache_root") -> N
         raise ConfigError(f"{key}: expected a writable folder at {root}, but writing there "
                           f"failed: {error.strerror or error}; set {key} to one that is"
                           ) from None
+    check_free_space(root, key)
 
 
 def check_config(config: PipelineConfig, source: str | Path) -> None:
