@@ -30,8 +30,16 @@ ENGINE_ENVIRONMENT = {
     "TRANSFORMERS_VERBOSITY": "error",
     "TOKENIZERS_PARALLELISM": "false",
     "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",
+    "MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT": "true",
+    # a tracking server that stopped answering held each call for MLflow's default retry
+    # budget (7 retries, backoff factor 2: about four minutes); a run loses it after ~15 s
+    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "4",
+    "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
+    "MLFLOW_HTTP_REQUEST_TIMEOUT": "60",
 }
-"""Make the engines log through the standard root logger instead of their own handlers."""
+"""Make the engines log through the standard root logger instead of their own handlers, keep
+MLflow's run links off standard output, and bound its retries (each a default: the
+environment wins)."""
 
 
 TRACEBACK_LOGGER = "sracl-traceback"

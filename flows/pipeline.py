@@ -19,7 +19,7 @@ from prefect.runtime import flow_run
 from flows.abandoned import crash_flow_runs
 from flows.reporting import publish
 from sracl_core.config import PipelineConfig, load_config
-from sracl_core.errors import ConfigError
+from sracl_core.errors import ConfigError, TrackingLost
 from sracl_core.preflight import check_config, check_ingested
 from sracl_core.stages.graph import STAGE_ORDER, select_stages, stage_fingerprints
 from sracl_core.stages.runner import StageOutcome
@@ -102,6 +102,11 @@ def execute(config_path: str, overrides: list[str] | None, *, stage: str | None 
     summary = tracker.finish().to_dict() if tracker is not None else None
     stage_rows = [{**vars(r), "state": r.state} for r in records]
     publish(config.dataset, stage_rows, summary)
+    if tracker is not None and tracker.lost is not None:
+        raise TrackingLost(
+            f"mlflow: {summary['tracking_uri']} stopped answering {tracker.lost}; every stage "
+            f"ran and is cached, but run {summary['run_id']} is incomplete: once the server "
+            "answers, the same command logs a complete run of them without computing anything")
     if summary is not None:
         logger.info("mlflow run %s: %s", summary["run_id"], summary["run_url"])
     return {"dataset": config.dataset, "cache_root": str(config.cache_root),

@@ -28,7 +28,8 @@ from sracl_core.stages.context import StageContext
 from sracl_core.stages.graph import outputs_of
 from sracl_core.stages.rec_inputs import semantic_neighbours, training_data
 from sracl_core.stages.runner import StageOutcome, run_stage
-from sracl_core.tracking.run import LiveEpochs, PipelineRun
+from sracl_core.tracking.live import LiveEpochs
+from sracl_core.tracking.run import PipelineRun
 
 log = logging.getLogger(__name__)
 
@@ -46,9 +47,10 @@ def _train_tracked(config: PipelineConfig, args: argparse.Namespace,
     try:
         outcome = run_stage(config, "train", force=args.force, on_epoch=live)
     except BaseException:
+        live.close()
         run.finish("FAILED")
         raise
-    outcome = dataclasses.replace(outcome, live_epochs=tuple(live.logged))
+    outcome = dataclasses.replace(outcome, live_epochs=live.close())
     run.log_stage(outcome)
     log.info("mlflow: run %s (%s)", run.run_id, run.finish().run_url)
     return outcome

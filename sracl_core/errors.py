@@ -47,3 +47,7 @@ class StageInputMissing(SraclError):
 
 class ArtifactCorrupt(SraclError):
     """A cached artifact's file is damaged (truncated, changed, unreadable)."""
+
+
+class TrackingLost(SraclError):
+    """The tracking server stopped answering during a run whose stages all finished."""

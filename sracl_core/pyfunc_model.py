@@ -121,8 +121,9 @@ class TopKRecommender(mlflow.pyfunc.PythonModel):
         return [int(item) for item in items]
 
 
-class BadInput(MlflowException):
-    """A request the model cannot answer, with what was expected (HTTP 400 when served)."""
+class BadInput(MlflowException, ValueError):
+    """A request the model cannot answer, with what was expected: HTTP 400 when served, a
+    ValueError to Python callers."""
 
     def __init__(self, message: str) -> None:
         super().__init__(message, error_code=INVALID_PARAMETER_VALUE)

@@ -23,7 +23,7 @@ from sracl_core.config import load_config
 from sracl_core.errors import SraclError
 from sracl_core.stages.graph import STAGES, stage_fingerprints, store_for
 from sracl_core.stages.runner import run_stage
-from sracl_core.tracking.run import LiveEpochs
+from sracl_core.tracking.live import LiveEpochs
 
 
 def gpu_stages() -> frozenset[str]:
@@ -67,9 +67,11 @@ def run_stage_task(config_path: str, overrides: list[str], stage: str, fingerpri
             f"was {config_path} edited during the run? Start the run again."
         )
     live = LiveEpochs(config, tracking_run_id) if tracking_run_id and stage == "train" else None
-    outcome = run_stage(config, stage, force=force, on_epoch=live)
-    outcome = dataclasses.replace(outcome, seconds=round(outcome.seconds, 3),
-                                  live_epochs=tuple(live.logged) if live is not None else ())
+    try:
+        outcome = run_stage(config, stage, force=force, on_epoch=live)
+    finally:
+        logged = live.close() if live is not None else ()
+    outcome = dataclasses.replace(outcome, seconds=round(outcome.seconds, 3), live_epochs=logged)
     record, seconds = outcome.as_dict(), outcome.seconds
     if outcome.cached:
         logger.info("%s: cached (%s), skipped", stage, fingerprint)

@@ -49,7 +49,8 @@ def test_only_an_out_of_space_error_gets_the_full_disk_note(tmp_path: Path, monk
 
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:
-    """A real 160 MB tmpfs (above the 100 MB minimum) (needs root and CAP_SYS_ADMIN, as on the CI machine)."""
+    """A real 160 MB tmpfs, above the 100 MB minimum (needs root and CAP_SYS_ADMIN, as on the
+    CI machine)."""
     mount = tmp_path / "disk"
     mount.mkdir()
     made = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=160m", "tmpfs", str(mount)],

@@ -9,9 +9,9 @@ is not imported here: it hands its run ids in as tags.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from mlflow import MlflowClient
 from mlflow.entities import Run
@@ -20,14 +20,12 @@ from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
 
 from sracl_core.allocator import active_allocator
 from sracl_core.config import PipelineConfig, dump_config
-from sracl_core.rec.trainer import EpochReport
 from sracl_core.stages.graph import outputs_of
 from sracl_core.stages.runner import StageOutcome
-from sracl_core.stages.train import epochs_table
 from sracl_core.tracking.batches import flatten, log_batch
 from sracl_core.tracking.description import MLFLOW_RUN_NOTE, describe_run
 from sracl_core.tracking.owner import close_abandoned, owner_tags
-from sracl_core.tracking.stages import StageLog, epoch_metrics, stage_logger
+from sracl_core.tracking.stages import StageLog, stage_logger
 from sracl_core.tracking.store import (
     EXPERIMENT_KIND,
     EXPERIMENT_KIND_TAG,
@@ -39,11 +37,12 @@ from sracl_core.tracking.store import (
     ui_command,
 )
 
-__all__ = ["EXPERIMENT_KIND", "EXPERIMENT_KIND_TAG", "LiveEpochs", "PipelineRun", "RunSummary",
+__all__ = ["EXPERIMENT_KIND", "EXPERIMENT_KIND_TAG", "PipelineRun", "RunSummary",
            "artifact_location", "ensure_experiment", "flatten", "run_url",
            "tracking_uri", "ui_command"]
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 TAG_STAGE = "sracl.stage"
 TAG_MALLOC = "sracl.malloc"
@@ -51,35 +50,6 @@ TAG_MALLOC = "sracl.malloc"
 TAG_FINGERPRINT = "sracl.fingerprint"
 TAG_STATE = "sracl.state"
 TAG_KIND = "sracl.run_kind"
-
-
-class LiveEpochs:
-    """Logs each training epoch to the pipeline run as the epoch ends.
-
-    A long training then shows its curves in the MLflow UI while it runs, not only
-    once the stage is done. It takes a run id rather than a :class:`PipelineRun`,
-    so a worker process can build it from the id the flow hands its task. A
-    tracking failure never stops training: it is logged once, logging stops, and
-    the epochs not logged are filled in from the epoch table when the stage ends.
-    """
-
-    def __init__(self, config: PipelineConfig, run_id: str) -> None:
-        self.client = open_client(config)
-        self.run_id = run_id
-        self.logged: list[int] = []
-        self.failed = False
-
-    def __call__(self, report: EpochReport) -> None:
-        if self.failed:
-            return
-        [(epoch, values)] = epoch_metrics(epochs_table([report]))
-        try:
-            log_batch(self.client, self.run_id, metrics=values, step=epoch)
-        except MlflowException as error:
-            log.warning("mlflow: live epoch logging stopped at epoch %d: %s", report.epoch, error)
-            self.failed = True
-        else:
-            self.logged.append(report.epoch)
 
 
 @dataclass
@@ -117,6 +87,9 @@ class PipelineRun:
         self.model_id: str | None = None
         self.abandoned: list[Run] = []
         """Runs of dead processes this run found RUNNING and closed as FAILED."""
+        self.lost: str | None = None
+        """What was being logged when the tracking server stopped answering, and its error;
+        from then on this run logs nothing, so the pipeline goes on without waiting for it."""
 
     @classmethod
     def start(cls, config: PipelineConfig, *, run_name: str | None = None,
@@ -138,9 +111,24 @@ class PipelineRun:
     def url(self) -> str:
         return run_url(self.config, self.experiment_id, self.run_id)
 
+    def _tracked(self, what: str, call: Callable[[], T], default: T) -> T:
+        """``call()``, unless the server was lost; its first failure loses it (logged once)."""
+        if self.lost is not None:
+            return default
+        try:
+            return call()
+        except (MlflowException, OSError) as error:
+            self.lost = f"while logging {what}: {error}"
+            log.warning("mlflow: %s stopped answering %s; this run logs nothing more, and the "
+                        "pipeline goes on", tracking_uri(self.config), self.lost)
+            return default
+
     def log_config(self, *, config_path: str | None = None,
                    overrides: Iterable[str] = ()) -> None:
         """The resolved config as params (dotted keys) and as a YAML artifact."""
+        self._tracked("the config", lambda: self._log_config(config_path, overrides), None)
+
+    def _log_config(self, config_path: str | None, overrides: Iterable[str]) -> None:
         params = flatten(self.config.model_dump(mode="json"))
         tags = {f"sracl.fingerprint.{stage}": fp
                 for stage, fp in self.outputs.fingerprints.items()}
@@ -152,9 +140,15 @@ class PipelineRun:
         log_batch(self.client, self.run_id, params=params, tags=tags)
         self.client.log_text(self.run_id, dump_config(self.config), "config/resolved.yaml")
 
-    def log_stage(self, record: StageOutcome, *, tags: Mapping[str, str] | None = None) -> str:
-        """A nested run for one stage: its fingerprint, state, timings and contents."""
+    def log_stage(self, record: StageOutcome, *, tags: Mapping[str, str] | None = None
+                  ) -> str | None:
+        """A nested run for one stage: its fingerprint, state, timings and contents; its run
+        id (None once the server is lost)."""
         self.stages.append(record)
+        return self._tracked(f"stage {record.stage}", lambda: self._log_stage(record, tags),
+                             None)
+
+    def _log_stage(self, record: StageOutcome, tags: Mapping[str, str] | None) -> str:
         nested = self.client.create_run(
             self.experiment_id, run_name=record.stage,
             tags={MLFLOW_PARENT_RUN_ID: self.run_id, TAG_KIND: "stage", TAG_STAGE: record.stage,
@@ -192,11 +186,7 @@ class PipelineRun:
 
     def finish(self, status: str = "FINISHED") -> RunSummary:
         """Close the parent run, with its description, and say what it holds."""
-        total = sum(record.seconds for record in self.stages)
-        log_batch(self.client, self.run_id, metrics={"pipeline_seconds": total},
-                  tags={"sracl.stages": ",".join(r.stage for r in self.stages),
-                        MLFLOW_RUN_NOTE: self.description(status)})
-        self.client.set_terminated(self.run_id, status)
+        self._tracked("the run's end", lambda: self._close(status), None)
         return RunSummary(
             run_id=self.run_id, experiment_id=self.experiment_id,
             tracking_uri=tracking_uri(self.config), run_url=self.url,
@@ -205,6 +195,13 @@ class PipelineRun:
             test_metrics=dict(self.test_metrics), model_uri=self.model_uri,
             model_id=self.model_id,
         )
+
+    def _close(self, status: str) -> None:
+        total = sum(record.seconds for record in self.stages)
+        log_batch(self.client, self.run_id, metrics={"pipeline_seconds": total},
+                  tags={"sracl.stages": ",".join(r.stage for r in self.stages),
+                        MLFLOW_RUN_NOTE: self.description(status)})
+        self.client.set_terminated(self.run_id, status)
 
     def description(self, status: str = "FINISHED") -> str:
         """The run page's Markdown summary, from the ingest manifest and the logged stages."""

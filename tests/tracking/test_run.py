@@ -22,13 +22,13 @@ from sracl_core.config import load_config
 from sracl_core.rec.trainer import EpochReport
 from sracl_core.stages.graph import needed_stages, stage_fingerprints, store_for
 from sracl_core.stages.runner import StageOutcome, run_stage
+from sracl_core.tracking.live import LiveEpochs
 from sracl_core.tracking.model import (
     ENTRY_FILE,
     TAG_TRAIN_FINGERPRINT,
     registered_model_name,
 )
 from sracl_core.tracking.run import (
-    LiveEpochs,
     PipelineRun,
     artifact_location,
     tracking_uri,
@@ -228,13 +228,15 @@ def test_epochs_reach_the_pipeline_run_live_and_exactly_once(tmp_path: Path):
     def on_epoch(report: EpochReport) -> None:
         if report.epoch > 0:
             live(report)
+            live_steps(run, expected=[1])  # sent from live's thread while training waits here
         history = run.client.get_metric_history(run.run_id, "valid/all/NDCG_10")
         seen_during_training.append(sorted(m.step for m in history))
 
     outcomes = [run_stage(config, "ingest"), run_stage(config, "train", on_epoch=on_epoch)]
-    assert live.logged == [1] and seen_during_training == [[], [1]]
+    logged = live.close()
+    assert logged == (1,) and seen_during_training == [[], [1]]
     for outcome in outcomes:
-        run.log_stage(dataclasses.replace(outcome, seconds=0.5, live_epochs=tuple(live.logged)))
+        run.log_stage(dataclasses.replace(outcome, seconds=0.5, live_epochs=logged))
     summary = run.finish()
     client = run.client
     for name in ("valid/all/NDCG_10", "loss/total", "train_seconds"):
@@ -251,6 +253,81 @@ def test_live_epoch_logging_failure_does_not_stop_training(tmp_path: Path,
     live = LiveEpochs(config, "no-such-run")
     run_stage(config, "ingest")
     run_stage(config, "train", on_epoch=live)
-    assert live.failed and live.logged == []
+    assert live.close() == () and live.failed
     assert "live epoch logging stopped at epoch 0" in caplog.text
     assert store_for(config).is_complete("train", stage_fingerprints(config)["train"])
+
+
+def live_steps(run: PipelineRun, expected: list[int], wait_s: float = 60.0) -> None:
+    """Wait until the parent run's NDCG history has ``expected`` steps (a deadline, no guess)."""
+    import time
+
+    deadline = time.monotonic() + wait_s
+    while time.monotonic() < deadline:
+        steps = sorted(m.step for m in run.client.get_metric_history(run.run_id,
+                                                                      "valid/all/NDCG_10"))
+        if steps == expected:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"live epochs {expected} never reached the run")
+
+
+@pytest.mark.network_loopback
+def test_a_server_that_never_answers_does_not_hold_training(tmp_path: Path,
+                                                            caplog: pytest.LogCaptureFixture):
+    """Before, each epoch's call waited for MLflow's retries (minutes) inside the training
+    loop. Now the stage ends while the first call still hangs, and ``close`` gives up."""
+    import socket
+
+    with socket.socket() as hanging:
+        hanging.bind(("127.0.0.1", 0))
+        hanging.listen(16)  # accepts connections, never answers
+        uri = f"http://127.0.0.1:{hanging.getsockname()[1]}"
+        config = load_config(DEFAULT_CONFIG, [f"cache_root={tmp_path}", *PLAIN,
+                                              f"tracking.uri={uri}"])
+        live = LiveEpochs(config, "a-run")
+        run_stage(config, "ingest")
+        run_stage(config, "train", on_epoch=live)
+        assert store_for(config).is_complete("train", stage_fingerprints(config)["train"])
+        assert live.close(timeout=0.5) == () and live.failed
+    assert "live epoch logging still waits for the server after 0 s" in caplog.text
+
+
+@pytest.mark.network_loopback
+def test_a_lost_server_is_lost_once_and_the_run_goes_on(tmp_path: Path, monkeypatch,
+                                                        caplog: pytest.LogCaptureFixture):
+    """The server goes away after the run started: the first failed call loses it (one
+    warning), later calls do not try again, and ``finish`` still says what the run did."""
+    import socket
+    import threading
+
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    config = load_config(DEFAULT_CONFIG, [f"cache_root={tmp_path}", *PLAIN])
+    run = PipelineRun.start(config, run_name="lost")
+    outcome = run_stage(config, "ingest")
+    connections = []
+    with socket.socket() as gone:
+        gone.bind(("127.0.0.1", 0))
+        gone.listen(16)
+
+        def hang_up() -> None:  # what a dying server does: accept, then close
+            while True:
+                try:
+                    connection, _ = gone.accept()
+                except OSError:
+                    return
+                connections.append(connection)
+                connection.close()
+
+        threading.Thread(target=hang_up, daemon=True).start()
+        run.client = MlflowClient(f"http://127.0.0.1:{gone.getsockname()[1]}")
+        assert run.log_stage(outcome) is None and run.lost is not None
+        tried = len(connections)
+        assert tried >= 1
+        assert run.log_stage(outcome) is None
+        summary = run.finish()
+        assert len(connections) == tried  # nothing more was sent
+    assert [record.stage for record in run.stages] == ["ingest", "ingest"]
+    assert summary.run_id == run.run_id
+    warnings = [r for r in caplog.records if "stopped answering" in r.getMessage()]
+    assert len(warnings) == 1 and "while logging stage ingest" in warnings[0].getMessage()
