@@ -8,6 +8,7 @@ minutes a call with its defaults), and now costs it nothing.
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import queue
 import threading
@@ -49,8 +50,10 @@ class LiveEpochs:
         if self.failed:
             return
         [(step, values)] = epoch_metrics(epochs_table([report]))
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._send, name="sracl-live-epochs",
+        if self._thread is None:  # in the caller's context: its records reach the same log
+            # handlers (Prefect's task-run logger among them) as the training's own
+            self._thread = threading.Thread(target=contextvars.copy_context().run,
+                                            args=(self._send,), name="sracl-live-epochs",
                                             daemon=True)
             self._thread.start()
         self._queue.put((report.epoch, step, values))
