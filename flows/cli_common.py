@@ -115,8 +115,10 @@ def orchestrated(resolved: PipelineConfig, label: str, verbose: bool,
         fail(_with_disk_note(error, resolved.cache_root), log_path)
     except Exception as error:
         console_setup.record_failure(error)
-        fail(_with_disk_note(RuntimeError(f"{type(error).__name__}: {error} (the traceback is "
-                                          "in the log)"), resolved.cache_root, error), log_path)
+        where = ("no traceback: the log file could not be written" if
+                 console_setup.log_file_failed() else "the traceback is in the log")
+        fail(_with_disk_note(RuntimeError(f"{type(error).__name__}: {error} ({where})"),
+                             resolved.cache_root, error), log_path)
 
 
 def _with_disk_note(error: Exception, root: Path, cause: BaseException | None = None

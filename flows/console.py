@@ -106,6 +106,12 @@ def log_file_of() -> Path | None:
     return None
 
 
+def log_file_failed() -> bool:
+    """Whether the log file stopped taking records (a full disk), so it holds no traceback."""
+    return any(isinstance(handler, LogFile) and handler.failed
+               for handler in logging.getLogger().handlers)
+
+
 def record_failure(error: BaseException) -> None:
     """Write the traceback to the log file only; the console gets one line from the caller."""
     logging.getLogger(TRACEBACK_LOGGER).error(
