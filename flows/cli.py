@@ -179,7 +179,7 @@ def experiment(
                       runner=runner, variants=variant)
 
     result = orchestrated(resolved, f"sracl experiment {grid}", verbose, start)
-    console.print(result["markdown"], highlight=False, soft_wrap=True)
+    console.print(result["markdown"], markup=False, highlight=False, soft_wrap=True)
     console.print(f"tables: {result['folder']}", highlight=False, soft_wrap=True)
     if result["mlflow_url"]:
         console.print(f"mlflow: {result['mlflow_url']}", highlight=False, soft_wrap=True)

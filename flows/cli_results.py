@@ -187,5 +187,6 @@ def print_partial_table(grid: GridConfig, runs: list[RunProgress]) -> None:
     summary = summarise(pl.DataFrame(rows, schema=RUN_SCHEMA, orient="row"), grid.baseline,
                         grid.metrics, grid.reference)
     console.print(f"\nover the {finished} finished runs of {len(runs)}:", highlight=False)
-    console.print(markdown_table(summary, grid.metrics, grid.baseline), highlight=False,
+    console.print(markdown_table(summary, grid.metrics, grid.baseline), markup=False,
+                  highlight=False,
                   soft_wrap=True)
