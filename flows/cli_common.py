@@ -112,19 +112,24 @@ def orchestrated(resolved: PipelineConfig, label: str, verbose: bool,
         raise typer.Exit(code=128 + signum) from None
     except SraclError as error:
         console_setup.record_failure(error)
-        fail(_with_disk_note(error, resolved.cache_root), log_path)
+        fail(_with_hint(error, resolved.cache_root), log_path)
     except Exception as error:
         console_setup.record_failure(error)
         where = ("no traceback: the log file could not be written" if
                  console_setup.log_file_failed() else "the traceback is in the log")
-        fail(_with_disk_note(RuntimeError(f"{type(error).__name__}: {error} ({where})"),
+        fail(_with_hint(RuntimeError(f"{type(error).__name__}: {error} ({where})"),
                              resolved.cache_root, error), log_path)
 
 
-def _with_disk_note(error: Exception, root: Path, cause: BaseException | None = None
+def _with_hint(error: Exception, root: Path, cause: BaseException | None = None
                     ) -> Exception:
-    """The error, followed by what to do when a full disk is why it happened."""
+    """The error, followed by what to do when a full disk or an unreachable Prefect server
+    (``PREFECT_API_URL``) is why it happened."""
     from sracl_core.disk_space import full_disk_note
 
     note = full_disk_note(cause or error, root)
+    api = os.environ.get("PREFECT_API_URL")
+    if note is None and api and "Failed to reach API" in str(error):
+        note = (f"PREFECT_API_URL is {api}: start that Prefect server, or unset the variable "
+                "and sracl runs a temporary one of its own")
     return error if note is None else RuntimeError(f"{error}\n{note}")

@@ -18,10 +18,12 @@ PLAIN = ["train.objective=next_item", "train.epochs=1",
          "train.progress=false"]
 
 
-def _sracl(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+def _sracl(*args: str, cwd: Path, env: dict[str, str] | None = None
+           ) -> subprocess.CompletedProcess[str]:
     environment = {key: value for key, value in os.environ.items()
                    if not key.startswith(("PREFECT_", "MLFLOW_"))}
     environment["COLUMNS"] = "200"
+    environment.update(env or {})
     return subprocess.run([sys.executable, "-m", "flows.launcher", *args], cwd=cwd, env=environment,
                           capture_output=True, text=True, timeout=600, check=False)
 
@@ -106,6 +108,23 @@ def test_a_bad_input_file_fails_before_the_orchestrator_starts(tiny_config: Path
     assert result.returncode == 1
     assert f"error: {items}: expected at least one row below the header line" in result.stdout
     assert not (cache / "prefect").exists(), "no Prefect server was started"
+
+
+@pytest.mark.network_loopback
+def test_an_unreachable_prefect_server_is_named_with_what_to_do(tiny_config: Path,
+                                                                tmp_path: Path):
+    import socket
+
+    with socket.socket() as closed:  # a port nothing listens on
+        closed.bind(("127.0.0.1", 0))
+        api = f"http://127.0.0.1:{closed.getsockname()[1]}/api"
+    result = _sracl("run", "-c", str(tiny_config), "--until", "ingest",
+                    *_sets([f"cache_root={tmp_path / 'cache'}", *PLAIN]), cwd=tmp_path,
+                    env={"PREFECT_API_URL": api})
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert f"Failed to reach API at {api}/" in result.stdout
+    assert f"PREFECT_API_URL is {api}: start that Prefect server, or unset the variable and " \
+           "sracl runs a temporary one of its own" in result.stdout
 
 
 def test_an_unknown_experiment_runner_is_refused_before_anything_starts(
