@@ -38,7 +38,7 @@ from prefect import flow, task
 from flows.grid_processes import run_in_processes
 from flows.pipeline import pipeline_flow
 from sracl_core.config import load_config
-from sracl_core.errors import ConfigError
+from sracl_core.errors import ConfigError, TrackingLost
 from sracl_core.experiment.aggregate import RUN_SCHEMA, markdown_table, summarise
 from sracl_core.experiment.grid import RUNNERS, GridRun, grid_runs, load_grid, select_variants
 from sracl_core.experiment.results import (
@@ -60,10 +60,16 @@ def _tags(grid_name: str, run: GridRun) -> dict[str, str]:
 
 
 def _run_one(config_path: str, grid_name: str, run: GridRun, until: str | None = None) -> None:
+    """One pipeline run of the grid. A run whose stages all finished but whose tracking
+    server stopped answering is done for the grid (its results are cached): the grid goes
+    on instead of stopping every other run for a tracking outage."""
     started = time.perf_counter()
-    pipeline_flow.with_options(flow_run_name=f"{grid_name}-{run.variant}-seed{run.seed}")(
-        config_path=config_path, overrides=list(run.overrides), until=until,
-        tags=_tags(grid_name, run))
+    try:
+        pipeline_flow.with_options(flow_run_name=f"{grid_name}-{run.variant}-seed{run.seed}")(
+            config_path=config_path, overrides=list(run.overrides), until=until,
+            tags=_tags(grid_name, run))
+    except TrackingLost as lost:
+        log.warning("experiment %s: %s: %s; the grid goes on", grid_name, run.label, lost)
     if until is None:
         log.info("experiment %s: %s done in %.0f s", grid_name, run.label,
                  time.perf_counter() - started)

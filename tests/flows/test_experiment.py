@@ -161,3 +161,42 @@ def test_two_runs_at_once_give_the_bits_of_each_run_alone(grid, tmp_path: Path):
     assert set(at_once) == {"a/seed-1", "b/seed-1"}
     assert all(len(losses) == 30 for losses in at_once.values())
     assert at_once == one_by_one
+
+
+@pytest.mark.parametrize("error", ["tracking-lost", "other"])
+def test_a_run_that_lost_only_its_tracking_does_not_stop_the_grid_fake_pipeline(
+        monkeypatch, error: str):
+    """The pipeline is a stand-in raising what a real one raises at its end: a run whose
+    stages all finished but whose MLflow server went away is done for the grid; any other
+    failure still stops it."""
+    import flows.experiment as experiment
+    from sracl_core.errors import TrackingLost
+    from sracl_core.experiment.grid import GridRun
+
+    raised = TrackingLost("mlflow: http://x stopped answering") if error == "tracking-lost" \
+        else RuntimeError("a stage failed")
+
+    class Pipeline:
+        def with_options(self, **_: object):
+            def run(**__: object) -> None:
+                raise raised
+            return run
+
+    monkeypatch.setattr(experiment, "pipeline_flow", Pipeline())
+    run = GridRun("sracl", 1, ("train.seed=1",))
+    if error == "other":
+        with pytest.raises(RuntimeError, match="a stage failed"):
+            experiment._run_one("config.yaml", "g", run)
+        return
+    import logging
+
+    seen: list[str] = []
+    handler = logging.Handler(logging.WARNING)
+    handler.emit = lambda record: seen.append(record.getMessage())
+    logging.getLogger("flows.experiment").addHandler(handler)
+    try:
+        experiment._run_one("config.yaml", "g", run)
+    finally:
+        logging.getLogger("flows.experiment").removeHandler(handler)
+    assert seen == ["experiment g: sracl/seed-1: mlflow: http://x stopped answering; the grid "
+                    "goes on"]
