@@ -118,11 +118,10 @@ def orchestrated(resolved: PipelineConfig, label: str, verbose: bool,
         where = ("no traceback: the log file could not be written" if
                  console_setup.log_file_failed() else "the traceback is in the log")
         fail(_with_hint(RuntimeError(f"{type(error).__name__}: {error} ({where})"),
-                             resolved.cache_root, error), log_path)
+                        resolved.cache_root, error), log_path)
 
 
-def _with_hint(error: Exception, root: Path, cause: BaseException | None = None
-                    ) -> Exception:
+def _with_hint(error: Exception, root: Path, cause: BaseException | None = None) -> Exception:
     """The error, followed by what to do when a full disk or an unreachable Prefect server
     (``PREFECT_API_URL``) is why it happened."""
     from sracl_core.disk_space import full_disk_note

@@ -188,5 +188,4 @@ def print_partial_table(grid: GridConfig, runs: list[RunProgress]) -> None:
                         grid.metrics, grid.reference)
     console.print(f"\nover the {finished} finished runs of {len(runs)}:", highlight=False)
     console.print(markdown_table(summary, grid.metrics, grid.baseline), markup=False,
-                  highlight=False,
-                  soft_wrap=True)
+                  highlight=False, soft_wrap=True)

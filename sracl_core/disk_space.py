@@ -53,10 +53,10 @@ def check_free_space(root: Path, key: str = "cache_root") -> None:
 def full_disk_note(error: BaseException, root: Path) -> str | None:
     """What to say when ``error`` came from a full disk: ENOSPC anywhere in its chain, or
     (an orchestrator's 500 hides its cause) the disk under ``root`` nearly full now."""
-    low = free_bytes(root) < min_free_bytes()
-    if not (low or _out_of_space(error)):
+    free = free_bytes(root)
+    if free >= min_free_bytes() and not _out_of_space(error):
         return None
-    return (f"the disk holding {root} is full ({_mb(free_bytes(root))} free): free some space "
+    return (f"the disk holding {root} is full ({_mb(free)} free): free some space "
             f"and run the command again; what was cached is intact and is not computed again "
             f"(`sracl verify` checks it)")
 
