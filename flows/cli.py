@@ -140,6 +140,9 @@ def experiment(
         "default: a local Ray started here")] = None,
     variant: Annotated[list[str] | None, typer.Option(
         help="only this variant (repeatable; the baseline always runs)")] = None,
+    keep_going: Annotated[bool, typer.Option(
+        "--keep-going", help="a failed run does not stop the others: every other run goes "
+        "on, and the command then fails naming the failed ones")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Run a grid of variants x seeds as tracked pipeline runs sharing the cache, then write
@@ -176,7 +179,7 @@ def experiment(
             chosen = experiment_flow.with_options(task_runner=ray_task_runner(ray_address))
         return chosen(config_path=str(config.resolve()), grid_path=str(grid.resolve()),
                       overrides=list(overrides or []), jobs=jobs, threads=threads,
-                      runner=runner, variants=variant)
+                      runner=runner, variants=variant, keep_going=keep_going)
 
     result = orchestrated(resolved, f"sracl experiment {grid}", verbose, start)
     console.print(result["markdown"], markup=False, highlight=False, soft_wrap=True)

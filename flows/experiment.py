@@ -38,7 +38,7 @@ from prefect import flow, task
 from flows.grid_processes import run_in_processes
 from flows.pipeline import pipeline_flow
 from sracl_core.config import load_config
-from sracl_core.errors import ConfigError, TrackingLost
+from sracl_core.errors import ConfigError, GridRunsFailed, TrackingLost
 from sracl_core.experiment.aggregate import RUN_SCHEMA, markdown_table, summarise
 from sracl_core.experiment.grid import RUNNERS, GridRun, grid_runs, load_grid, select_variants
 from sracl_core.experiment.results import (
@@ -70,6 +70,10 @@ def _run_one(config_path: str, grid_name: str, run: GridRun, until: str | None =
             tags=_tags(grid_name, run))
     except TrackingLost as lost:
         log.warning("experiment %s: %s: %s; the grid goes on", grid_name, run.label, lost)
+    except Exception as error:
+        log.error("experiment %s: %s failed: %s", grid_name, run.label,
+                  str(error).splitlines()[0] if str(error) else type(error).__name__)
+        raise
     if until is None:
         log.info("experiment %s: %s done in %.0f s", grid_name, run.label,
                  time.perf_counter() - started)
@@ -82,15 +86,55 @@ def grid_run_task(config_path: str, grid_name: str, run: GridRun) -> None:
 
 
 def _on_ray(config_path: str, grid_name: str, runs: list[GridRun], jobs: int,
-            threads: int | None) -> None:
+            threads: int | None, keep_going: bool) -> dict[str, Exception]:
     import ray
     from prefect_ray.context import remote_options
 
     gpus = 1 / jobs if ray.cluster_resources().get("GPU", 0) else 0
     with remote_options(num_cpus=threads or 1, num_gpus=gpus):
         futures = [grid_run_task.submit(config_path, grid_name, run) for run in runs]
-    for future in futures:
-        future.result()
+    failures: dict[str, Exception] = {}
+    for run, future in zip(runs, futures, strict=True):
+        try:
+            future.result()
+        except Exception as error:
+            if not keep_going:
+                raise
+            failures[run.label] = error
+    return failures
+
+
+def _one_by_one(config_path: str, grid_name: str, runs: list[GridRun], keep_going: bool,
+                until: str | None = None) -> dict[str, Exception]:
+    """Each run in this process, in order; a failure ends the grid, or with ``keep_going``
+    is kept and the next run starts."""
+    failures: dict[str, Exception] = {}
+    for run in runs:
+        try:
+            _run_one(config_path, grid_name, run, until=until)
+        except Exception as error:
+            if not keep_going:
+                raise
+            failures[run.label] = error
+    return failures
+
+
+def _shared_stages(config_path: str, grid_name: str, runs: list[GridRun],
+                   keep_going: bool) -> dict[str, Exception]:
+    """The stages before train, once per variant (its first run), one at a time, so that no
+    two runs compute the same artifact; with ``keep_going`` a variant whose shared stages
+    failed fails all its runs and the other variants go on."""
+    firsts: dict[str, GridRun] = {}
+    for run in runs:
+        firsts.setdefault(run.variant, run)
+    failures: dict[str, Exception] = {}
+    for first in firsts.values():
+        stages = needed_stages(load_config(config_path, first.overrides))
+        failed = _one_by_one(config_path, grid_name, [first], keep_going,
+                             until=stages[stages.index("train") - 1])
+        failures |= {run.label: error for run in runs if run.variant == first.variant
+                     for error in failed.values()}
+    return failures
 
 
 def unfinished(config_path: str, grid_name: str, runs: list[GridRun]) -> list[GridRun]:
@@ -118,11 +162,13 @@ def ray_task_runner(address: str | None) -> Any:
 @flow(name="sracl-experiment", persist_result=False)
 def experiment_flow(config_path: str, grid_path: str, overrides: list[str] | None = None,
                     jobs: int = 1, threads: int | None = None,
-                    runner: str = "local", variants: list[str] | None = None
-                    ) -> dict[str, Any]:
+                    runner: str = "local", variants: list[str] | None = None,
+                    keep_going: bool = False) -> dict[str, Any]:
     """Run every variant x seed of the grid (finished ones are skipped), then aggregate.
 
     ``variants``: only these (and the baseline); the table covers just them.
+    ``keep_going``: a failed run does not stop the others; the grid then ends with
+    :class:`GridRunsFailed` naming every failed run (and writes no table).
 
     ``runner="ray"`` needs the flow started with :func:`ray_task_runner` as its task runner.
     """
@@ -139,19 +185,19 @@ def experiment_flow(config_path: str, grid_path: str, overrides: list[str] | Non
              len(grid.variants), len(grid.seeds), len(runs))
     runs = unfinished(config_path, grid.name, runs)
     if jobs <= 1 and runner == "local":
-        for run in runs:
-            _run_one(config_path, grid.name, run)
-    elif runs:
-        seen: set[str] = set()
-        for run in runs:
-            if run.variant not in seen:
-                seen.add(run.variant)
-                stages = needed_stages(load_config(config_path, run.overrides))
-                _run_one(config_path, grid.name, run, until=stages[stages.index("train") - 1])
-        if runner == "ray":
-            _on_ray(config_path, grid.name, runs, jobs, threads)
-        else:
-            run_in_processes(_run_one, [(config_path, grid.name, run) for run in runs], jobs)
+        failures = _one_by_one(config_path, grid.name, runs, keep_going)
+    else:
+        failures = _shared_stages(config_path, grid.name, runs, keep_going)
+        runs = [run for run in runs if run.label not in failures]
+        if runner == "ray" and runs:
+            failures |= _on_ray(config_path, grid.name, runs, jobs, threads, keep_going)
+        elif runs:
+            errors = run_in_processes(_run_one, [(config_path, grid.name, run) for run in runs],
+                                      jobs, keep_going=keep_going,
+                                      labels=[run.label for run in runs])
+            failures |= {runs[index].label: error for index, error in errors.items()}
+    if failures:
+        raise GridRunsFailed(grid.name, failures, grid_path)
     return aggregate(config_path, grid_path, overrides, variants)
 
 

@@ -51,3 +51,32 @@ class ArtifactCorrupt(SraclError):
 
 class TrackingLost(SraclError):
     """The tracking server stopped answering during a run whose stages all finished."""
+
+
+class WorkerDied(SraclError):
+    """A grid worker process ended abruptly (SIGKILL, the out-of-memory killer, a crash in
+    native code) while it ran a call; ``index`` is that call's place in the grid's list."""
+
+    def __init__(self, index: int, label: str) -> None:
+        super().__init__(f"{label}: its worker process died (killed by a signal such as "
+                         "SIGKILL, often the out-of-memory killer, or crashed) while running it")
+        self.index = index
+
+
+class GridRunsFailed(SraclError):
+    """Runs of an ``sracl experiment --keep-going`` grid failed; the others finished."""
+
+    def __init__(self, grid: str, failures: dict[str, BaseException], grid_path: str) -> None:
+        def first_line(error: BaseException) -> str:
+            text = str(error).strip()
+            return text.splitlines()[0] if text else type(error).__name__
+
+        named = "; ".join(line if line.startswith(label) else f"{label}: {line}"
+                          for label, line in ((label, first_line(error))
+                                              for label, error in failures.items()))
+        super().__init__(
+            f"experiment {grid}: {len(failures)} run(s) failed ({named}); every other run "
+            f"finished and is cached. Their table so far: sracl inspect grid --grid {grid_path} "
+            "--table (with this command's --config and --set); the log file has each "
+            "failure's traceback, and the same command runs only what is left")
+        self.failures = failures

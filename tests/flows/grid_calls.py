@@ -29,15 +29,29 @@ def _wait_for(condition, marker: Path) -> bool:
 def act(kind: str, folder: str) -> None:
     """``train``: run until the grid asks to stop (``train.stopped``); ``fail``: raise once
     ``train`` has started; ``terminated``: SIGTERM to its own worker, which then ends the
-    call as a stopped training run does; anything else: just leave ``<kind>.ran``."""
+    call as a stopped training run does; ``killed``: SIGKILL to its own worker once
+    ``train`` has started (as the out-of-memory killer does); ``resumed``: ``train`` that
+    leaves ``resumed.ran`` instead when it is called again after a stop; ``until-X``: wait
+    for ``X.ran``, then leave ``until-X.ran``; ``broken``: raise at once; anything else:
+    just leave ``<kind>.ran``."""
     path = Path(folder)
-    if kind == "train":
-        (path / "train.started").touch()
-        if _wait_for(stop_requested, path / "train.never-stopped"):
-            (path / "train.stopped").touch()
+    if kind == "resumed" and (path / "resumed.stopped").exists():
+        (path / "resumed.ran").touch()
+    elif kind in ("train", "resumed"):
+        (path / f"{kind}.started").touch()
+        if _wait_for(stop_requested, path / f"{kind}.never-stopped"):
+            (path / f"{kind}.stopped").touch()
+    elif kind == "killed":
+        if _wait_for(lambda: any(path.glob("*.started")), path / "killed.never-saw-train"):
+            os.kill(os.getpid(), signal.SIGKILL)
+    elif kind.startswith("until-"):
+        if _wait_for((path / f"{kind[6:]}.ran").exists, path / f"{kind}.never-saw-it"):
+            (path / f"{kind}.ran").touch()
     elif kind == "fail":
         if _wait_for((path / "train.started").exists, path / "fail.never-saw-train"):
             raise RuntimeError("this run failed")
+    elif kind == "broken":
+        raise RuntimeError("this run is broken")
     elif kind == "terminated":
         os.kill(os.getpid(), signal.SIGTERM)
         if _wait_for(stop_requested, path / "terminated.never-stopped"):

@@ -200,3 +200,33 @@ def test_a_run_that_lost_only_its_tracking_does_not_stop_the_grid_fake_pipeline(
         logging.getLogger("flows.experiment").removeHandler(handler)
     assert seen == ["experiment g: sracl/seed-1: mlflow: http://x stopped answering; the grid "
                     "goes on"]
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_with_keep_going_a_failed_run_is_named_and_the_others_finish(grid, tmp_path: Path,
+                                                                     jobs: int):
+    """A run that fails for real (CUDA asked for on a machine without it) fails the grid at
+    the end, named with its error, after the run queued behind it has finished."""
+    from flows.experiment import experiment_flow
+    from sracl_core.errors import GridRunsFailed
+    from sracl_core.experiment.results import is_finished
+    from sracl_core.stages.graph import outputs_of
+
+    config_path, _ = grid
+    grid_path = tmp_path / "failing-grid.yaml"
+    grid_path.write_text(
+        "name: failing-grid\nbaseline: good\nseeds: [1]\nmetrics: [all/NDCG@10]\n"
+        "overrides: [train.objective=next_item, train.epochs=1, train.progress=false,\n"
+        "            train.backbone.hidden_size=8, train.backbone.inner_size=8]\n"
+        "variants:\n  bad: [train.device=cuda]\n  good: []\n")
+    with pytest.raises(GridRunsFailed, match=r"failing-grid: 1 run\(s\) failed \(bad/seed-1: ") \
+            as failed:
+        experiment_flow(str(config_path), str(grid_path), jobs=jobs, threads=1,
+                        keep_going=True)
+    assert list(failed.value.failures) == ["bad/seed-1"]
+    overrides = ["tracking.experiment=failing-grid", "train.objective=next_item",
+                 "train.epochs=1", "train.progress=false", "train.backbone.hidden_size=8",
+                 "train.backbone.inner_size=8", "train.seed=1"]
+    if jobs > 1:
+        overrides.insert(1, "train.num_threads=1")
+    assert is_finished(outputs_of(load_config(config_path, overrides)))

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from flows.grid_processes import run_in_processes
+from sracl_core.errors import WorkerDied
 from tests.flows.grid_calls import act
 
 
@@ -32,3 +33,35 @@ def test_every_call_runs_when_none_fails(tmp_path: Path):
     calls = [(name, str(tmp_path)) for name in ("a", "b", "c")]
     run_in_processes(act, calls, jobs=2)
     assert sorted(path.name for path in tmp_path.iterdir()) == ["a.ran", "b.ran", "c.ran"]
+
+
+def test_with_keep_going_a_failed_run_leaves_the_others_running_and_is_returned(tmp_path: Path):
+    """The run beside the failure trains on until the queued run after it has run."""
+    calls = [("until-after", str(tmp_path)), ("broken", str(tmp_path)), ("after", str(tmp_path))]
+    failures = run_in_processes(act, calls, jobs=2, keep_going=True)
+    assert list(failures) == [1]
+    assert "this run is broken" in str(failures[1])
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["after.ran", "until-after.ran"]
+
+
+@pytest.mark.timeout(120)
+def test_a_killed_worker_is_named_and_the_grid_ends_instead_of_hanging(tmp_path: Path):
+    """SIGKILL to one worker (the out-of-memory killer) broke the pool, whose SIGTERM made
+    the other worker stop its run and then wait for a next call forever: the command hung
+    with no word of which run had died."""
+    calls = [("train", str(tmp_path)), ("killed", str(tmp_path)), ("queued", str(tmp_path))]
+    with pytest.raises(WorkerDied, match=r"^sracl-llm/seed-2025: its worker process died"):
+        run_in_processes(act, calls, jobs=2, labels=["train", "sracl-llm/seed-2025", "queued"])
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["train.started", "train.stopped"]
+
+
+@pytest.mark.timeout(120)
+def test_with_keep_going_a_killed_worker_fails_its_run_alone(tmp_path: Path):
+    """The run it interrupted goes on in a fresh pool (where a real run resumes from its
+    checkpoint), and so does the queued one; the killed run is not tried again."""
+    calls = [("resumed", str(tmp_path)), ("killed", str(tmp_path)), ("after", str(tmp_path))]
+    failures = run_in_processes(act, calls, jobs=2, keep_going=True)
+    assert list(failures) == [1] and isinstance(failures[1], WorkerDied)
+    assert str(failures[1]).startswith("call 1: its worker process died")
+    assert sorted(path.name for path in tmp_path.iterdir()) == [
+        "after.ran", "resumed.ran", "resumed.started", "resumed.stopped"]
