@@ -136,7 +136,7 @@ def inspect_grid(
     --table, the grid's table (mean ± std, gain, paired p over common seeds) of the finished
     runs, before the grid is done; nothing is written or logged."""
     from sracl_core.experiment.grid import load_grid, select_variants
-    from sracl_core.experiment.progress import grid_progress
+    from sracl_core.experiment.progress import PACE_EPOCHS, grid_progress
 
     load(config, overrides)
     try:
@@ -162,12 +162,17 @@ def inspect_grid(
             line += f"  best epoch {run.best_epoch}"
         if run.metric is not None:
             line += f"  {metric} {run.metric:.4f}"
+        if run.seconds_left is not None:
+            line += f"  ~{run.seconds_left / 60:.0f} min left"
         console.print(line.rstrip(), highlight=False, soft_wrap=True)
     counts = {state: sum(run.state == state for run in runs)
               for state in ("finished", "trained", "part-trained", "damaged", "not started")
               if state != "damaged" or any(run.state == state for run in runs)}
     console.print(", ".join(f"{count} {state}" for state, count in counts.items()),
                   highlight=False)
+    if any(run.seconds_left is not None for run in runs):
+        console.print("(min left: each part-trained run's remaining epochs at the pace of its "
+                      f"last {PACE_EPOCHS}, on the machine that trained them)", highlight=False)
     if table:
         print_partial_table(chosen, runs)
 

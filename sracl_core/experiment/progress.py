@@ -46,6 +46,9 @@ class RunProgress:
     metric: float | None = None
     metrics: dict[str, float] = field(default_factory=dict)
     """A finished run's test metrics (all of them; ``metric`` is the grid's first)."""
+    seconds_left: float | None = None
+    """A part-trained run's remaining epochs at the pace of its last ones (see
+    :func:`seconds_left`); None before its first epoch has ended."""
 
     @property
     def label(self) -> str:
@@ -112,4 +115,25 @@ def _from_checkpoint(variant: str, seed: int, epochs: int, record: dict | None) 
     except (AttributeError, KeyError, TypeError, ValueError):  # not what a trainer writes
         return RunProgress(variant, seed, "damaged", epochs)
     return RunProgress(variant, seed, "part-trained", epochs, len(history), step=step,
-                       train_seconds=seconds, best_epoch=best if best >= 0 else None)
+                       train_seconds=seconds, best_epoch=best if best >= 0 else None,
+                       seconds_left=seconds_left(record, epochs))
+
+
+PACE_EPOCHS = 3
+"""How many of the latest epochs set the pace: a resumed run is often on another machine
+(or beside another load) than its early epochs were."""
+
+
+def seconds_left(record: dict, epochs: int) -> float | None:
+    """The time a part-trained run needs to reach ``epochs`` at the mean pace (training and
+    validation) of its last :data:`PACE_EPOCHS` epochs, less the part of the current epoch
+    already done; early stopping may end it sooner. None before an epoch has ended."""
+    history = record.get("history", [])
+    if not history:
+        return None
+    recent = history[-PACE_EPOCHS:]
+    per_epoch = sum(e["train_seconds"] + e["eval_seconds"] for e in recent) / len(recent)
+    done = len(history)
+    steps_per_epoch = (int(record.get("global_step", 0)) - int(record.get("step", 0))) / done
+    into_epoch = int(record.get("step", 0)) / steps_per_epoch if steps_per_epoch > 0 else 0.0
+    return max(epochs - done - into_epoch, 0.0) * per_epoch

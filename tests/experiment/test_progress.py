@@ -148,3 +148,33 @@ def test_a_grid_without_a_finished_run_has_no_table(tiny_config: Path, tmp_path:
                                       "-c", str(tiny_config), "--table"], terminal_width=200)
     assert result.exit_code == 0, result.output
     assert "no finished runs yet: no table" in result.output
+
+
+def _epoch(train: float, valid: float) -> dict:
+    return {"train_seconds": train, "eval_seconds": valid}
+
+
+def test_time_left_is_the_remaining_epochs_at_the_pace_of_the_last_three():
+    """40 epochs of 514 steps, 5 done, 257 steps into the sixth: 34.5 epochs left at the
+    mean of epochs 2-4 (the first, on another machine, does not set the pace)."""
+    from sracl_core.experiment.progress import seconds_left
+
+    record = {"history": [_epoch(900, 10), _epoch(500, 4), _epoch(100, 2), _epoch(110, 2),
+                          _epoch(120, 2)],
+              "global_step": 5 * 514 + 257, "step": 257}
+    assert seconds_left(record, 40) == pytest.approx(34.5 * 112)
+    assert seconds_left({**record, "step": 0, "global_step": 5 * 514}, 5) == 0.0
+    assert seconds_left({"history": [], "step": 30, "global_step": 30}, 40) is None
+
+
+def test_the_command_says_how_long_a_part_trained_run_has_left(tiny_config: Path,
+                                                               grid_state: Path):
+    from flows.cli import app
+
+    stopped = grid_progress(tiny_config, load_grid(grid_state))[1]
+    assert stopped.seconds_left is not None and stopped.seconds_left > 0
+    result = CliRunner().invoke(app, ["inspect", "grid", "--grid", str(grid_state),
+                                      "-c", str(tiny_config)], terminal_width=200)
+    lines = result.output.splitlines()
+    assert lines[2].endswith(f"~{stopped.seconds_left / 60:.0f} min left")
+    assert lines[6].startswith("(min left: each part-trained run's remaining epochs")
