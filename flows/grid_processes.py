@@ -63,16 +63,8 @@ _KEEP_GOING = False
 
 
 def _stop_when(stop: Any, parent_pid: int) -> None:
-    """Stop the running call when asked; end this process when nothing is left for it.
-
-    When the command is gone its pool would never send another call, and the worker would
-    wait for one forever. The same holds for a worker that a signal stopped: when a sibling
-    worker dies (killed, out of memory) the pool breaks and sends SIGTERM to the others,
-    which then stopped their runs after a step and waited forever for a next call, so the
-    command hung instead of saying which run's worker had died. Such a worker ends once it
-    has been idle at two checks in a row (its call's result went back in between).
-    """
-    idle_checks = 0
+    """Stop the running call when asked; when the command is gone, also end this process
+    (its pool would never send another call, and the worker would wait for one forever)."""
     while not stop.value:
         time.sleep(CHECK_SECONDS)
         if os.getppid() != parent_pid:
@@ -80,9 +72,6 @@ def _stop_when(stop: Any, parent_pid: int) -> None:
             if not _BUSY.is_set():
                 os._exit(1)
             return
-        idle_checks = idle_checks + 1 if stop_requested() and not _BUSY.is_set() else 0
-        if idle_checks >= 2:
-            os._exit(0)
     request_stop()
 
 
