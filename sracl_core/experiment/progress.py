@@ -112,11 +112,12 @@ def _from_checkpoint(variant: str, seed: int, epochs: int, record: dict | None) 
             epoch["train_seconds"] + epoch["eval_seconds"] for epoch in history)
         best = int(record.get("best_epoch", -1))
         step = int(record.get("step", 0))
+        left = seconds_left(record, epochs)
     except (AttributeError, KeyError, TypeError, ValueError):  # not what a trainer writes
         return RunProgress(variant, seed, "damaged", epochs)
     return RunProgress(variant, seed, "part-trained", epochs, len(history), step=step,
                        train_seconds=seconds, best_epoch=best if best >= 0 else None,
-                       seconds_left=seconds_left(record, epochs))
+                       seconds_left=left)
 
 
 PACE_EPOCHS = 3

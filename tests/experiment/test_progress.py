@@ -102,8 +102,10 @@ def test_the_command_lists_every_run_and_counts_them(tiny_config: Path, grid_sta
     assert lines[5] == "1 finished, 1 trained, 1 part-trained, 1 not started"
 
 
-@pytest.mark.parametrize("record", ["[1, 2]", '{"history": [{"epoch": 0}]}'],
-                         ids=["not-an-object", "history-without-times"])
+@pytest.mark.parametrize("record", ["[1, 2]", '{"history": [{"epoch": 0}]}',
+                                    '{"history": [{"train_seconds": 1, "eval_seconds": 1}], '
+                                    '"global_step": "x"}'],
+                         ids=["not-an-object", "history-without-times", "step-not-a-number"])
 def test_a_progress_record_that_is_json_but_no_trainers_is_shown_as_damaged(
         tiny_config: Path, grid_state: Path, record: str):
     """Before, ``inspect grid`` failed with a raw AttributeError or KeyError traceback."""
