@@ -10,135 +10,23 @@ its torch thread count are its own, so ``--jobs 2`` gives the bits of ``--jobs 1
 
 The workers are spawned (not forked: the parent holds Prefect's event loops and
 MLflow's connections). Each joins the command's temporary Prefect server, logs to
-the command's log file, and stops like a training thread did: SIGINT or SIGTERM
-to it, a stop of the command (its main thread sets a shared flag) or the
-command's death make its training loop write a resume checkpoint after the
-current step and end the run.
+the command's log file, and runs its calls as :mod:`flows.grid_worker` says.
 """
 
 from __future__ import annotations
 
-import ctypes
 import logging
 import multiprocessing
 import os
-import signal
-import threading
-import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ALL_COMPLETED, FIRST_EXCEPTION, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
-from flows.console import configure_logging, log_file_of
+from flows.console import log_file_of
+from flows.grid_worker import STARTED, SharedState, call, worker_setup
 from sracl_core.errors import WorkerDied
-from sracl_core.stopping import request_stop, stop_requested
-
-CHECK_SECONDS = 1.0
-"""How often a worker looks whether the grid was stopped and whether the command that
-started it is still there."""
-
-_BUSY = threading.Event()
-"""Set while this worker runs a call: an orphaned worker ends once the call has stopped."""
-
-_GRID_STOP: Any = None
-"""In a worker, the grid's shared stop flag (set by :func:`_worker_setup`).
-
-A flag in shared memory, polled, not a ``multiprocessing.Event``: a worker killed while
-it waited on the Event stayed counted as a waiter, and the command's ``set()`` then
-waited forever for it to wake, holding the Event's lock, so that every other worker
-hung too."""
-
-_CALL_STATES: Any = None
-"""In a worker, one byte per call in shared memory: :data:`STARTED` or :data:`ENDED`
-(the command reads it to tell which call a dead worker was running). Each call's byte
-has one writer, so no lock that a dying worker could leave held."""
-
-STARTED, ENDED = 1, 2
-
-_KEEP_GOING = False
-"""In a worker: whether a failed call leaves the other calls running."""
-
-
-def _stop_when(stop: Any, parent_pid: int) -> None:
-    """Stop the running call when asked; when the command is gone, also end this process
-    (its pool would never send another call, and the worker would wait for one forever)."""
-    while not stop.value:
-        time.sleep(CHECK_SECONDS)
-        if os.getppid() != parent_pid:
-            request_stop()
-            if not _BUSY.is_set():
-                os._exit(1)
-            return
-    request_stop()
-
-
-def _call(run_one: Callable[..., None], parent_pid: int, index: int, *args: Any) -> bool:
-    """``run_one(*args)`` in a worker; False when the grid or this worker had been stopped
-    before it began (before, a worker stopped by SIGTERM started the next queued run).
-
-    A failure sets the grid's stop event before it is reported, so that this worker does
-    not start the next queued call (the pool hands it over before the command could
-    react) and the other workers stop theirs; with ``keep_going`` only a stop does. The
-    call's ``index`` goes to the command when it starts and when it ends, so that a worker
-    that dies in between is known by the call it was running. An orphaned worker exits
-    once it has stopped.
-    """
-    if _GRID_STOP.value or stop_requested():  # a signal to this worker counts as a stop
-        return False
-    _BUSY.set()
-    _CALL_STATES[index] = STARTED
-    try:
-        _in_a_thread(run_one, *args)
-    except BaseException:
-        if not _KEEP_GOING or stop_requested():
-            _GRID_STOP.value = True
-        raise
-    finally:
-        _CALL_STATES[index] = ENDED
-        _BUSY.clear()
-        if os.getppid() != parent_pid:
-            os._exit(1)
-    return True
-
-
-def _in_a_thread(run_one: Callable[..., None], *args: Any) -> None:
-    """``run_one(*args)`` in a thread of this worker, its exception re-raised here.
-
-    Prefect installs its own SIGTERM handler, which raises inside whatever the main thread
-    is doing, while a flow runs in the main thread. A SIGTERM to the whole process group
-    (``kill -- -PGID``, ``timeout``, a service manager) then broke the training step off
-    with no resume checkpoint, losing the steps since the last periodic one. Outside the
-    main thread Prefect installs nothing, so the signal stays this worker's request to stop
-    after the current step (:func:`_worker_setup`); the main thread only waits.
-    """
-    failure: list[BaseException] = []
-
-    def target() -> None:
-        try:
-            run_one(*args)
-        except BaseException as error:  # handed to the main thread, which raises it
-            failure.append(error)
-
-    thread = threading.Thread(target=target, name="sracl-grid-run")
-    thread.start()
-    while thread.is_alive():
-        thread.join(timeout=1.0)
-    if failure:
-        raise failure[0]
-
-
-def _worker_setup(log_path: Path | None, verbose: bool, stop: Any, parent_pid: int,
-                  call_states: Any, keep_going: bool) -> None:
-    global _GRID_STOP, _CALL_STATES, _KEEP_GOING
-    _GRID_STOP, _CALL_STATES, _KEEP_GOING = stop, call_states, keep_going
-    configure_logging(log_path, verbose=verbose)
-    for number in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(number, lambda signum, _: request_stop(signum))
-    threading.Thread(target=_stop_when, args=(stop, parent_pid), daemon=True,
-                     name="sracl-stop-watch").start()
 
 
 @contextmanager
@@ -177,52 +65,60 @@ def run_in_processes(run_one: Callable[..., None], calls: list[tuple[Any, ...]],
     the calls in errors (default: "call N").
     """
     context = multiprocessing.get_context("spawn")
-    stop = context.RawValue(ctypes.c_bool, False)
-    call_states = context.RawArray(ctypes.c_byte, len(calls))
     failures: dict[int, BaseException] = {}
     todo = list(range(len(calls)))
     names = labels or [f"call {index}" for index in range(len(calls))]
+    idle_deaths = 0
     with _prefect_api_for_workers():
         while todo:
-            futures = _one_pool(context, stop, call_states, run_one, calls, todo, jobs,
-                                keep_going)
-            died = {index for index in todo if call_states[index] == STARTED}
+            shared = SharedState.create(context, len(calls))  # a fresh pool starts unstopped
+            futures = _one_pool(context, shared, run_one, calls, todo, jobs, keep_going)
+            died = {index for index in todo if shared.call_states[index] == STARTED}
             todo = _outcomes(futures, died, names, keep_going, failures)
+            idle_deaths = idle_deaths + 1 if todo and not died else 0
+            if idle_deaths > int(keep_going):  # a worker that dies at every start would loop
+                raise WorkerDied(
+                    "a grid worker process died between runs (killed by a signal such as "
+                    "SIGKILL, often the out-of-memory killer, or crashed); interrupted or not "
+                    f"started: {', '.join(names[index] for index in todo)} (an interrupted "
+                    "run resumes from its checkpoint when the command is run again)")
     return failures
 
 
-def _one_pool(context: Any, stop: Any, call_states: Any, run_one: Callable[..., None],
+def _one_pool(context: Any, shared: SharedState, run_one: Callable[..., None],
               calls: list[tuple[Any, ...]], todo: list[int], jobs: int, keep_going: bool
               ) -> dict[int, Future]:
     """Run the ``todo`` calls in one pool until each has ended (or, without ``keep_going``,
     until the first failure has stopped the others); returns their futures once every
-    worker has ended, so that ``call_states`` tells which calls a dead worker was running."""
+    worker has ended, so that the call states tell which call a dead worker was running."""
     verbose = logging.getLogger("sracl_core").getEffectiveLevel() <= logging.DEBUG
-    for index in todo:
-        call_states[index] = 0
     with ProcessPoolExecutor(
-            max_workers=min(jobs, len(todo)), mp_context=context, initializer=_worker_setup,
-            initargs=(log_file_of(), verbose, stop, os.getpid(), call_states,
-                      keep_going)) as pool:
-        futures = {index: pool.submit(_call, run_one, os.getpid(), index, *calls[index])
+            max_workers=min(jobs, len(todo)), mp_context=context, initializer=worker_setup,
+            initargs=(log_file_of(), verbose, shared, os.getpid(), keep_going)) as pool:
+        futures = {index: pool.submit(call, run_one, os.getpid(), index, *calls[index])
                    for index in todo}
         try:
             wait(futures.values(), return_when=ALL_COMPLETED if keep_going else FIRST_EXCEPTION)
         except BaseException:
-            _stop_all(stop, futures)
+            _stop_all(shared, futures)
             raise
-        if not keep_going and any(_error(future) for future in futures.values()):
-            _stop_all(stop, futures)
+        errors = [_error(future) for future in futures.values()]
+        if any(isinstance(error, BrokenProcessPool) for error in errors):
+            shared.broken.value = True  # idle workers exit instead of waiting for a call
+        if not keep_going and any(errors):
+            _stop_all(shared, futures)
     return futures  # the pool has shut down: every worker has ended
 
 
-def _stop_all(stop: Any, futures: dict[int, Future]) -> None:
-    stop.value = True
+def _stop_all(shared: SharedState, futures: dict[int, Future]) -> None:
+    """Stop every running call after its step and cancel the queued ones."""
+    shared.stop.value = True
     for future in futures.values():
         future.cancel()
 
 
 def _error(future: Future) -> BaseException | None:
+    """What a finished call raised (None while it runs, when cancelled, or on success)."""
     return future.exception() if future.done() and not future.cancelled() else None
 
 
@@ -230,15 +126,19 @@ def _outcomes(futures: dict[int, Future], died: set[int], names: list[str], keep
               failures: dict[int, BaseException]) -> list[int]:
     """Sort a finished pool's futures into failures (raised at once without ``keep_going``),
     stops (raised) and the calls that a dead worker's broken pool took down with it, which
-    are returned to run again in a fresh pool (only with ``keep_going``)."""
-    again, stops = [], []
+    are returned to run again in a fresh pool (with ``keep_going``, or when no call's
+    worker died: the caller decides)."""
+    again: list[int] = []
+    stops: list[KeyboardInterrupt] = []
     for index, future in futures.items():
         error = _error(future)
         if isinstance(error, BrokenProcessPool):
             if index not in died:
                 again.append(index)
                 continue
-            error = WorkerDied(index, names[index])
+            error = WorkerDied(f"{names[index]}: its worker process died (killed by a signal "
+                               "such as SIGKILL, often the out-of-memory killer, or crashed) "
+                               "while running it")
         if isinstance(error, KeyboardInterrupt):
             stops.append(error)
         elif error is not None:
@@ -247,7 +147,4 @@ def _outcomes(futures: dict[int, Future], died: set[int], names: list[str], keep
             failures[index] = error
     if stops:
         raise stops[0]
-    if again and not died:  # it died outside any call: running them again would loop
-        raise BrokenProcessPool("a grid worker process died while starting or between runs; "
-                                f"not started: {', '.join(names[index] for index in again)}")
-    return again if keep_going else []
+    return again if keep_going or not died else []

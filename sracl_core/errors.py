@@ -55,12 +55,7 @@ class TrackingLost(SraclError):
 
 class WorkerDied(SraclError):
     """A grid worker process ended abruptly (SIGKILL, the out-of-memory killer, a crash in
-    native code) while it ran a call; ``index`` is that call's place in the grid's list."""
-
-    def __init__(self, index: int, label: str) -> None:
-        super().__init__(f"{label}: its worker process died (killed by a signal such as "
-                         "SIGKILL, often the out-of-memory killer, or crashed) while running it")
-        self.index = index
+    native code); the message names the run it was running, or the runs it interrupted."""
 
 
 class GridRunsFailed(SraclError):

@@ -63,5 +63,26 @@ def test_with_keep_going_a_killed_worker_fails_its_run_alone(tmp_path: Path):
     failures = run_in_processes(act, calls, jobs=2, keep_going=True)
     assert list(failures) == [1] and isinstance(failures[1], WorkerDied)
     assert str(failures[1]).startswith("call 1: its worker process died")
+    assert not (tmp_path / "resumed.never-stopped").exists()
     assert sorted(path.name for path in tmp_path.iterdir()) == [
         "after.ran", "resumed.ran", "resumed.started", "resumed.stopped"]
+
+
+@pytest.mark.timeout(120)
+def test_an_idle_worker_killed_between_runs_is_named_and_the_grid_ends(tmp_path: Path):
+    """An idle worker waits for its next call holding the call queue's read lock; killed
+    there, it left the lock held, and the stopped worker beside it waited forever."""
+    calls = [("kills-the-idle", str(tmp_path)), ("quick", str(tmp_path))]
+    with pytest.raises(WorkerDied, match=r"died between runs .* interrupted or not started: "
+                                         r"call 0 \(an interrupted run resumes"):
+        run_in_processes(act, calls, jobs=2)
+    assert sorted(path.name for path in tmp_path.iterdir()) == [
+        "kills-the-idle.killed", "kills-the-idle.stopped", "quick.pid"]
+
+
+@pytest.mark.timeout(120)
+def test_with_keep_going_an_idle_worker_killed_between_runs_costs_no_run(tmp_path: Path):
+    calls = [("kills-the-idle", str(tmp_path)), ("quick", str(tmp_path))]
+    assert run_in_processes(act, calls, jobs=2, keep_going=True) == {}
+    assert sorted(path.name for path in tmp_path.iterdir()) == [
+        "kills-the-idle.killed", "kills-the-idle.ran", "kills-the-idle.stopped", "quick.pid"]
