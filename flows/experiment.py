@@ -132,8 +132,9 @@ def _shared_stages(config_path: str, grid_name: str, runs: list[GridRun],
         stages = needed_stages(load_config(config_path, first.overrides))
         failed = _one_by_one(config_path, grid_name, [first], keep_going,
                              until=stages[stages.index("train") - 1])
-        failures |= {run.label: error for run in runs if run.variant == first.variant
-                     for error in failed.values()}
+        if failed:
+            (error,) = failed.values()
+            failures |= {run.label: error for run in runs if run.variant == first.variant}
     return failures
 
 

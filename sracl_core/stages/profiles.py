@@ -51,6 +51,12 @@ def llm_cache_dir(config: PipelineConfig) -> Path:
 
 
 def run(context: StageContext) -> None:
+    item_prompts = context.input_table("prompts", "item_prompts")
+    if item_prompts.height and not item_prompts["has_text"].any():
+        log.warning("profiles: no item has text, so these profiles name items by id ('item "
+                    "<id>') and semantic neighbours would compare ids, not meanings; "
+                    "neighbours.source=collaborative retrieves neighbours from co-occurrence "
+                    "in the training sequences instead")
     if context.config.profiles.backend == TEXT_BACKEND:
         run_text(context)
     else:

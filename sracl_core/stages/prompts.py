@@ -47,10 +47,6 @@ def run(context: StageContext) -> None:
                 == TEXT_BACKEND else "they are not sent to the LLM")
         log.warning("prompts: %d items and %d user profiles have no text; they are named "
                     "'item <id>' and %s", no_text_items, no_text_users, fate)
-    if no_text_items == item_prompts.height and context.config.neighbours.source != "collaborative":
-        log.warning("prompts: no item has text, so semantic neighbours would compare item "
-                    "names ('item <id>'), not meanings; neighbours.source=collaborative "
-                    "retrieves neighbours from co-occurrence in the training sequences instead")
     log.info("prompts: %d item prompts and texts, %d user prompts (%s granularity)",
              item_prompts.height, users.user_prompts.height, config.granularity)
 

@@ -205,22 +205,25 @@ def test_a_run_that_lost_only_its_tracking_does_not_stop_the_grid_fake_pipeline(
 @pytest.mark.parametrize("jobs", [1, 2])
 def test_with_keep_going_a_failed_run_is_named_and_the_others_finish(grid, tmp_path: Path,
                                                                      jobs: int):
-    """A run that fails for real (CUDA asked for on a machine without it) fails the grid at
-    the end, named with its error, after the run queued behind it has finished."""
+    """A run whose input turns out malformed (line 2 of its interactions file) fails the
+    grid at the end, named with its error, after the run queued behind it has finished;
+    with --jobs 2 it fails among the shared stages, which run before the pool."""
     from flows.experiment import experiment_flow
     from sracl_core.errors import GridRunsFailed
     from sracl_core.experiment.results import is_finished
     from sracl_core.stages.graph import outputs_of
 
     config_path, _ = grid
+    malformed = tmp_path / "malformed.txt"
+    malformed.write_text("1 1\n1 x\n1 2\n")
     grid_path = tmp_path / "failing-grid.yaml"
     grid_path.write_text(
         "name: failing-grid\nbaseline: good\nseeds: [1]\nmetrics: [all/NDCG@10]\n"
         "overrides: [train.objective=next_item, train.epochs=1, train.progress=false,\n"
         "            train.backbone.hidden_size=8, train.backbone.inner_size=8]\n"
-        "variants:\n  bad: [train.device=cuda]\n  good: []\n")
-    with pytest.raises(GridRunsFailed, match=r"failing-grid: 1 run\(s\) failed \(bad/seed-1: ") \
-            as failed:
+        f"variants:\n  bad: [data.source.interactions={malformed}]\n  good: []\n")
+    with pytest.raises(GridRunsFailed, match=r"failing-grid: 1 run\(s\) failed \(bad/seed-1: "
+                                             rf".*{malformed.name}:2: expected") as failed:
         experiment_flow(str(config_path), str(grid_path), jobs=jobs, threads=1,
                         keep_going=True)
     assert list(failed.value.failures) == ["bad/seed-1"]

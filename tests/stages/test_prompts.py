@@ -61,20 +61,3 @@ def test_editing_a_template_changes_the_prompts_fingerprint(default_config):
     assert before["ingest"] == after["ingest"] and before["prompts"] != after["prompts"]
     assert before["profiles"] != after["profiles"]
 
-
-@pytest.mark.parametrize("source", ["semantic", "collaborative"])
-def test_a_dataset_without_any_item_text_is_told_its_semantics_compare_ids(
-        tmp_path: Path, caplog, source: str):
-    """Sports ships no item text: its 'semantic' neighbours would be item-name look-alikes
-    ('item 12' beside 'item 120'); the warning points to co-occurrence retrieval."""
-    from tests.conftest import write_config, write_sasrec_dataset
-
-    interactions, _ = write_sasrec_dataset(tmp_path / "data", {1: [1, 2, 3, 4], 2: [2, 3, 4, 1],
-                                                               3: [4, 3, 2, 1]})
-    config = load_config(write_config(tmp_path / "config.yaml", interactions, None),
-                         [f"neighbours.source={source}"])
-    run_stage(config, "ingest")
-    with caplog.at_level("WARNING", logger="sracl_core"):
-        run_stage(config, "prompts")
-    told = [r.getMessage() for r in caplog.records if "no item has text" in r.getMessage()]
-    assert len(told) == (source == "semantic")

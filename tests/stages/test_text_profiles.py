@@ -111,3 +111,23 @@ def test_preflight_and_status_accept_the_text_backend(tiny_config):
                                       "profiles.backend=text"], terminal_width=200)
     assert result.exit_code == 0, result.output
     assert "profiles" in result.output and "unknown name" not in result.output
+
+
+@pytest.mark.parametrize("titles", [True, False], ids=["with-titles", "no-item-text"])
+def test_profiles_of_a_dataset_without_item_text_say_they_compare_ids(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture, titles: bool):
+    """Sports ships no item text: its 'semantic' neighbours would be item-id look-alikes
+    ('item 12' beside 'item 120'); the warning points to co-occurrence retrieval."""
+    from tests.conftest import write_config, write_sasrec_dataset
+
+    sequences = {1: [1, 2, 3, 4], 2: [2, 3, 4, 1], 3: [4, 3, 2, 1]}
+    interactions, items = write_sasrec_dataset(
+        tmp_path / "data", sequences, {i: f"Item number {i}" for i in range(1, 5)}
+        if titles else None)
+    config = load_config(write_config(tmp_path / "config.yaml", interactions, items), TEXT)
+    for stage in ("ingest", "prompts"):
+        run_stage(config, stage)
+    with caplog.at_level("WARNING", logger="sracl_core"):
+        run_stage(config, "profiles")
+    told = [r.getMessage() for r in caplog.records if "no item has text" in r.getMessage()]
+    assert len(told) == (not titles)
