@@ -30,8 +30,8 @@ from flows.cli_results import inspect_app, load_for_reading, recommend
 from flows.cli_transfer import cache_app
 from sracl_core.config import load_config
 from sracl_core.errors import ConfigError, SraclError
-from sracl_core.preflight import check_config, check_ingested
-from sracl_core.stages.graph import STAGE_ORDER, check_selection, plan
+from sracl_core.preflight import check_config, check_devices, check_ingested
+from sracl_core.stages.graph import STAGE_ORDER, check_selection, plan, to_compute
 
 app = typer.Typer(
     help="SRA-CL: semantic retrieval augmented contrastive learning for sequential "
@@ -89,7 +89,8 @@ def run(
             fail(ValueError(f"unknown stage {name!r}; expected one of: {', '.join(STAGE_ORDER)}"))
     resolved = load(config, overrides, preflight=True)
     try:
-        check_selection(resolved, stage, downstream=downstream, until=until)
+        selected = check_selection(resolved, stage, downstream=downstream, until=until)
+        check_devices(resolved, config, to_compute(resolved, selected, force))
     except SraclError as error:
         fail(error)
     computed_before: dict[str, float] = {}

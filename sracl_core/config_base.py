@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any
@@ -25,6 +26,20 @@ class StrictModel(BaseModel):
     """A config section: unknown keys are errors, values are validated on assignment."""
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=False)
+
+
+DEVICE_NAMES = re.compile(r"auto|cpu|cuda(:\d+)?")
+
+
+def _device_name(value: str) -> str:
+    if not DEVICE_NAMES.fullmatch(value):
+        raise ValueError(f"expected auto, cpu, cuda or cuda:N, got {value!r}")
+    return value
+
+
+Device = Annotated[str, AfterValidator(_device_name)]
+"""A torch device name: its form is checked on load, whether this machine has it by
+:func:`sracl_core.preflight.check_config` before the stages that use it run."""
 
 
 def runtime_field(default: Any, description: str = "", **kwargs: Any) -> Any:

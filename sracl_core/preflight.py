@@ -12,6 +12,7 @@ cannot satisfy must not cost an hour of profiles first.
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Collection
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -92,9 +93,40 @@ def check_cache_root(root: Path, *, writing: bool, key: str = "cache_root") -> N
     check_free_space(root, key)
 
 
+DEVICE_KEYS = {"embeddings": "embeddings.device", "train": "train.device"}
+"""The stages that take a torch device, and the key that names it."""
+
+
+def check_devices(config: PipelineConfig, source: str | Path, stages: Collection[str]) -> None:
+    """The CUDA devices named for the ``stages`` that will compute on this machine exist
+    here: found at train time, a missing one used to fail a run after its profiles (hours
+    of LLM work) had been made. Cached stages need none, and a grid on a Ray cluster trains
+    on other machines, so callers pass only what computes here."""
+    asked = [(key, _setting(config, key)) for stage, key in DEVICE_KEYS.items()
+             if stage in stages]
+    asked = [(key, value) for key, value in asked if value and value.startswith("cuda")]
+    if not asked:
+        return
+    import torch
+
+    count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    _raise_problems(source, [
+        f"{key}: expected a device this machine has, got {value!r}: torch {torch.__version__} "
+        f"sees {count} CUDA device(s); auto takes cuda when present, else cpu"
+        for key, value in asked if int(value.partition(":")[2] or 0) >= count])
+
+
+def _setting(config: PipelineConfig, key: str) -> str | None:
+    section, name = key.split(".")
+    return getattr(getattr(config, section), name, None)  # not every encoder has a device
+
+
 def check_config(config: PipelineConfig, source: str | Path) -> None:
     """Every problem found, in one error that names each key and what it expects."""
-    problems = _choice_problems(config) + _input_problems(config)
+    _raise_problems(source, _choice_problems(config) + _input_problems(config))
+
+
+def _raise_problems(source: str | Path, problems: list[str]) -> None:
     if len(problems) == 1:
         raise ConfigError(f"{source}: {problems[0]}")
     if problems:

@@ -11,6 +11,7 @@ from sracl_core.preflight import (
     check_against_data,
     check_cache_root,
     check_config,
+    check_devices,
     check_ingested,
 )
 from sracl_core.stages.runner import run_stage
@@ -133,3 +134,27 @@ def test_an_unwritable_cache_root_says_why():
     with pytest.raises(ConfigError, match=r"cache_root: expected a writable folder at "
                                           r"/proc/sracl-cache, but writing there failed: "):
         check_cache_root(Path("/proc/sracl-cache"), writing=True)
+
+
+def test_a_cuda_device_is_checked_only_for_the_stages_that_compute_here(tiny_config: Path):
+    """A machine has no 1001st GPU; the embeddings device alone is asked of the embeddings
+    stage, and no stage that is cached or runs elsewhere asks for anything."""
+    config = load_config(tiny_config, ["train.device=cuda:1000",
+                                       "embeddings.device=cuda:1000"])
+    with pytest.raises(ConfigError, match=r"^config\.yaml: 2 problems:\n  embeddings\.device: "
+                                          r"expected a device this machine has, got "
+                                          r"'cuda:1000': torch .* sees \d+ CUDA device\(s\); "
+                                          r"auto takes cuda when present, else cpu\n  "
+                                          r"train\.device: "):
+        check_devices(config, "config.yaml", ["ingest", "embeddings", "train"])
+    with pytest.raises(ConfigError, match=r"^config\.yaml: embeddings\.device: "):
+        check_devices(config, "config.yaml", ["embeddings", "neighbours"])
+    check_devices(config, "config.yaml", ["ingest", "evaluate"])
+    check_devices(load_config(tiny_config, ["train.device=cpu"]), "config.yaml", ["train"])
+
+
+@pytest.mark.parametrize("name", ["gpu", "cuda:-1", "cuda:x", "CPU"])
+def test_a_device_name_torch_would_not_know_is_refused_at_load(tiny_config: Path, name: str):
+    with pytest.raises(ConfigError, match=rf"train\.device: expected auto, cpu, cuda or "
+                                          rf"cuda:N, got '{name}'"):
+        load_config(tiny_config, [f"train.device={name}"])

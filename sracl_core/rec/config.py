@@ -12,7 +12,7 @@ from typing import ClassVar, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from sracl_core.config_base import StrictModel, runtime_field
+from sracl_core.config_base import Device, StrictModel, runtime_field
 from sracl_core.rec.backbones import BACKBONES, BackboneConfig, SASRecConfig
 from sracl_core.registry import Registry
 
@@ -148,7 +148,7 @@ class TrainConfig(StrictModel):
                     "it ties with (a lower bound, which punishes genuinely equal scores); "
                     "optimistic: above them (the old rule, an upper bound: a constant-score "
                     "model gets HR@k = 1), kept only for comparison with code that does this")
-    device: str = runtime_field("auto", "auto: cuda when present, else cpu")
+    device: Device = runtime_field("auto", "auto: cuda when present, else cpu")
     precision: Literal["fp32", "bf16"] = Field(
         "fp32", description="arithmetic of the training step: fp32 (the paper's runs) or bf16 "
         "autocast (faster on GPUs, but at temperature 1 the InfoNCE logits reach ~64, where "

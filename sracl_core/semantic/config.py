@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from sracl_core.config_base import StrictModel, runtime_field
+from sracl_core.config_base import Device, StrictModel, runtime_field
 from sracl_core.registry import Registry
 from sracl_core.semantic import templates
 
@@ -210,7 +210,7 @@ class TransformerEncoderConfig(EmbeddingsConfig):
     model: str = "embedded:all-minilm-l6-v2"
     max_length: int = Field(256, ge=8, description="tokens per text; longer texts are cut")
     batch_size: int = runtime_field(64, "texts encoded at once", ge=1)
-    device: str = runtime_field("auto", "'auto', 'cpu' or 'cuda'")
+    device: Device = runtime_field("auto", "auto (cuda when present, else cpu), cpu, cuda, cuda:N")
 
 
 class SentenceTransformersConfig(TransformerEncoderConfig):

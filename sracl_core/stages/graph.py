@@ -148,6 +148,15 @@ def needed_stages(config: PipelineConfig) -> list[str]:
     return [*upstream_of("evaluate", config), "evaluate"]
 
 
+def to_compute(config: PipelineConfig, stages: list[str], force: bool = False) -> list[str]:
+    """Those of ``stages`` that a run would compute: all with ``force``, else the ones
+    without a usable artifact."""
+    if force:
+        return list(stages)
+    store, fingerprints = store_for(config), stage_fingerprints(config)
+    return [name for name in stages if not store.check(name, fingerprints[name]).usable]
+
+
 def plan(config: PipelineConfig) -> list[StageStatus]:
     """The state of every stage of this config, each artifact checked against its manifest."""
     store = store_for(config)

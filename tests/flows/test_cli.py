@@ -110,6 +110,22 @@ def test_a_bad_input_file_fails_before_the_orchestrator_starts(tiny_config: Path
     assert not (cache / "prefect").exists(), "no Prefect server was started"
 
 
+def test_a_gpu_this_machine_lacks_fails_before_any_stage_computes(tiny_config: Path,
+                                                                   tmp_path: Path):
+    """Found by the train stage, it failed the run after its profiles had been made."""
+    cache = tmp_path / "cache"
+    result = _sracl("run", "-c", str(tiny_config), *_sets(
+        [f"cache_root={cache}", "train.device=cuda:1000", *PLAIN]), cwd=tmp_path)
+    assert result.returncode == 1
+    assert (f"error: {tiny_config}: train.device: expected a device this machine has, got "
+            "'cuda:1000': torch ") in result.stdout
+    assert not (cache / "tiny").exists(), "no stage computed"
+    result = _sracl("run", "-c", str(tiny_config), *_sets(
+        [f"cache_root={cache}", "train.device=gpu", *PLAIN]), cwd=tmp_path)
+    assert result.returncode == 1
+    assert "train.device: expected auto, cpu, cuda or cuda:N, got 'gpu'" in result.stdout
+
+
 @pytest.mark.network_loopback
 def test_an_unreachable_prefect_server_is_named_with_what_to_do(tiny_config: Path,
                                                                 tmp_path: Path):

@@ -233,3 +233,18 @@ def test_with_keep_going_a_failed_run_is_named_and_the_others_finish(grid, tmp_p
     if jobs > 1:
         overrides.insert(1, "train.num_threads=1")
     assert is_finished(outputs_of(load_config(config_path, overrides)))
+
+
+def test_a_gpu_this_machine_lacks_fails_the_grid_before_any_stage(grid, tmp_path: Path):
+    from flows.experiment import experiment_flow
+
+    config_path, _ = grid
+    grid_path = tmp_path / "gpu-grid.yaml"
+    grid_path.write_text("name: gpu-grid\nbaseline: a\nseeds: [1]\nmetrics: [all/NDCG@10]\n"
+                         "overrides: [train.objective=next_item, train.device=cuda:1000]\n"
+                         "variants:\n  a: []\n")
+    with pytest.raises(ConfigError, match=r"gpu-grid\.yaml \(a/seed-1\): train\.device: "
+                                          r"expected a device this machine has"):
+        experiment_flow(str(config_path), str(grid_path))
+    cache = load_config(config_path).cache_root
+    assert not (cache / "tiny").exists(), "no stage computed"
