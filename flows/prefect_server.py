@@ -18,6 +18,7 @@ import json
 import logging
 import os
 import subprocess
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -36,6 +37,8 @@ log = logging.getLogger(__name__)
 SERVERS = "servers"
 DRAIN_SECONDS = 10
 """How long the last logs and events may take to reach the server before it stops."""
+WATCH_SECONDS = 1.0
+"""How often the command looks whether its server is still there."""
 
 
 def _identity(process: psutil.Process) -> dict[str, float | int]:
@@ -98,20 +101,67 @@ def temporary_server(home: Path) -> Iterator[None]:
         return
     record_path = home / SERVERS / f"{os.getpid()}.json"
     record_path.parent.mkdir(parents=True, exist_ok=True)
+    watchdog = _Watchdog(server, record_path)
     try:
         with FileLock(home / "server.lock"):
             stop_orphans(home)
             with _own_session():
                 server.start()
-            assert server.server_process is not None
-            record_path.write_text(json.dumps({
-                "owner": _identity(psutil.Process()),
-                "server": _identity(psutil.Process(server.server_process.pid))}))
+            watchdog.record()
+        watchdog.start()
         yield
     finally:
         with signals_ignored():
+            watchdog.stop()
             _stop(server)
             record_path.unlink(missing_ok=True)
+
+
+class _Watchdog(threading.Thread):
+    """Starts the command's server again, on the same port, when it dies.
+
+    A server killed under a running command (the out-of-memory killer, a ``pkill``) left
+    the flow retrying it: training stalled ~20 s every few epochs while Prefect's log and
+    event workers waited on the dead port, its errors scrolled over the console, and a
+    stop then hung on reporting. The database is a file in the Prefect home, so a new
+    server on the same port carries on with the same runs, and the clients reconnect.
+    """
+
+    def __init__(self, server: SubprocessASGIServer, record_path: Path) -> None:
+        super().__init__(name="sracl-prefect-watchdog", daemon=True)
+        self._server, self._record_path = server, record_path
+        self._stopping = threading.Event()
+
+    def record(self) -> None:
+        """Write who owns the server, so a later command can stop it if this one dies."""
+        assert self._server.server_process is not None
+        self._record_path.write_text(json.dumps({
+            "owner": _identity(psutil.Process()),
+            "server": _identity(psutil.Process(self._server.server_process.pid))}))
+
+    def run(self) -> None:
+        while not self._stopping.wait(WATCH_SECONDS):
+            process = self._server.server_process
+            if process is None or process.poll() is None:
+                continue
+            log.warning("prefect: the temporary server (pid %d) ended with code %s; starting "
+                        "it again on port %s", process.pid, process.returncode,
+                        self._server.port)
+            self._server.running = False  # what SubprocessASGIServer.start() checks
+            try:
+                with _own_session():
+                    self._server.start()
+                self.record()
+            except Exception as error:  # the flow's own calls will fail and say why
+                log.error("prefect: the temporary server could not be started again: %s",
+                          error)
+                return
+
+    def stop(self) -> None:
+        """Stop watching (before the server is stopped on purpose)."""
+        self._stopping.set()
+        if self.is_alive():
+            self.join()
 
 
 class _InOwnSession(subprocess.Popen):

@@ -95,9 +95,16 @@ def wait_until_training(cache: Path, process: subprocess.Popen[str], runs: int =
 
 
 def servers_of(process: subprocess.Popen[str]) -> list[psutil.Process]:
-    """The temporary Prefect servers the command started (its uvicorn children)."""
-    return [child for child in psutil.Process(process.pid).children(recursive=True)
-            if "prefect.server.api.server:create_app" in " ".join(child.cmdline())]
+    """The temporary Prefect servers the command started (its uvicorn children; a killed
+    one not yet reaped, a zombie, is not one)."""
+    servers = []
+    for child in psutil.Process(process.pid).children(recursive=True):
+        try:
+            if "prefect.server.api.server:create_app" in " ".join(child.cmdline()):
+                servers.append(child)
+        except psutil.Error:
+            continue
+    return servers
 
 
 def running(processes: list[psutil.Process]) -> list[int]:
