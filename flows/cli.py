@@ -31,7 +31,7 @@ from flows.cli_transfer import cache_app
 from sracl_core.config import load_config
 from sracl_core.errors import ConfigError, SraclError
 from sracl_core.preflight import check_config, check_devices, check_ingested
-from sracl_core.stages.graph import STAGE_ORDER, check_selection, plan, to_compute
+from sracl_core.stages.graph import STAGE_ORDER, check_selection, plan
 
 app = typer.Typer(
     help="SRA-CL: semantic retrieval augmented contrastive learning for sequential "
@@ -90,7 +90,7 @@ def run(
     resolved = load(config, overrides, preflight=True)
     try:
         selected = check_selection(resolved, stage, downstream=downstream, until=until)
-        check_devices(resolved, config, to_compute(resolved, selected, force))
+        check_devices(resolved, config, selected, force)
     except SraclError as error:
         fail(error)
     computed_before: dict[str, float] = {}

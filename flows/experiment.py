@@ -49,7 +49,7 @@ from sracl_core.experiment.results import (
 )
 from sracl_core.experiment.tracking import TAG_EXPERIMENT, log_summary
 from sracl_core.preflight import check_config, check_devices
-from sracl_core.stages.graph import needed_stages, outputs_of, to_compute
+from sracl_core.stages.graph import needed_stages, outputs_of
 
 log = logging.getLogger(__name__)
 
@@ -188,8 +188,7 @@ def experiment_flow(config_path: str, grid_path: str, overrides: list[str] | Non
     if runner == "local":  # on Ray the runs train on the cluster's machines, not this one
         for run in runs:
             config = load_config(config_path, run.overrides)
-            check_devices(config, f"{grid_path} ({run.label})",
-                          to_compute(config, needed_stages(config)))
+            check_devices(config, f"{grid_path} ({run.label})", needed_stages(config))
     if jobs <= 1 and runner == "local":
         failures = _one_by_one(config_path, grid.name, runs, keep_going)
     else:

@@ -39,6 +39,10 @@ DRAIN_SECONDS = 10
 """How long the last logs and events may take to reach the server before it stops."""
 WATCH_SECONDS = 1.0
 """How often the command looks whether its server is still there."""
+MAX_RESTARTS = 3
+"""A server that keeps dying (memory the machine cannot give it) is not started for ever."""
+RESTART_WAIT_SECONDS = 30
+"""How long the command's end waits for a restart under way."""
 
 
 def _identity(process: psutil.Process) -> dict[str, float | int]:
@@ -135,33 +139,58 @@ class _Watchdog(threading.Thread):
     def record(self) -> None:
         """Write who owns the server, so a later command can stop it if this one dies."""
         assert self._server.server_process is not None
-        self._record_path.write_text(json.dumps({
-            "owner": _identity(psutil.Process()),
-            "server": _identity(psutil.Process(self._server.server_process.pid))}))
+        try:
+            server = _identity(psutil.Process(self._server.server_process.pid))
+        except psutil.Error:  # gone already: the next look starts it again
+            return
+        self._record_path.write_text(json.dumps({"owner": _identity(psutil.Process()),
+                                                 "server": server}))
 
     def run(self) -> None:
+        restarts = 0
         while not self._stopping.wait(WATCH_SECONDS):
             process = self._server.server_process
             if process is None or process.poll() is None:
                 continue
+            if restarts == MAX_RESTARTS:
+                log.error("prefect: the temporary server (pid %d) ended with code %s, %d "
+                          "times now; it is not started again: stop the command and run it "
+                          "again (what finished is cached)", process.pid, process.returncode,
+                          restarts + 1)
+                return
+            restarts += 1
             log.warning("prefect: the temporary server (pid %d) ended with code %s; starting "
                         "it again on port %s", process.pid, process.returncode,
                         self._server.port)
-            self._server.running = False  # what SubprocessASGIServer.start() checks
-            try:
-                with _own_session():
-                    self._server.start()
-                self.record()
-            except Exception as error:  # the flow's own calls will fail and say why
-                log.error("prefect: the temporary server could not be started again: %s",
-                          error)
+            if not self._restart():
                 return
 
+    def _restart(self) -> bool:
+        """A new server on the old port; False (and no server) when that cannot be had: the
+        flow's clients and the grid's workers know only that port."""
+        port = self._server.port
+        self._server.running = False  # what SubprocessASGIServer.start() checks
+        try:
+            with _own_session():
+                self._server.start()
+        except Exception as error:  # the flow's own calls will fail and say why
+            log.error("prefect: the temporary server could not be started again: %s", error)
+            return False
+        if self._server.port != port:  # Prefect moves on when the port is taken meanwhile
+            log.error("prefect: port %s was taken while the temporary server was down, and "
+                      "its runs cannot follow it to port %s: stop the command and run it "
+                      "again (what finished is cached)", port, self._server.port)
+            self._server.stop()
+            return False
+        self.record()
+        return True
+
     def stop(self) -> None:
-        """Stop watching (before the server is stopped on purpose)."""
+        """Stop watching (before the server is stopped on purpose); a restart under way
+        gets the time Prefect gives a server to start."""
         self._stopping.set()
         if self.is_alive():
-            self.join()
+            self.join(timeout=RESTART_WAIT_SECONDS)
 
 
 class _InOwnSession(subprocess.Popen):

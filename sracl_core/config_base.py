@@ -39,7 +39,7 @@ def _device_name(value: str) -> str:
 
 Device = Annotated[str, AfterValidator(_device_name)]
 """A torch device name: its form is checked on load, whether this machine has it by
-:func:`sracl_core.preflight.check_config` before the stages that use it run."""
+:func:`sracl_core.preflight.check_devices` before the stages that use it run."""
 
 
 def runtime_field(default: Any, description: str = "", **kwargs: Any) -> Any:

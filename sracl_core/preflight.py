@@ -97,23 +97,30 @@ DEVICE_KEYS = {"embeddings": "embeddings.device", "train": "train.device"}
 """The stages that take a torch device, and the key that names it."""
 
 
-def check_devices(config: PipelineConfig, source: str | Path, stages: Collection[str]) -> None:
-    """The CUDA devices named for the ``stages`` that will compute on this machine exist
-    here: found at train time, a missing one used to fail a run after its profiles (hours
-    of LLM work) had been made. Cached stages need none, and a grid on a Ray cluster trains
-    on other machines, so callers pass only what computes here."""
-    asked = [(key, _setting(config, key)) for stage, key in DEVICE_KEYS.items()
-             if stage in stages]
-    asked = [(key, value) for key, value in asked if value and value.startswith("cuda")]
+def check_devices(config: PipelineConfig, source: str | Path, selected: Collection[str],
+                  force: bool = False) -> None:
+    """The CUDA devices named for the ``selected`` stages that will compute on this machine
+    exist here: found at train time, a missing one used to fail a run after its profiles
+    (hours of LLM work) had been made. Cached stages need none (``force``: none is cached),
+    and a grid on a Ray cluster trains on other machines, so callers pass only what runs
+    here. Only a ``cuda`` setting costs anything (the store's look at those stages)."""
+    asked = {stage: (key, _setting(config, key)) for stage, key in DEVICE_KEYS.items()
+             if stage in selected}
+    asked = {stage: (key, value) for stage, (key, value) in asked.items()
+             if value and value.startswith("cuda")}
     if not asked:
         return
     import torch
 
-    count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    from sracl_core.stages.graph import to_compute
+
+    count = torch.cuda.device_count()  # through NVML: no CUDA context in this process
     _raise_problems(source, [
         f"{key}: expected a device this machine has, got {value!r}: torch {torch.__version__} "
         f"sees {count} CUDA device(s); auto takes cuda when present, else cpu"
-        for key, value in asked if int(value.partition(":")[2] or 0) >= count])
+        for stage, (key, value) in asked.items()
+        if stage in to_compute(config, list(asked), force)
+        and int(value.partition(":")[2] or 0) >= count])
 
 
 def _setting(config: PipelineConfig, key: str) -> str | None:
