@@ -8,6 +8,20 @@ from pathlib import Path
 class SraclError(Exception):
     """Base class: the CLI prints these without a traceback."""
 
+    def __reduce__(self) -> tuple:
+        """Rebuilt from the message and attributes, not by calling ``__init__`` again: an
+        error whose ``__init__`` takes other arguments (:class:`DataFormatError`) raised in a
+        grid worker could not be unpickled in the command, which broke the worker pool and
+        was reported as a dead worker."""
+        return _rebuilt, (type(self), str(self), self.__dict__)
+
+
+def _rebuilt(kind: type[SraclError], message: str, state: dict) -> SraclError:
+    error = Exception.__new__(kind)
+    Exception.__init__(error, message)
+    error.__dict__.update(state)
+    return error
+
 
 class ConfigError(SraclError):
     """A config file or override does not validate."""

@@ -17,3 +17,22 @@ def test_a_data_format_error_starts_with_where_and_cuts_long_input() -> None:
 
 def test_every_error_the_cli_reports_in_one_line_is_an_sracl_error() -> None:
     assert issubclass(ConfigError, SraclError) and issubclass(DataFormatError, SraclError)
+
+
+def test_every_sracl_error_survives_the_trip_from_a_grid_worker() -> None:
+    """A worker's error reaches the command pickled; one whose __init__ takes more than the
+    message failed to unpickle there, which broke the pool and read as a dead worker."""
+    import pickle
+
+    from sracl_core.errors import DataFormatError, GridRunsFailed, WorkerDied
+
+    errors = [DataFormatError("f.txt", "an item id", line=2, got="x"), WorkerDied("a: died"),
+              GridRunsFailed("g", {"a/seed-1": DataFormatError("f.txt", "an id", row=3)},
+                             "g.yaml")]
+    for error in errors:
+        back = pickle.loads(pickle.dumps(error))
+        assert type(back) is type(error) and str(back) == str(error)
+        assert back.__dict__.keys() == error.__dict__.keys()
+    assert pickle.loads(pickle.dumps(errors[0])).line == 2
+    assert str(pickle.loads(pickle.dumps(errors[2])).failures["a/seed-1"]) == "f.txt: row 3: " \
+        "expected an id"

@@ -10,6 +10,7 @@ import signal
 import time
 from pathlib import Path
 
+from sracl_core.errors import DataFormatError
 from sracl_core.stopping import StopRequested, stop_requested
 
 FUSE_SECONDS = 60.0
@@ -42,8 +43,8 @@ def act(kind: str, folder: str) -> None:
     its worker's pid in ``quick.pid``; ``kills-the-idle``: SIGKILL the ``quick`` call's
     worker once it is idle, then train (called again: just leave ``kills-the-idle.ran``);
     ``until-X``: wait for ``X.ran``, then leave ``until-X.ran``; ``broken``: raise at once;
-    anything else: just leave ``<kind>.ran``. ``train`` raises StopRequested once stopped,
-    as a real training run does."""
+    ``bad-data``: raise a DataFormatError; anything else: just leave ``<kind>.ran``.
+    ``train`` raises StopRequested once stopped, as a real training run does."""
     path = Path(folder)
     if kind == "resumed" and (path / "resumed.stopped").exists():
         (path / "resumed.ran").touch()
@@ -71,6 +72,8 @@ def act(kind: str, folder: str) -> None:
             raise RuntimeError("this run failed")
     elif kind == "broken":
         raise RuntimeError("this run is broken")
+    elif kind == "bad-data":
+        raise DataFormatError(path / "interactions.txt", "an item id", line=2, got="x")
     elif kind == "terminated":
         os.kill(os.getpid(), signal.SIGTERM)
         if _wait_for(stop_requested, path / "terminated.never-stopped"):

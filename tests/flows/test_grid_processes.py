@@ -86,3 +86,12 @@ def test_with_keep_going_an_idle_worker_killed_between_runs_costs_no_run(tmp_pat
     assert run_in_processes(act, calls, jobs=2, keep_going=True) == {}
     assert sorted(path.name for path in tmp_path.iterdir()) == [
         "kills-the-idle.killed", "kills-the-idle.ran", "kills-the-idle.stopped", "quick.pid"]
+
+
+def test_an_error_with_its_own_arguments_comes_back_from_a_worker_as_it_was(tmp_path: Path):
+    """A DataFormatError could not be unpickled in the command: the pool broke, and the
+    grid reported a worker that died between runs instead of the file and line."""
+    calls = [("bad-data", str(tmp_path)), ("after", str(tmp_path))]
+    failures = run_in_processes(act, calls, jobs=1, keep_going=True)
+    assert str(failures[0]) == f"{tmp_path / 'interactions.txt'}:2: expected an item id, got 'x'"
+    assert (tmp_path / "after.ran").exists()
