@@ -114,13 +114,13 @@ def check_devices(config: PipelineConfig, source: str | Path, selected: Collecti
 
     from sracl_core.stages.graph import to_compute
 
+    computing = to_compute(config, list(asked), force)
     count = torch.cuda.device_count()  # through NVML: no CUDA context in this process
     _raise_problems(source, [
         f"{key}: expected a device this machine has, got {value!r}: torch {torch.__version__} "
         f"sees {count} CUDA device(s); auto takes cuda when present, else cpu"
         for stage, (key, value) in asked.items()
-        if stage in to_compute(config, list(asked), force)
-        and int(value.partition(":")[2] or 0) >= count])
+        if stage in computing and int(value.partition(":")[2] or 0) >= count])
 
 
 def _setting(config: PipelineConfig, key: str) -> str | None:
