@@ -192,5 +192,10 @@ def print_partial_table(grid: GridConfig, runs: list[RunProgress]) -> None:
     summary = summarise(pl.DataFrame(rows, schema=RUN_SCHEMA, orient="row"), grid.baseline,
                         grid.metrics, grid.reference)
     console.print(f"\nover the {finished} finished runs of {len(runs)}:", highlight=False)
-    console.print(markdown_table(summary, grid.metrics, grid.baseline), markup=False,
+    spent: dict[str, list[float]] = {}
+    for run in runs:
+        if run.state == "finished":
+            spent.setdefault(run.variant, []).append(run.train_seconds / 60)
+    minutes = {variant: sum(values) / len(values) for variant, values in spent.items()}
+    console.print(markdown_table(summary, grid.metrics, grid.baseline, minutes), markup=False,
                   highlight=False, soft_wrap=True)

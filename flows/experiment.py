@@ -224,10 +224,11 @@ def aggregate(config_path: str, grid_path: str, overrides: list[str] | None = No
                                           "train_seconds", "best_epoch", "epochs_run"],
                          orient="row")
     per_variant = times.group_by("variant", maintain_order=True).agg(
-        pl.col("train_seconds").mean().round(0), pl.col("best_epoch").mean().round(1))
-    markdown = markdown_table(summary, grid.metrics, grid.baseline) + "\n\n" + "\n".join(
-        [f"- {v}: train {s:.0f} s per run (mean), best epoch {e}" for v, s, e in
-         per_variant.iter_rows()])
+        pl.col("train_seconds").mean(), pl.col("best_epoch").mean().round(1))
+    minutes = {v: s / 60 for v, s, _ in per_variant.iter_rows()}
+    markdown = markdown_table(summary, grid.metrics, grid.baseline, minutes) + "\n\n" + \
+        "\n".join([f"- {v}: best epoch {e} (mean over seeds)" for v, _, e in
+                   per_variant.iter_rows()])
     base = load_config(config_path, extra)
     folder = results_folder(base, grid.name)
     paths = write_results(folder, runs.join(times, on=["variant", "seed"], how="left"), summary,

@@ -66,10 +66,17 @@ def _paired_p(mine: dict[int, float], base: dict[int, float]) -> float:
     return float(stats.ttest_rel(a, b).pvalue)
 
 
-def markdown_table(summary: pl.DataFrame, metrics: list[str], baseline: str) -> str:
-    """The paper's layout: one row per variant, one column per metric (mean ± std, gain, p)."""
-    header = "| variant | " + " | ".join(metrics) + " |"
-    lines = [header, "|---|" + "---:|" * len(metrics)]
+def markdown_table(summary: pl.DataFrame, metrics: list[str], baseline: str,
+                   minutes: dict[str, float] | None = None) -> str:
+    """The paper's layout: one row per variant, one column per metric (mean ± std, gain, p).
+
+    ``minutes`` (variant -> mean training minutes per run) adds the cost column a reader
+    needs to weigh a gain against: SRA-CL's extra encoder passes make it several times
+    dearer than its baseline.
+    """
+    timed = minutes is not None
+    header = "| variant | " + " | ".join(metrics) + (" | training (min/run) |" if timed else " |")
+    lines = [header, "|---|" + "---:|" * (len(metrics) + timed)]
     for variant in dict.fromkeys(summary["variant"].to_list()):
         cells = []
         for metric in metrics:
@@ -86,8 +93,11 @@ def markdown_table(summary: pl.DataFrame, metrics: list[str], baseline: str) -> 
             if not math.isnan(values["reference"]):
                 cell += f" [paper {values['reference']:.4f}]"
             cells.append(cell)
+        if timed:
+            cells.append(f"{minutes[variant]:.0f}" if variant in minutes else "")
         lines.append(f"| {variant} | " + " | ".join(cells) + " |")
     seeds = int(summary["seeds"].max()) if summary.height else 0
     lines += ["", f"mean ± sample std over up to {seeds} seeds; (gain over {baseline}, "
-                  "paired t-test p over seeds); [paper: the published number]"]
+                  "paired t-test p over seeds); [paper: the published number]"
+                  + ("; training: summed epoch time per run, mean over seeds" if timed else "")]
     return "\n".join(lines)

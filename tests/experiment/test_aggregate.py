@@ -50,3 +50,13 @@ def test_markdown_has_one_row_per_variant_in_grid_order():
     assert lines[0] == "| variant | HR@10 |"
     assert lines[2] == "| base | 0.1100 ± 0.0141 |"
     assert lines[3].startswith("| new | 0.1300 ± 0.0283 (+18.2%, p=0.295) [paper 0.2000] |")
+
+
+def test_markdown_training_column_gives_each_variants_minutes_and_blank_when_unknown():
+    summary = summarise(RUNS, "base", ["HR@10"])
+    lines = markdown_table(summary, ["HR@10"], "base", {"new": 134.4}).splitlines()
+    assert lines[0] == "| variant | HR@10 | training (min/run) |"
+    assert lines[1] == "|---|---:|---:|"
+    assert lines[2] == "| base | 0.1100 ± 0.0141 |  |"
+    assert lines[3].endswith("| 134 |")
+    assert "summed epoch time per run" in lines[-1]

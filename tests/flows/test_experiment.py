@@ -55,7 +55,10 @@ def test_a_grid_runs_every_variant_and_seed_then_reports_them_here_and_elsewhere
     per_run = runs.filter(pl.col("metric") == "all/HR@10")
     assert per_run.height == 4
     assert per_run["train_fingerprint"].n_unique() == 4, "every variant and seed trains anew"
-    assert "| sasrec |" in (folder / "summary.md").read_text()
+    sasrec_row = next(line for line in (folder / "summary.md").read_text().splitlines()
+                      if line.startswith("| sasrec |"))
+    sasrec_minutes = per_run.filter(pl.col("variant") == "sasrec")["train_seconds"].mean() / 60
+    assert sasrec_row.endswith(f"| {sasrec_minutes:.0f} |"), "the training-time column"
 
     config = load_config(config_path, ["tracking.experiment=tiny-grid"])
     client = MlflowClient(tracking_uri(config))
