@@ -57,6 +57,18 @@ def selected(configs: list[PipelineConfig], stages: list[str] | None) -> list[Ar
     return list(refs)
 
 
+def without_bundled(refs: list[ArtifactRef], bundles: list[Path]) -> list[ArtifactRef]:
+    """``refs`` less those any of ``bundles`` holds (a missing bundle is an error: a typo
+    would otherwise copy everything the user meant to leave out)."""
+    held: set[ArtifactRef] = set()
+    for other in bundles:
+        if not is_bundle(other):
+            raise ConfigError(f"--not-in {other}: not a bundle (no artifacts, answers or "
+                              "resume state there)")
+        held |= set(artifacts_under(other, STAGE_ORDER))
+    return [ref for ref in refs if ref not in held]
+
+
 def _print(report: TransferReport, destination: Path) -> None:
     console.print(
         f"{destination}: {len(report.copied)} artifacts copied, {len(report.already_there)} "
@@ -84,6 +96,9 @@ def export(
     stage: Annotated[list[str] | None, typer.Option(
         help="only these stages (repeatable); default: every stage the config needs")] = None,
     resume: ResumeOption = False,
+    not_in: Annotated[list[Path] | None, typer.Option(
+        "--not-in", help="skip the artifacts this other bundle holds (repeatable): two "
+                         "bundles of grids that share runs keep each run once")] = None,
     answers: Annotated[bool, typer.Option(
         "--answers/--no-answers", help="the LLM response cache too")] = True,
     artifacts: Annotated[bool, typer.Option(
@@ -95,7 +110,7 @@ def export(
     each checked against its manifest; what the bundle has already is kept."""
     try:
         configs = _configs(config, list(overrides or []), grid)
-        refs = selected(configs, stage)
+        refs = without_bundled(selected(configs, stage), not_in or [])
         if not (artifacts or answers or resume):
             raise ConfigError("--no-artifacts --no-answers without --resume: nothing to export")
         source = configs[0].cache_root

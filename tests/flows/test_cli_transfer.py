@@ -52,6 +52,27 @@ def test_a_grid_exports_shared_stages_once_and_names_what_is_not_computed(tiny_c
         assert f"not computed: {resolved.dataset}/train/{train}" in result.output
 
 
+def test_not_in_leaves_out_what_another_bundle_holds(tiny_config: Path, tmp_path: Path):
+    """Two grids that share runs (the paper grid holds the headline grid's): each run is
+    bundled once."""
+    resolved = load_config(tiny_config)
+    run_stage(resolved, "ingest")
+    run_stage(resolved, "prompts")
+    first, second = tmp_path / "first", tmp_path / "second"
+    assert _invoke("cache", "export", str(first), "-c", str(tiny_config), "--stage", "ingest",
+                   "--no-answers").exit_code == 0
+    result = _invoke("cache", "export", str(second), "-c", str(tiny_config), "--stage", "ingest",
+                     "--stage", "prompts", "--no-answers", "--not-in", str(first))
+    assert result.exit_code == 0, result.output
+    assert "1 artifacts copied, 0 already there" in result.output
+    assert [ref.stage for ref in artifacts_under(second, STAGE_ORDER)] == ["prompts"]
+
+    typo = _invoke("cache", "export", str(second), "-c", str(tiny_config), "--no-answers",
+                   "--not-in", str(tmp_path / "frist"))
+    assert typo.exit_code == 1
+    assert f"--not-in {tmp_path / 'frist'}: not a bundle" in typo.output
+
+
 def test_no_artifacts_exports_only_the_llm_answers(tiny_config: Path, tmp_path: Path):
     resolved = load_config(tiny_config)
     run_stage(resolved, "ingest")
