@@ -1,14 +1,17 @@
 """The bundles in ``bundles/`` still belong to the shipped configs and grids.
 
-``benchmarks/RESULTS.md`` quotes the runs kept in ``bundles/beauty-headline``; the
-grid finds them by fingerprint. A change that moves a fingerprint (a default, a
-grid's overrides, the split) would orphan them silently, and the grid would train them
-again: this test fails instead, naming the runs it no longer finds.
+``benchmarks/RESULTS.md`` quotes the runs kept in ``bundles/beauty-headline`` and
+``bundles/beauty-paper``; the grids find them by fingerprint. A change that moves a
+fingerprint (a default, a grid's overrides, the split) would orphan them silently, and
+the grid would train them again: this test fails instead, naming the runs it no longer
+finds.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+
+import pytest
 
 from sracl_core.cache_transfer import artifacts_under, resume_states_under, transfer
 from sracl_core.experiment.grid import load_grid
@@ -24,17 +27,27 @@ def _evaluate_fingerprints(bundle: Path) -> set[str]:
     return {path.name for path in (bundle / "beauty" / "evaluate").iterdir() if path.is_dir()}
 
 
-def test_every_run_in_the_headline_bundle_is_a_finished_run_of_the_headline_grid(
-        shared_datasets: Path, tmp_path: Path):
-    bundle = BUNDLES / "beauty-headline"
+@pytest.mark.parametrize(("grid_name", "bundles"), [
+    ("beauty-headline", ["beauty-headline"]),
+    # the paper grid shares the headline grid's nine runs, which are kept there only
+    ("beauty-paper", ["beauty-headline", "beauty-paper"]),
+])
+def test_every_bundled_run_is_a_finished_or_resumable_run_of_its_grid(
+        shared_datasets: Path, tmp_path: Path, grid_name: str, bundles: list[str]):
     root = tmp_path / "cache"
-    report = transfer(bundle, root, artifacts_under(bundle, STAGE_ORDER),
-                      resume=resume_states_under(bundle))
-    assert report.copied, "the bundle holds evaluate artifacts"
-    grid = load_grid(PROJECT_ROOT / "experiments" / "beauty-headline.yaml")
+    bundled, resume_states = set(), []
+    for name in bundles:
+        bundle = BUNDLES / name
+        if not bundle.is_dir():
+            pytest.skip(f"bundles/{name} is not shipped yet")
+        report = transfer(bundle, root, artifacts_under(bundle, STAGE_ORDER),
+                          resume=resume_states_under(bundle))
+        assert report.copied or report.resume_states, f"{name} holds nothing"
+        bundled |= _evaluate_fingerprints(bundle)
+        resume_states += resume_states_under(bundle)
+    grid = load_grid(PROJECT_ROOT / "experiments" / f"{grid_name}.yaml")
     runs = grid_progress(BEAUTY, grid, [f"cache_root={root}"])
     finished = [run for run in runs if run.state == "finished"]
-    bundled = _evaluate_fingerprints(bundle)
     assert len(finished) == len(bundled), (
         f"{len(bundled)} runs are bundled, the grid finds {len(finished)} of them finished; "
         f"not finished: {[run.label for run in runs if run.state != 'finished']}")
@@ -43,7 +56,7 @@ def test_every_run_in_the_headline_bundle_is_a_finished_run_of_the_headline_grid
         assert run.epochs_done == run.epochs and run.best_epoch is not None, run
     # each bundled resume state continues a run of the grid, from a real checkpoint
     resumed = [run for run in runs if run.state == "part-trained"]
-    assert len(resumed) == len(resume_states_under(bundle)), [run.label for run in runs]
+    assert len(resumed) == len(resume_states), [run.label for run in runs]
     for run in resumed:
         assert 0 < run.epochs_done < run.epochs and run.best_epoch is not None, run
 

@@ -94,7 +94,8 @@ def markdown_table(summary: pl.DataFrame, metrics: list[str], baseline: str,
                 cell += f" [paper {values['reference']:.4f}]"
             cells.append(cell)
         if timed:
-            cells.append(f"{minutes[variant]:.0f}" if variant in minutes else "")
+            # 0: runs whose artifacts predate the recorded training time
+            cells.append(f"{minutes[variant]:.0f}" if minutes.get(variant) else "")
         lines.append(f"| {variant} | " + " | ".join(cells) + " |")
     seeds = int(summary["seeds"].max()) if summary.height else 0
     lines += ["", f"mean ± sample std over up to {seeds} seeds; (gain over {baseline}, "

@@ -54,7 +54,7 @@ def test_markdown_has_one_row_per_variant_in_grid_order():
 
 def test_markdown_training_column_gives_each_variants_minutes_and_blank_when_unknown():
     summary = summarise(RUNS, "base", ["HR@10"])
-    lines = markdown_table(summary, ["HR@10"], "base", {"new": 134.4}).splitlines()
+    lines = markdown_table(summary, ["HR@10"], "base", {"new": 134.4, "base": 0.0}).splitlines()
     assert lines[0] == "| variant | HR@10 | training (min/run) |"
     assert lines[1] == "|---|---:|---:|"
     assert lines[2] == "| base | 0.1100 ± 0.0141 |  |"
