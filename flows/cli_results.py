@@ -181,7 +181,12 @@ def print_partial_table(grid: GridConfig, runs: list[RunProgress]) -> None:
     """The table `sracl experiment` writes at the end, over the finished runs only."""
     import polars as pl
 
-    from sracl_core.experiment.aggregate import RUN_SCHEMA, markdown_table, summarise
+    from sracl_core.experiment.aggregate import (
+        RUN_SCHEMA,
+        markdown_table,
+        mean_minutes,
+        summarise,
+    )
 
     rows = [(run.variant, run.seed, name, value) for run in runs if run.state == "finished"
             for name, value in run.metrics.items()]
@@ -192,10 +197,7 @@ def print_partial_table(grid: GridConfig, runs: list[RunProgress]) -> None:
     summary = summarise(pl.DataFrame(rows, schema=RUN_SCHEMA, orient="row"), grid.baseline,
                         grid.metrics, grid.reference)
     console.print(f"\nover the {finished} finished runs of {len(runs)}:", highlight=False)
-    spent: dict[str, list[float]] = {}
-    for run in runs:
-        if run.state == "finished":
-            spent.setdefault(run.variant, []).append(run.train_seconds / 60)
-    minutes = {variant: sum(values) / len(values) for variant, values in spent.items()}
+    minutes = mean_minutes([(run.variant, run.train_seconds) for run in runs
+                            if run.state == "finished"])
     console.print(markdown_table(summary, grid.metrics, grid.baseline, minutes), markup=False,
                   highlight=False, soft_wrap=True)

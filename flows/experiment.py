@@ -39,7 +39,12 @@ from flows.grid_processes import run_in_processes
 from flows.pipeline import pipeline_flow
 from sracl_core.config import load_config
 from sracl_core.errors import ConfigError, GridRunsFailed, TrackingLost
-from sracl_core.experiment.aggregate import RUN_SCHEMA, markdown_table, summarise
+from sracl_core.experiment.aggregate import (
+    RUN_SCHEMA,
+    markdown_table,
+    mean_minutes,
+    summarise,
+)
 from sracl_core.experiment.grid import RUNNERS, GridRun, grid_runs, load_grid, select_variants
 from sracl_core.experiment.results import (
     is_finished,
@@ -223,12 +228,12 @@ def aggregate(config_path: str, grid_path: str, overrides: list[str] | None = No
     times = pl.DataFrame(timings, schema=["variant", "seed", "train_fingerprint",
                                           "train_seconds", "best_epoch", "epochs_run"],
                          orient="row")
-    per_variant = times.group_by("variant", maintain_order=True).agg(
-        pl.col("train_seconds").mean(), pl.col("best_epoch").mean().round(1))
-    minutes = {v: s / 60 for v, s, _ in per_variant.iter_rows()}
+    best_epochs = times.group_by("variant", maintain_order=True).agg(
+        pl.col("best_epoch").mean().round(1))
+    minutes = mean_minutes([(row[0], row[3]) for row in timings])
     markdown = markdown_table(summary, grid.metrics, grid.baseline, minutes) + "\n\n" + \
-        "\n".join([f"- {v}: best epoch {e} (mean over seeds)" for v, _, e in
-                   per_variant.iter_rows()])
+        "\n".join([f"- {v}: best epoch {e} (mean over seeds)" for v, e in
+                   best_epochs.iter_rows()])
     base = load_config(config_path, extra)
     folder = results_folder(base, grid.name)
     paths = write_results(folder, runs.join(times, on=["variant", "seed"], how="left"), summary,

@@ -3,7 +3,9 @@
 The significance test is a paired t-test over seeds (scipy's ``ttest_rel``):
 runs of two variants with the same seed share the data, the split and the
 initial RNG stream, so pairing by seed removes that shared noise. With fewer
-than two common seeds there is no test and the p-value is left empty.
+than two common seeds there is no test and the p-value is left empty. Where a
+variant has a published number, a one-sample t-test of its seeds against that
+number (``ttest_1samp``) says whether the reproduction is distinguishable from it.
 """
 
 from __future__ import annotations
@@ -35,11 +37,21 @@ def summarise(runs: pl.DataFrame, baseline: str, metrics: list[str],
             rows.append({"variant": variant, "metric": metric, "seeds": len(values),
                          "mean": mean, "std": spread, "gain_pct": gain,
                          "p_value": _paired_p(mine, base) if variant != baseline else math.nan,
-                         "reference": reference.get(variant, {}).get(metric, math.nan)})
+                         "reference": (published := reference.get(variant, {}).get(
+                             metric, math.nan)),
+                         "reference_p": _one_sample_p(values, published)})
     return pl.DataFrame(rows, schema={
         "variant": pl.String, "metric": pl.String, "seeds": pl.Int64, "mean": pl.Float64,
         "std": pl.Float64, "gain_pct": pl.Float64, "p_value": pl.Float64,
-        "reference": pl.Float64})
+        "reference": pl.Float64, "reference_p": pl.Float64})
+
+
+def mean_minutes(seconds: list[tuple[str, float]]) -> dict[str, float]:
+    """(variant, training seconds) per run -> each variant's mean minutes per run."""
+    spent: dict[str, list[float]] = {}
+    for variant, value in seconds:
+        spent.setdefault(variant, []).append(value / 60)
+    return {variant: sum(values) / len(values) for variant, values in spent.items()}
 
 
 def _by_seed(runs: pl.DataFrame, variant: str, metric: str) -> dict[int, float]:
@@ -64,6 +76,14 @@ def _paired_p(mine: dict[int, float], base: dict[int, float]) -> float:
     if all(x == y for x, y in zip(a, b, strict=True)):
         return 1.0
     return float(stats.ttest_rel(a, b).pvalue)
+
+
+def _one_sample_p(values: list[float], published: float) -> float:
+    """Two-sided p of the seeds' mean against a published number (NaN without one, with
+    fewer than two seeds, or with no spread to test against)."""
+    if math.isnan(published) or len(values) < 2 or _std(values) == 0.0:
+        return math.nan
+    return float(stats.ttest_1samp(values, published).pvalue)
 
 
 def markdown_table(summary: pl.DataFrame, metrics: list[str], baseline: str,
@@ -91,7 +111,9 @@ def markdown_table(summary: pl.DataFrame, metrics: list[str], baseline: str,
                 cell += f", p={values['p_value']:.3f})" if not math.isnan(values["p_value"]) \
                     else ")"
             if not math.isnan(values["reference"]):
-                cell += f" [paper {values['reference']:.4f}]"
+                cell += f" [paper {values['reference']:.4f}"
+                cell += f", p={values['reference_p']:.3f}]" \
+                    if not math.isnan(values["reference_p"]) else "]"
             cells.append(cell)
         if timed:
             # 0: runs whose artifacts predate the recorded training time
@@ -99,6 +121,7 @@ def markdown_table(summary: pl.DataFrame, metrics: list[str], baseline: str,
         lines.append(f"| {variant} | " + " | ".join(cells) + " |")
     seeds = int(summary["seeds"].max()) if summary.height else 0
     lines += ["", f"mean ± sample std over up to {seeds} seeds; (gain over {baseline}, "
-                  "paired t-test p over seeds); [paper: the published number]"
+                  "paired t-test p over seeds); [paper: the published number, and the "
+                  "one-sample t-test p of the seeds against it]"
                   + ("; training: summed epoch time per run, mean over seeds" if timed else "")]
     return "\n".join(lines)

@@ -3,7 +3,7 @@ import math
 import polars as pl
 import pytest
 
-from sracl_core.experiment.aggregate import RUN_SCHEMA, markdown_table, summarise
+from sracl_core.experiment.aggregate import RUN_SCHEMA, markdown_table, mean_minutes, summarise
 
 
 def _runs(rows):
@@ -28,6 +28,16 @@ def test_mean_std_gain_and_paired_p_against_hand_computation():
     # so the two-sided p is 1 - 2 atan(2) / pi
     assert new["p_value"] == pytest.approx(1 - 2 * math.atan(2) / math.pi)
     assert new["reference"] == 0.2 and math.isnan(base["reference"])
+    # against the published 0.2: mean 0.13, standard error 0.0283 / sqrt(2) = 0.02, so
+    # t = -3.5 with 1 degree of freedom
+    assert new["reference_p"] == pytest.approx(1 - 2 * math.atan(3.5) / math.pi)
+    assert math.isnan(base["reference_p"])
+
+
+def test_no_test_against_the_paper_with_one_seed_or_no_spread():
+    runs = _runs([("one", 1, "m", 0.1), ("flat", 1, "m", 0.2), ("flat", 2, "m", 0.2)])
+    summary = summarise(runs, "one", ["m"], {"one": {"m": 0.3}, "flat": {"m": 0.3}})
+    assert summary["reference_p"].is_nan().all()
 
 
 def test_unpaired_seeds_give_no_p_value_and_one_seed_a_zero_spread():
@@ -49,7 +59,8 @@ def test_markdown_has_one_row_per_variant_in_grid_order():
     lines = text.splitlines()
     assert lines[0] == "| variant | HR@10 |"
     assert lines[2] == "| base | 0.1100 ± 0.0141 |"
-    assert lines[3].startswith("| new | 0.1300 ± 0.0283 (+18.2%, p=0.295) [paper 0.2000] |")
+    assert lines[3].startswith(
+        "| new | 0.1300 ± 0.0283 (+18.2%, p=0.295) [paper 0.2000, p=0.177] |")
 
 
 def test_markdown_training_column_gives_each_variants_minutes_and_blank_when_unknown():
@@ -60,3 +71,7 @@ def test_markdown_training_column_gives_each_variants_minutes_and_blank_when_unk
     assert lines[2] == "| base | 0.1100 ± 0.0141 |  |"
     assert lines[3].endswith("| 134 |")
     assert "summed epoch time per run" in lines[-1]
+
+
+def test_mean_minutes_averages_each_variants_runs():
+    assert mean_minutes([("a", 60.0), ("b", 600.0), ("a", 180.0)]) == {"a": 2.0, "b": 10.0}
