@@ -23,8 +23,13 @@ def test_every_run_of_a_shipped_grid_is_a_valid_config(grid_path: Path):
         assert config.train.seed == run.seed
 
 
-def test_the_protocol_grid_shares_its_baseline_runs_with_the_headline_grid():
-    """Its sracl-text seeds are the headline grid's, so they are trained once for both."""
+@pytest.mark.parametrize(("grid_name", "variant", "seeds"), [
+    ("beauty-protocol.yaml", "sracl-text", {2024, 2025, 2026}),
+    ("beauty-sensitivity.yaml", "sracl-llm", {2024}),
+])
+def test_a_grid_shares_its_baseline_runs_with_the_headline_grid(grid_name: str, variant: str,
+                                                                 seeds: set[int]):
+    """Its baseline seeds are the headline grid's runs, so they are trained once for both."""
     from sracl_core.stages.graph import stage_fingerprints
 
     config_path = ROOT / "configs" / "beauty.yaml"
@@ -32,7 +37,9 @@ def test_the_protocol_grid_shares_its_baseline_runs_with_the_headline_grid():
     def trains(name: str) -> dict[int, str]:
         return {run.seed: stage_fingerprints(load_config(config_path, list(run.overrides)))
                 ["train"] for run in grid_runs(load_grid(ROOT / "experiments" / name))
-                if run.variant == "sracl-text"}
+                if run.variant == variant}
 
-    protocol = trains("beauty-protocol.yaml")
-    assert protocol == trains("beauty-headline.yaml") and len(protocol) == 3
+    shared = trains(grid_name)
+    headline = trains("beauty-headline.yaml")
+    assert set(shared) == seeds
+    assert shared == {seed: headline[seed] for seed in seeds}
