@@ -31,7 +31,7 @@ from sracl_core.allocator import exec_with_allocator
 
 
 def measure(args: argparse.Namespace) -> dict[str, object]:
-    """Time ``args.steps`` steps after two warm-up steps, in this process."""
+    """Time ``args.steps`` steps after ``args.warmup`` (default 2) untimed ones, in this process."""
     import torch
 
     from sracl_core.allocator import active_allocator
@@ -52,18 +52,23 @@ def measure(args: argparse.Namespace) -> dict[str, object]:
     order = epoch_permutation(data.train_targets.numel(), 0, 0)
     size = config.train.batch_size
 
+    autocast = torch.autocast("cpu", dtype=torch.bfloat16,
+                              enabled=config.train.precision == "bf16")
+
     def step(i: int) -> None:
         samples = order[i * size:(i + 1) * size]
-        parts = module(data.train_prefixes[samples], data.train_targets[samples], samples,
-                       generator)
+        with autocast:  # as the trainer does
+            parts = module(data.train_prefixes[samples], data.train_targets[samples], samples,
+                           generator)
         optimizer.zero_grad(set_to_none=True)
         parts["total"].backward()
         optimizer.step()
 
-    for i in range(2):
+    warmup = getattr(args, "warmup", 2)
+    for i in range(warmup):
         step(i)
     wall, cpu = time.perf_counter(), time.process_time()
-    for i in range(2, 2 + args.steps):
+    for i in range(warmup, warmup + args.steps):
         step(i)
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     digest = hashlib.sha256(b"".join(p.detach().numpy().tobytes() for p in module.parameters()))

@@ -11,10 +11,11 @@ from __future__ import annotations
 import logging
 import shutil
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
+from sracl_core.rec.backbones.sasrec import BF16_CPU_ROW_MULTIPLE
 from sracl_core.rec.run_folders import CHECKPOINTS, remove_finished, run_folder
 from sracl_core.rec.trainer import EpochReport, train
 from sracl_core.stages.rec_inputs import semantic_neighbours, training_data
@@ -111,5 +112,17 @@ TABLES = {"epochs": Table({"epoch": pl.Int64(), "train_seconds": pl.Float64(),
                            prefixes=("loss/", "valid/"))}
 
 
-STAGE = Stage("train", inputs=inputs, code_version="1", section=seeded_section("train"),
+def fingerprinted_settings(config: PipelineConfig) -> dict[str, Any]:
+    """The train section and seed; a bf16 run also carries how CPU buckets are padded.
+
+    Padding bf16 buckets on CPU changed bf16 models only, so it enters bf16 fingerprints
+    alone and every fp32 artifact keeps its fingerprint.
+    """
+    payload = seeded_section("train")(config)
+    if config.train.precision == "bf16":
+        payload["bf16_cpu_bucket_rows"] = BF16_CPU_ROW_MULTIPLE
+    return payload
+
+
+STAGE = Stage("train", inputs=inputs, code_version="1", section=fingerprinted_settings,
               run=run, tables=TABLES, device="accelerator")

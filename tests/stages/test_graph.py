@@ -110,3 +110,16 @@ def test_a_selection_that_runs_nothing_or_lacks_an_input_is_refused(tiny_config:
         "ingest", "prompts"]
     run_stage(config, "ingest")
     assert check_selection(config, "prompts") == ["prompts"]
+
+
+def test_only_bf16_train_fingerprints_carry_the_cpu_bucket_padding(tiny_config: Path):
+    """Padding bf16 buckets changed bf16 models alone: fp32 artifacts keep their fingerprints."""
+    from sracl_core.rec.backbones.sasrec import BF16_CPU_ROW_MULTIPLE
+    from sracl_core.stages.stage import seeded_section
+    from sracl_core.stages.train import fingerprinted_settings
+
+    fp32 = load_config(tiny_config, ["train.precision=fp32"])
+    assert fingerprinted_settings(fp32) == seeded_section("train")(fp32)
+    bf16 = fingerprinted_settings(load_config(tiny_config, ["train.precision=bf16"]))
+    assert bf16["bf16_cpu_bucket_rows"] == BF16_CPU_ROW_MULTIPLE
+    assert changed_stages(tiny_config, "train.precision=bf16") == {"train", "evaluate"}

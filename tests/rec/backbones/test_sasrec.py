@@ -12,6 +12,8 @@ from sracl_core.rec.backbones import (
     SASRecConfig,
     build_backbone,
 )
+from sracl_core.rec.backbones import sasrec as sasrec_module
+from sracl_core.rec.backbones.sasrec import BF16_CPU_ROW_MULTIPLE
 
 
 def naive_sasrec(model, seqs: torch.Tensor) -> torch.Tensor:
@@ -101,3 +103,39 @@ def test_sasrec_output_ignores_padding_content_and_survives_empty_rows() -> None
         again = model.encode(seqs)
     assert torch.isfinite(out).all()
     torch.testing.assert_close(out[0], again[0])
+
+
+def test_sasrec_bf16_cpu_buckets_have_repeatable_row_counts(monkeypatch: pytest.MonkeyPatch):
+    """oneDNN compiles a bf16 kernel per new shape, so bf16 buckets come in row multiples;
+    fp32 buckets keep their exact sizes (their float sums, and fingerprints, unchanged)."""
+    model = build_backbone(SASRecConfig(), n_items=30, max_len=10, bucket_overhead_tokens=0)
+    rows: list[int] = []
+
+    def record(x: torch.Tensor, width: int) -> torch.Tensor:
+        rows.append(x.shape[0])
+        return torch.zeros(x.shape[0], 64)
+
+    monkeypatch.setattr(model, "_encode_width", record)
+    seqs = random_left_padded(300, 10, 30, seed=5)
+    assert model.encode(seqs).shape == (300, 64)
+    assert len(rows) > 1 and sum(rows) == 300
+    rows.clear()
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        assert model.encode(seqs).shape == (300, 64)
+    assert len(rows) > 1 and all(n % BF16_CPU_ROW_MULTIPLE == 0 for n in rows)
+
+
+def test_sasrec_padded_bf16_buckets_give_each_sequence_its_own_output(
+        monkeypatch: pytest.MonkeyPatch):
+    torch.manual_seed(0)
+    model = build_backbone(SASRecConfig(), n_items=40, max_len=12,
+                           bucket_overhead_tokens=4).eval()
+    seqs = random_left_padded(150, 12, 40, seed=6)
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+        padded = model.encode(seqs).float()
+        monkeypatch.setattr(sasrec_module, "BF16_CPU_ROW_MULTIPLE", 1)
+        exact_rows = model.encode(seqs).float()
+    # bf16 rounding only (a sequence given another's output would be off by ~1)
+    torch.testing.assert_close(padded, exact_rows, rtol=0.05, atol=0.05)
+    with torch.no_grad():
+        torch.testing.assert_close(padded, model.encode(seqs), rtol=0.05, atol=0.05)
