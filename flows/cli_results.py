@@ -26,7 +26,7 @@ from sracl_core.errors import SraclError
 
 if TYPE_CHECKING:  # the progress module imports torch; the CLI imports it when used
     from sracl_core.experiment.grid import GridConfig
-    from sracl_core.experiment.progress import RunProgress
+    from sracl_core.experiment.progress import GridTimeLeft, RunProgress
 
 InternalIdsOption = Annotated[bool, typer.Option(
     "--internal-ids", help="ids are the pipeline's internal 1..N ids, not the dataset's own")]
@@ -136,7 +136,7 @@ def inspect_grid(
     --table, the grid's table (mean ± std, gain, paired p over common seeds) of the finished
     runs, before the grid is done; nothing is written or logged."""
     from sracl_core.experiment.grid import load_grid, select_variants
-    from sracl_core.experiment.progress import PACE_EPOCHS, grid_progress
+    from sracl_core.experiment.progress import PACE_EPOCHS, grid_progress, grid_time_left
 
     load(config, overrides)
     try:
@@ -173,8 +173,21 @@ def inspect_grid(
     if any(run.seconds_left is not None for run in runs):
         console.print("(min left: each part-trained run's remaining epochs at the pace of its "
                       f"last {PACE_EPOCHS}, on the machine that trained them)", highlight=False)
+    print_time_left(grid_time_left(runs))
     if table:
         print_partial_table(chosen, runs)
+
+
+def print_time_left(left: GridTimeLeft) -> None:
+    """One line: the estimated training time left, in one process and two at once."""
+    if left.runs:
+        console.print(f"training left: about {left.seconds / 3600:.1f} h in one process for "
+                      f"{left.runs} runs (about {left.seconds / 7200:.1f} h with --jobs 2), at "
+                      "each variant's epoch time so far", highlight=False)
+    if left.unmeasured:
+        named = ", ".join(f"{variant} ({count})" for variant, count in left.unmeasured.items())
+        console.print(f"not estimated, no run of theirs has ended an epoch yet: {named}",
+                      highlight=False)
 
 
 def print_partial_table(grid: GridConfig, runs: list[RunProgress]) -> None:

@@ -9,6 +9,7 @@ process, and after ``sracl cache import`` on a new machine.
 from __future__ import annotations
 
 import json
+import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -138,3 +139,47 @@ def seconds_left(record: dict, epochs: int) -> float | None:
     steps_per_epoch = (int(record.get("global_step", 0)) - int(record.get("step", 0))) / done
     into_epoch = int(record.get("step", 0)) / steps_per_epoch if steps_per_epoch > 0 else 0.0
     return max(epochs - done - into_epoch, 0.0) * per_epoch
+
+
+@dataclass(frozen=True)
+class GridTimeLeft:
+    """The training time a grid still needs in one process, over the runs it could estimate;
+    ``unmeasured`` names the variants of the runs it could not (none of theirs has ended an
+    epoch yet)."""
+
+    seconds: float
+    runs: int
+    unmeasured: dict[str, int]
+
+
+def grid_time_left(runs: list[RunProgress]) -> GridTimeLeft:
+    """Part-trained runs at their own recent pace (:func:`seconds_left`); a run not started,
+    or not past its first epoch, for all its epochs at its variant's epoch time (the same
+    variant costs the same per epoch whatever its seed): early stopping can only make it
+    shorter. A finished or trained run needs none."""
+    paces = _epoch_paces(runs)
+    seconds, estimated, unmeasured = 0.0, 0, {}
+    for run in runs:
+        if run.state in ("finished", "trained"):
+            continue
+        if run.seconds_left is not None:
+            seconds, estimated = seconds + run.seconds_left, estimated + 1
+        elif run.variant in paces:
+            seconds, estimated = seconds + paces[run.variant] * run.epochs, estimated + 1
+        else:
+            unmeasured[run.variant] = unmeasured.get(run.variant, 0) + 1
+    return GridTimeLeft(seconds, estimated, unmeasured)
+
+
+def _epoch_paces(runs: list[RunProgress]) -> dict[str, float]:
+    """Each variant's median seconds per epoch over its finished (or trained) runs; over its
+    part-trained ones when none has finished (their time includes the current epoch's, so
+    this overstates a little)."""
+    paces: dict[str, float] = {}
+    for states in (("finished", "trained"), ("part-trained",)):
+        found: dict[str, list[float]] = {}
+        for run in runs:
+            if run.state in states and run.epochs_done > 0 and run.variant not in paces:
+                found.setdefault(run.variant, []).append(run.train_seconds / run.epochs_done)
+        paces |= {variant: statistics.median(values) for variant, values in found.items()}
+    return paces
