@@ -31,7 +31,7 @@ from sracl_core.allocator import exec_with_allocator
 
 
 def measure(args: argparse.Namespace) -> dict[str, object]:
-    """Time ``args.steps`` steps after ``args.warmup`` (default 2) untimed ones, in this process."""
+    """Time ``args.steps`` steps after ``args.warmup`` untimed ones, in this process."""
     import torch
 
     from sracl_core.allocator import active_allocator
@@ -64,7 +64,7 @@ def measure(args: argparse.Namespace) -> dict[str, object]:
         parts["total"].backward()
         optimizer.step()
 
-    warmup = getattr(args, "warmup", 2)
+    warmup = args.warmup
     for i in range(warmup):
         step(i)
     wall, cpu = time.perf_counter(), time.process_time()
@@ -82,6 +82,7 @@ def main() -> None:
     parser.add_argument("-c", "--config", default="configs/beauty.yaml")
     parser.add_argument("--set", dest="overrides", action="append", default=[])
     parser.add_argument("--steps", type=int, default=8)
+    parser.add_argument("--warmup", type=int, default=2, help="untimed steps first")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--jobs", type=int, default=1, help="processes at once per allocator")

@@ -179,15 +179,16 @@ def inspect_grid(
 
 
 def print_time_left(left: GridTimeLeft) -> None:
-    """One line: the estimated training time left, in one process and two at once."""
+    """The run time the grid still needs, if every run trains all its epochs."""
     if left.runs:
-        console.print(f"training left: about {left.seconds / 3600:.1f} h in one process for "
-                      f"{left.runs} runs (about {left.seconds / 7200:.1f} h with --jobs 2), at "
-                      "each variant's epoch time so far", highlight=False)
+        side_by_side = max(left.seconds / 2, left.longest)
+        console.print(f"training left: about {left.seconds / 3600:.1f} h of run time over "
+                      f"{left.runs} runs if each trains all its epochs (each variant at its "
+                      f"epoch time so far; two runs at a time: about {side_by_side / 3600:.1f} "
+                      "h)", highlight=False)
     if left.unmeasured:
         named = ", ".join(f"{variant} ({count})" for variant, count in left.unmeasured.items())
-        console.print(f"not estimated, no run of theirs has ended an epoch yet: {named}",
-                      highlight=False)
+        console.print(f"not estimated, no epoch time known yet: {named}", highlight=False)
 
 
 def print_partial_table(grid: GridConfig, runs: list[RunProgress]) -> None:

@@ -50,6 +50,8 @@ class RunProgress:
     seconds_left: float | None = None
     """A part-trained run's remaining epochs at the pace of its last ones (see
     :func:`seconds_left`); None before its first epoch has ended."""
+    epoch_seconds: float | None = None
+    """That pace: a part-trained run's mean epoch time over its last ended epochs."""
 
     @property
     def label(self) -> str:
@@ -113,12 +115,21 @@ def _from_checkpoint(variant: str, seed: int, epochs: int, record: dict | None) 
             epoch["train_seconds"] + epoch["eval_seconds"] for epoch in history)
         best = int(record.get("best_epoch", -1))
         step = int(record.get("step", 0))
-        left = seconds_left(record, epochs)
+        left, pace = seconds_left(record, epochs), recent_epoch_seconds(record)
     except (AttributeError, KeyError, TypeError, ValueError):  # not what a trainer writes
         return RunProgress(variant, seed, "damaged", epochs)
     return RunProgress(variant, seed, "part-trained", epochs, len(history), step=step,
                        train_seconds=seconds, best_epoch=best if best >= 0 else None,
-                       seconds_left=left)
+                       seconds_left=left, epoch_seconds=pace)
+
+
+def recent_epoch_seconds(record: dict) -> float | None:
+    """Mean time (training and validation) of the last :data:`PACE_EPOCHS` ended epochs of a
+    checkpoint's progress record; None before an epoch has ended."""
+    recent = record.get("history", [])[-PACE_EPOCHS:]
+    if not recent:
+        return None
+    return sum(e["train_seconds"] + e["eval_seconds"] for e in recent) / len(recent)
 
 
 PACE_EPOCHS = 3
@@ -130,12 +141,10 @@ def seconds_left(record: dict, epochs: int) -> float | None:
     """The time a part-trained run needs to reach ``epochs`` at the mean pace (training and
     validation) of its last :data:`PACE_EPOCHS` epochs, less the part of the current epoch
     already done; early stopping may end it sooner. None before an epoch has ended."""
-    history = record.get("history", [])
-    if not history:
+    per_epoch = recent_epoch_seconds(record)
+    if per_epoch is None:
         return None
-    recent = history[-PACE_EPOCHS:]
-    per_epoch = sum(e["train_seconds"] + e["eval_seconds"] for e in recent) / len(recent)
-    done = len(history)
+    done = len(record["history"])
     steps_per_epoch = (int(record.get("global_step", 0)) - int(record.get("step", 0))) / done
     into_epoch = int(record.get("step", 0)) / steps_per_epoch if steps_per_epoch > 0 else 0.0
     return max(epochs - done - into_epoch, 0.0) * per_epoch
@@ -143,43 +152,47 @@ def seconds_left(record: dict, epochs: int) -> float | None:
 
 @dataclass(frozen=True)
 class GridTimeLeft:
-    """The training time a grid still needs in one process, over the runs it could estimate;
-    ``unmeasured`` names the variants of the runs it could not (none of theirs has ended an
-    epoch yet)."""
+    """The run time a grid still needs if every run trains all its epochs (early stopping
+    only shortens it), over the ``runs`` it could estimate; ``longest`` is the longest of
+    them (what no number of runs side by side can shorten). ``unmeasured`` counts, per
+    variant, the runs it could not estimate: no epoch time of that variant is known yet."""
 
     seconds: float
     runs: int
+    longest: float
     unmeasured: dict[str, int]
 
 
 def grid_time_left(runs: list[RunProgress]) -> GridTimeLeft:
     """Part-trained runs at their own recent pace (:func:`seconds_left`); a run not started,
     or not past its first epoch, for all its epochs at its variant's epoch time (the same
-    variant costs the same per epoch whatever its seed): early stopping can only make it
-    shorter. A finished or trained run needs none."""
+    variant costs the same per epoch whatever its seed). Finished and trained runs need
+    nothing; a damaged run is left out (it needs a look before it can go on)."""
     paces = _epoch_paces(runs)
-    seconds, estimated, unmeasured = 0.0, 0, {}
+    estimates: list[float] = []
+    unmeasured: dict[str, int] = {}
     for run in runs:
-        if run.state in ("finished", "trained"):
+        if run.state in ("finished", "trained", "damaged"):
             continue
         if run.seconds_left is not None:
-            seconds, estimated = seconds + run.seconds_left, estimated + 1
+            estimates.append(run.seconds_left)
         elif run.variant in paces:
-            seconds, estimated = seconds + paces[run.variant] * run.epochs, estimated + 1
+            estimates.append(paces[run.variant] * run.epochs)
         else:
             unmeasured[run.variant] = unmeasured.get(run.variant, 0) + 1
-    return GridTimeLeft(seconds, estimated, unmeasured)
+    return GridTimeLeft(sum(estimates), len(estimates), max(estimates, default=0.0), unmeasured)
 
 
 def _epoch_paces(runs: list[RunProgress]) -> dict[str, float]:
-    """Each variant's median seconds per epoch over its finished (or trained) runs; over its
-    part-trained ones when none has finished (their time includes the current epoch's, so
-    this overstates a little)."""
-    paces: dict[str, float] = {}
-    for states in (("finished", "trained"), ("part-trained",)):
-        found: dict[str, list[float]] = {}
-        for run in runs:
-            if run.state in states and run.epochs_done > 0 and run.variant not in paces:
-                found.setdefault(run.variant, []).append(run.train_seconds / run.epochs_done)
-        paces |= {variant: statistics.median(values) for variant, values in found.items()}
-    return paces
+    """Each variant's median seconds per epoch over its finished (or trained) runs, or over
+    its part-trained runs' recent paces when none has finished. A finished run recorded
+    before sracl kept its epoch count has none, and sets no pace."""
+    finished: dict[str, list[float]] = {}
+    partial: dict[str, list[float]] = {}
+    for run in runs:
+        if run.state in ("finished", "trained") and run.epochs_done > 0:
+            finished.setdefault(run.variant, []).append(run.train_seconds / run.epochs_done)
+        elif run.state == "part-trained" and run.epoch_seconds is not None:
+            partial.setdefault(run.variant, []).append(run.epoch_seconds)
+    return {variant: statistics.median(values)
+            for variant, values in {**partial, **finished}.items()}

@@ -151,9 +151,9 @@ class TrainConfig(StrictModel):
     device: Device = runtime_field("auto", "auto: cuda when present, else cpu")
     precision: Literal["fp32", "bf16"] = Field(
         "fp32", description="arithmetic of the training step: fp32 (the paper's runs) or bf16 "
-        "autocast (faster on GPUs, 1.2x on a CPU with AMX; but at temperature 1 the InfoNCE "
-        "logits reach ~64, where bf16 rounds in steps of ~0.25); part of the fingerprint, "
-        "since it changes results")
+        "autocast (faster on GPUs; a step 1.2x faster on one core of a CPU with AMX; but at "
+        "T = 1 the InfoNCE logits reach ~64, where bf16 rounds in steps of ~0.25); part of "
+        "the fingerprint, since it changes results")
     bucketed_encoder: bool = runtime_field(
         True, "encode sequences in length buckets on CPU (on CUDA, varying shapes are slower, "
               "so batches run at full width there); exact (padding keys are masked), only "

@@ -113,13 +113,13 @@ TABLES = {"epochs": Table({"epoch": pl.Int64(), "train_seconds": pl.Float64(),
 
 
 def fingerprinted_settings(config: PipelineConfig) -> dict[str, Any]:
-    """The train section and seed; a bf16 run also carries how CPU buckets are padded.
+    """The train section and seed; a bf16 SASRec run also carries how CPU buckets are padded.
 
-    Padding bf16 buckets on CPU changed bf16 models only, so it enters bf16 fingerprints
-    alone and every fp32 artifact keeps its fingerprint.
+    Padding bf16 buckets on CPU changed bf16 SASRec models only, so it enters their
+    fingerprints alone and every fp32 (and GRU4Rec) artifact keeps its fingerprint.
     """
     payload = seeded_section("train")(config)
-    if config.train.precision == "bf16":
+    if config.train.precision == "bf16" and config.train.backbone.name == "sasrec":
         payload["bf16_cpu_bucket_rows"] = BF16_CPU_ROW_MULTIPLE
     return payload
 

@@ -185,26 +185,32 @@ def test_the_command_says_how_long_a_part_trained_run_has_left(tiny_config: Path
 
 def test_time_left_for_the_grid_adds_each_runs_estimate_by_hand():
     """Part-trained runs count their own estimate; the others their variant's median epoch
-    time (finished runs first, part-trained ones only for a variant with none finished)
-    times their epochs; variants without an ended epoch are named, not guessed."""
+    time (finished runs', else part-trained runs' recent paces) times their epochs; damaged
+    runs are left out, and variants without a known epoch time are named, not guessed."""
     from sracl_core.experiment.progress import RunProgress, grid_time_left
+
+    def part(variant: str, seed: int, left: float | None, pace: float | None) -> RunProgress:
+        return RunProgress(variant, seed, "part-trained", 20, 4 if pace else 0,
+                           train_seconds=999.0, seconds_left=left, epoch_seconds=pace)
 
     runs = [
         RunProgress("a", 1, "finished", 10, 10, train_seconds=1000.0),   # 100 s an epoch
         RunProgress("a", 2, "finished", 10, 5, train_seconds=1500.0),    # 300 (stopped early)
         RunProgress("a", 3, "finished", 10, 10, train_seconds=2000.0),   # 200
         RunProgress("a", 4, "not started", 10),                          # 10 x median 200
-        RunProgress("a", 5, "part-trained", 10, 4, train_seconds=999.0, seconds_left=700.0),
-        RunProgress("b", 1, "part-trained", 20, 2, train_seconds=120.0, seconds_left=900.0),
-        RunProgress("b", 2, "part-trained", 20, 4, train_seconds=200.0, seconds_left=800.0),
+        part("a", 5, 700.0, 9.0),                 # its own estimate; its pace is not a's
+        part("b", 1, 900.0, 60.0),
+        part("b", 2, 800.0, 50.0),
         RunProgress("b", 3, "not started", 20),                          # 20 x median(60, 50)
+        RunProgress("b", 4, "damaged", 20),
         RunProgress("c", 1, "not started", 10),
-        RunProgress("c", 2, "part-trained", 10, 0, step=30),             # no epoch ended yet
+        part("c", 2, None, None),                                       # no epoch ended yet
+        RunProgress("c", 3, "finished", 10, 0, train_seconds=500.0),    # no epoch count
         RunProgress("d", 1, "trained", 10, 10, train_seconds=50.0),
     ]
     left = grid_time_left(runs)
     assert left.seconds == pytest.approx(2000 + 700 + 900 + 800 + 20 * 55)
-    assert left.runs == 5
+    assert (left.runs, left.longest) == (5, 2000.0)
     assert left.unmeasured == {"c": 2}
 
 
@@ -216,5 +222,5 @@ def test_the_command_sums_the_time_the_grid_has_left(tiny_config: Path, grid_sta
     result = CliRunner().invoke(app, ["inspect", "grid", "--grid", str(grid_state),
                                       "-c", str(tiny_config)], terminal_width=200)
     assert result.exit_code == 0, result.output
-    assert (f"training left: about {left.seconds / 3600:.1f} h in one process for "
+    assert (f"training left: about {left.seconds / 3600:.1f} h of run time over "
             f"{left.runs} runs") in result.output

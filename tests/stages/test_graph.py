@@ -122,4 +122,6 @@ def test_only_bf16_train_fingerprints_carry_the_cpu_bucket_padding(tiny_config: 
     assert fingerprinted_settings(fp32) == seeded_section("train")(fp32)
     bf16 = fingerprinted_settings(load_config(tiny_config, ["train.precision=bf16"]))
     assert bf16["bf16_cpu_bucket_rows"] == BF16_CPU_ROW_MULTIPLE
+    gru = load_config(tiny_config, ["train.precision=bf16", "train.backbone=gru4rec"])
+    assert fingerprinted_settings(gru) == seeded_section("train")(gru)
     assert changed_stages(tiny_config, "train.precision=bf16") == {"train", "evaluate"}

@@ -17,12 +17,14 @@ def sequence_starts(sequences: torch.Tensor) -> torch.Tensor:
     return torch.where(nonzero.any(dim=1), first, torch.full_like(first, width - 1))
 
 
-def plan_buckets(counts: list[int], overhead_tokens: int) -> list[tuple[int, int]]:
+def plan_buckets(counts: list[int], overhead_tokens: int,
+                 row_multiple: int = 1) -> list[tuple[int, int]]:
     """Split sequences, sorted by length, into buckets minimising padded tokens + overhead.
 
     ``counts[w]`` is how many sequences have length ``w`` (index 0 unused). Returns
     ``(width, size)`` per bucket in increasing width. Each bucket costs its
-    ``size * width`` token slots plus ``overhead_tokens`` for the extra kernel
+    ``size * width`` token slots, with ``size`` rounded up to ``row_multiple`` when the
+    caller pads buckets to that many rows, plus ``overhead_tokens`` for the extra kernel
     launches; an exact dynamic programme over the (at most ``max_len``) widths.
     """
     widths = [w for w in range(1, len(counts)) if counts[w]]
@@ -34,7 +36,8 @@ def plan_buckets(counts: list[int], overhead_tokens: int) -> list[tuple[int, int
         best[j], size = float("inf"), 0
         for i in range(j, 0, -1):
             size += counts[widths[i - 1]]
-            cost = best[i - 1] + overhead_tokens + size * widths[j - 1]
+            rows = -(-size // row_multiple) * row_multiple
+            cost = best[i - 1] + overhead_tokens + rows * widths[j - 1]
             if cost < best[j]:
                 best[j], cut[j] = cost, i - 1
     buckets: list[tuple[int, int]] = []
