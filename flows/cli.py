@@ -102,12 +102,13 @@ def run(
         from sracl_core.stages.graph import select_stages
         from sracl_core.stages.runner import run_stage
 
-        if not force and "ingest" in select_stages(resolved, stage, downstream=downstream,
-                                                   until=until):
+        selected = [] if force else select_stages(resolved, stage, downstream=downstream,
+                                                  until=until)
+        if "ingest" in selected:
             started = time.perf_counter()
             if not run_stage(resolved, "ingest").cached:
                 computed_before["ingest"] = round(time.perf_counter() - started, 3)
-            check_ingested(resolved)
+            check_ingested(resolved, selected)
 
     def start() -> dict:
         from flows.pipeline import pipeline_flow

@@ -91,7 +91,7 @@ def execute(config_path: str, overrides: list[str] | None, *, stage: str | None 
                                              seconds=computed_before[name])
             records.append(record)
             if name == "ingest":
-                check_ingested(config)
+                check_ingested(config, stages)
             if tracker is not None:
                 tracker.log_stage(record, tags={
                     "prefect.flow_run_id": str(flow_run.id),

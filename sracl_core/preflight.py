@@ -167,11 +167,18 @@ def check_against_data(config: PipelineConfig, stats: dict,
                 f"{available} (--set neighbours.k={max(available, 1)})")
 
 
-def check_ingested(config: PipelineConfig) -> None:
+def check_ingested(config: PipelineConfig, stages: Collection[str] | None = None) -> None:
     """:func:`check_against_data` from the ingest artifact, when this config has a sound one
-    (a damaged one is left to ``sracl run``, which moves it aside and computes it again)."""
+    (a damaged one is left to ``sracl run``, which moves it aside and computes it again).
+
+    ``stages``: the stages about to run, when known; the settings checked only matter to
+    the neighbours stage, so a run that does not compute it (``--until ingest``) is not
+    stopped by them.
+    """
     from sracl_core.stages.graph import outputs_of
 
+    if stages is not None and "neighbours" not in stages:
+        return
     outputs = outputs_of(config)
     if not outputs.store.check("ingest", outputs.fingerprint("ingest")).usable:
         return

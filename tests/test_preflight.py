@@ -87,6 +87,9 @@ def test_the_ingest_artifact_feeds_the_data_check(tiny_config: Path):
     run_stage(config, "ingest")
     with pytest.raises(ConfigError, match="only 2 candidate user profiles"):
         check_ingested(config)
+    with pytest.raises(ConfigError, match="only 2 candidate user profiles"):
+        check_ingested(config, ["ingest", "prompts", "neighbours"])
+    check_ingested(config, ["ingest"])  # `--until ingest`: the neighbours stage will not run
 
 
 def test_a_damaged_ingest_artifact_is_left_for_run_to_recompute(tiny_config: Path):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from sracl_core.config_base import ConfigPath, StrictModel
 from sracl_core.registry import Registry
@@ -70,11 +70,24 @@ class MovieLensSource(SourceConfig):
 
 
 class ColumnMap(StrictModel):
-    """Which input columns hold the interaction fields."""
+    """Which input columns hold the interaction fields: three different columns."""
 
     user: str = "user_id"
     item: str = "item_id"
     timestamp: str | None = "timestamp"
+
+    @model_validator(mode="after")
+    def _distinct(self) -> ColumnMap:
+        named = {"user": self.user, "item": self.item, "timestamp": self.timestamp}
+        seen: dict[str, str] = {}
+        for field, column in named.items():
+            if column is None:
+                continue
+            if column in seen:
+                raise ValueError(f"{seen[column]!r} and {field!r} both name column {column!r}; "
+                                 "each needs its own column")
+            seen[column] = field
+        return self
 
 
 class ItemColumnMap(StrictModel):

@@ -76,12 +76,18 @@ def empty_items() -> pl.DataFrame:
 
 
 def items_frame(columns: dict[str, list]) -> pl.DataFrame:
-    """Build an item frame from whatever text columns a source has; the rest are null."""
+    """Build an item frame from whatever text columns a source has; the rest are null.
+
+    A price that is not a finite amount of zero or more (``NaN``, ``inf``, ``-3`` in a
+    dump) means unknown, and becomes null: prompts would otherwise print ``$nan``.
+    """
     n_rows = len(columns["item_id"])
     data = {
         name: columns.get(name, [None] * n_rows) for name in RAW_ITEM_SCHEMA
     }
-    return pl.DataFrame(data, schema=RAW_ITEM_SCHEMA)
+    price = pl.col("price")
+    return pl.DataFrame(data, schema=RAW_ITEM_SCHEMA).with_columns(
+        pl.when(price.is_finite() & (price >= 0)).then(price).otherwise(None).alias("price"))
 
 
 def _check_schema(frame: pl.DataFrame, schema: dict[str, pl.DataType], what: str) -> None:

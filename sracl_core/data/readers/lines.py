@@ -119,14 +119,20 @@ def required_id(record: dict[str, Any], key: str, path: Path, line_number: int) 
 
 
 def required_int(record: dict[str, Any], key: str, path: Path, line_number: int) -> int:
-    """An integer field (a timestamp); a string of digits is accepted, floats are not."""
+    """An integer field (a timestamp) that fits in 64 bits; a string of digits is accepted,
+    floats are not."""
     value = record.get(key)
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
     if isinstance(value, str) and _INTEGER.fullmatch(value.strip()):
-        return int(value)
-    raise DataFormatError(path, f"an integer field {key!r}", line=line_number,
-                          got=_shown(record, key))
+        value = int(value)
+    if isinstance(value, int) and not isinstance(value, bool) and fits_int64(value):
+        return value
+    raise DataFormatError(path, f"an integer field {key!r} that fits in 64 bits",
+                          line=line_number, got=_shown(record, key))
+
+
+def fits_int64(value: int) -> bool:
+    """Whether an integer fits the 64-bit timestamp column every reader writes."""
+    return -(2**63) <= value < 2**63
 
 
 def optional_str(record: dict[str, Any], key: str, path: Path, line_number: int) -> str | None:

@@ -2,14 +2,17 @@
 
 Which one a folder holds is told by its files: ``u.data`` means 100K,
 ``ratings.dat`` means 1M. Ratings become interactions (optionally only those
-with ``rating >= min_rating``); timestamps are Unix seconds. The movie files are
-latin-1. Item text is the title as published (``"Toy Story (1995)"``) and the
-genres, joined with ``", "`` into ``categories``. In 100K the genres are 0/1
-flags named by ``u.genre``; without that file the published genre list is used.
+with ``rating >= min_rating``); timestamps are Unix seconds. The published movie
+files are latin-1; a movie file that is valid UTF-8 (a re-saved copy) is read as
+UTF-8, which latin-1 would turn into mojibake. Item text is the title as published
+(``"Toy Story (1995)"``) and the genres, joined with ``", "`` into ``categories``. In
+100K the genres are 0/1 flags named by ``u.genre``; without that file the published
+genre list is used.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,7 +20,7 @@ import polars as pl
 
 from sracl_core.data.config import MovieLensSource
 from sracl_core.data.raw import RAW_INTERACTION_SCHEMA, RawDataset, items_frame
-from sracl_core.data.readers.lines import numbered_lines
+from sracl_core.data.readers.lines import fits_int64, numbered_lines, open_text
 from sracl_core.errors import DataFormatError
 
 GENRES_100K: tuple[str, ...] = (
@@ -31,7 +34,8 @@ GENRE_SEPARATOR = ", "
 _ITEM_FIELDS_BEFORE_GENRES = 5
 """``u.item``: id, title, release date, video release date, IMDb URL, then the flags."""
 
-ENCODING = "latin-1"
+PUBLISHED_ENCODING = "latin-1"
+RATINGS_FILES = ("u.data", "ratings.dat")
 
 
 def read_movielens(source: MovieLensSource) -> RawDataset:
@@ -48,7 +52,11 @@ def read_movielens(source: MovieLensSource) -> RawDataset:
         expected = "a MovieLens folder with u.data and u.item (100K) or ratings.dat and " \
                    "movies.dat (1M)"
         if not root.is_dir():
-            raise DataFormatError(root, expected, got="no such folder")
+            raise DataFormatError(root, expected,
+                                  got="a file" if root.exists() else "no such folder")
+        for name in RATINGS_FILES:
+            if (root / name).exists():
+                raise DataFormatError(root / name, "a ratings file", got="not a regular file")
         found = sorted(p.name for p in root.iterdir())
         raise DataFormatError(root, f"{expected}; {table_hint(root, found)}",
                               got=f"files {found}")
@@ -82,6 +90,7 @@ def read_ratings(path: Path, separator: str, min_rating: float | None) -> pl.Dat
     order: list[int] = []
     shape = f"4 {separator!r}-separated fields 'user{separator}item{separator}rating" \
             f"{separator}timestamp'"
+    ratings = 0
     for line_number, fields in _split_lines(path, separator, "the ratings file"):
         if len(fields) != 4:
             raise DataFormatError(path, shape, line=line_number, got=separator.join(fields))
@@ -89,17 +98,25 @@ def read_ratings(path: Path, separator: str, min_rating: float | None) -> pl.Dat
         _require_digits(path, line_number, user, "user id")
         _require_digits(path, line_number, item, "movie id")
         _require_digits(path, line_number, timestamp, "Unix timestamp")
+        if not fits_int64(int(timestamp)):
+            raise DataFormatError(path, "a Unix timestamp that fits in 64 bits",
+                                  line=line_number, got=timestamp)
         try:
             value = float(rating)
         except ValueError:
-            raise DataFormatError(path, "a numeric rating", line=line_number,
-                                  got=rating) from None
+            value = math.nan
+        if not math.isfinite(value):
+            raise DataFormatError(path, "a numeric rating", line=line_number, got=rating)
+        ratings += 1
         if min_rating is not None and value < min_rating:
             continue
         users.append(user)
         items.append(item)
         times.append(int(timestamp))
         order.append(line_number - 1)
+    if ratings and not users:
+        raise DataFormatError(path, f"ratings >= data.source.min_rating ({min_rating})",
+                              got=f"none among its {ratings} ratings")
     return pl.DataFrame(
         {"user_id": users, "item_id": items, "timestamp": times, "source_order": order},
         schema=RAW_INTERACTION_SCHEMA,
@@ -112,7 +129,7 @@ def read_genres_100k(path: Path) -> tuple[str, ...]:
         return GENRES_100K
     by_index: dict[int, str] = {}
     for line_number, fields in _split_lines(path, "|", "the genre file"):
-        if len(fields) != 2 or not fields[1].strip().isdigit():
+        if len(fields) != 2 or not (fields[1].strip().isascii() and fields[1].strip().isdigit()):
             raise DataFormatError(path, "'name|index' with an integer index", line=line_number,
                                   got="|".join(fields))
         by_index[int(fields[1])] = fields[0]
@@ -164,8 +181,20 @@ def read_movies_1m(path: Path) -> pl.DataFrame:
 
 
 def _split_lines(path: Path, separator: str, what: str) -> Iterator[tuple[int, list[str]]]:
-    for line_number, line in numbered_lines(path, what, encoding=ENCODING):
+    for line_number, line in numbered_lines(path, what, encoding=_encoding(path)):
         yield line_number, line.split(separator)
+
+
+def _encoding(path: Path) -> str:
+    """UTF-8 when the whole file decodes as UTF-8, else the published latin-1 (every byte
+    decodes in latin-1, so a latin-1 file is never misread; the check costs one pass)."""
+    try:
+        with open_text(path, "utf-8") as stream:
+            while stream.read(1 << 20):
+                pass
+    except (UnicodeDecodeError, OSError, EOFError):  # numbered_lines names any other problem
+        return PUBLISHED_ENCODING
+    return "utf-8"
 
 
 def _require_digits(path: Path, line_number: int, value: str, what: str) -> None:

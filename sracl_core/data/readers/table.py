@@ -7,8 +7,9 @@
 - Timestamps: integers are kept as they are (any unit: only their order
   matters); ISO 8601 datetimes (``2021-03-04``, ``2021-03-04T05:06:07``, with an
   optional UTC offset or ``Z``; Parquet datetime and date columns too) become
-  microseconds since the Unix epoch, naive times read as UTC. Without a
-  timestamp column, the row order is the time order.
+  microseconds since the Unix epoch, naive times read as UTC. One column holds
+  integers or datetimes, not both: the two do not order against each other.
+  Without a timestamp column, the row order is the time order.
 - Item prices must be numeric (a leading ``$`` and thousands commas allowed).
 
 Errors name the file's line (1-based, the header is line 1) for delimited
@@ -27,7 +28,7 @@ import polars as pl
 from sracl_core.data.config import TableSource
 from sracl_core.data.raw import RAW_INTERACTION_SCHEMA, TEXT_FIELDS, RawDataset, items_frame
 from sracl_core.data.readers.files import no_rows, require_file
-from sracl_core.data.readers.lines import require_decodable
+from sracl_core.data.readers.lines import fits_int64, require_decodable
 from sracl_core.data.readers.table_rows import TableRows, raise_ragged_row
 from sracl_core.errors import DataFormatError
 
@@ -74,7 +75,7 @@ def read_item_table(path: Path, source: TableSource) -> pl.DataFrame:
     columns: dict[str, list] = {"item_id": id_values(table[mapping.item], rows).to_list()}
     for field in TEXT_FIELDS:
         if field in present:
-            values = table[present[field]].cast(pl.String).str.strip_chars()
+            values = text_values(table[present[field]], rows).str.strip_chars()
             columns[field] = [value or None for value in values.to_list()]
     if "price" in present:
         columns["price"] = parse_prices(table[present["price"]], rows)
@@ -108,12 +109,21 @@ def load_table(path: Path, separator: str | None, required: list[str], config_ke
             )
     if _blank(table):
         raise no_rows(path, "parquet" if rows.separator is None else "header", what)
-    return table.select(*required, *(c for c in optional if c not in required)), rows
+    extra = dict.fromkeys(c for c in optional if c not in required)  # two fields, one column
+    return table.select(*required, *extra), rows
+
+
+def text_values(column: pl.Series, rows: TableRows) -> pl.Series:
+    """A text column as strings; numbers are allowed, nested values (lists) are not."""
+    if column.dtype.is_nested():
+        raise DataFormatError(rows.path, f"text or numbers in column {column.name!r}",
+                              got=f"dtype {column.dtype}")
+    return column.cast(pl.String)
 
 
 def id_values(column: pl.Series, rows: TableRows) -> pl.Series:
     """Ids as non-empty text."""
-    values = column.cast(pl.String).str.strip_chars()
+    values = text_values(column, rows).str.strip_chars()
     bad = (values.is_null() | (values == "")).arg_true()
     if bad.len():
         index = int(bad[0])
@@ -126,6 +136,11 @@ def parse_timestamps(column: pl.Series, rows: TableRows) -> pl.Series:
     """Integers as they are; ISO 8601 datetimes as microseconds since the epoch (UTC)."""
     if column.dtype.is_integer():
         _require_no_nulls(column, rows)
+        too_big = (column.cast(pl.Float64) >= 2.0**63).arg_true()
+        if too_big.len():
+            index = int(too_big[0])
+            raise rows.error(f"an integer timestamp that fits in 64 bits in column "
+                             f"{column.name!r}", index, got=str(column[index]))
         return column.cast(pl.Int64)
     if column.dtype == pl.Date:
         column = column.cast(pl.Datetime("us"))
@@ -139,10 +154,21 @@ def parse_timestamps(column: pl.Series, rows: TableRows) -> pl.Series:
                               f"{column.name!r}", got=f"dtype {column.dtype}")
     values = column.str.strip_chars().to_list()
     parsed: list[int] = []
+    first_kind = None
     for index, value in enumerate(values):
         number = _timestamp_value(value)
         if number is None:
             raise rows.error(f"an integer or ISO 8601 datetime in column {column.name!r}",
+                             index, got=value)
+        if not fits_int64(number):
+            raise rows.error(f"an integer timestamp that fits in 64 bits in column "
+                             f"{column.name!r}", index, got=value)
+        kind = "an integer" if _INTEGER.fullmatch(value or "") else "a datetime"
+        if first_kind is None:
+            first_kind = kind
+        elif kind != first_kind:
+            raise rows.error(f"{first_kind} timestamp in column {column.name!r}, like the "
+                             "first row's (integers and datetimes do not order together)",
                              index, got=value)
         parsed.append(number)
     return pl.Series(column.name, parsed, dtype=pl.Int64)

@@ -53,6 +53,10 @@ def test_records_and_fields_fail_with_the_line_and_what_was_expected() -> None:
     assert required_int({"t": " 1700 "}, "t", path, 1) == 1700
     with pytest.raises(DataFormatError, match=r"expected an integer field 't'"):
         required_int({"t": 1.5}, "t", path, 7)
+    assert required_int({"t": -(2**63)}, "t", path, 1) == -(2**63)
+    for too_big in (2**63, str(10**20)):
+        with pytest.raises(DataFormatError, match=r":8: expected an integer field 't' that fits"):
+            required_int({"t": too_big}, "t", path, 8)
     assert optional_str_list({"c": [" a ", "", "b"]}, "c", path, 1) == ["a", "b"]
 
 

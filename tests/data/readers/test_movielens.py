@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import polars as pl
 import pytest
 import yaml
 
@@ -128,6 +129,8 @@ def test_missing_folder_says_so(tmp_path: Path):
         ("u196\t1\t3\t881250949", "a non-negative integer user id"),
         ("196\ttt0114709\t3\t881250949", "a non-negative integer movie id"),
         ("196\t1\tfive\t881250949", "a numeric rating"),
+        ("196\t1\tnan\t881250949", "a numeric rating"),
+        ("196\t1\t3\t99999999999999999999", "a Unix timestamp that fits in 64 bits"),
         ("196\t1\t3\t1997-12-04", "a non-negative integer Unix timestamp"),
     ],
 )
@@ -160,13 +163,46 @@ def test_bad_u_item_line(tmp_path: Path, line: str, expected: str):
     assert expected in str(caught.value)
 
 
-def test_bad_u_genre_line(tmp_path: Path):
+@pytest.mark.parametrize("index", ["one", "\u00b2"])  # '²' is a digit to str.isdigit
+def test_bad_u_genre_line(tmp_path: Path, index: str):
     root = copy_of(ML_100K, tmp_path)
-    (root / "u.genre").write_text("unknown|0\nAction|one\n")
+    (root / "u.genre").write_text(f"unknown|0\nAction|{index}\n", encoding="latin-1")
     with pytest.raises(DataFormatError) as caught:
         read_source(MovieLensSource(root=root))
     assert f"{root / 'u.genre'}:2:" in str(caught.value)
     assert "'name|index' with an integer index" in str(caught.value)
+
+
+def test_a_movie_file_saved_as_utf8_is_read_as_utf8(tmp_path: Path):
+    root = copy_of(ML_1M, tmp_path)
+    movies = (root / "movies.dat").read_bytes().decode("latin-1")
+    (root / "movies.dat").write_text(movies + "7::Café Crème (1999)::Comedy\n",
+                                     encoding="utf-8")
+    items = read_source(MovieLensSource(root=root)).items
+    assert items is not None
+    assert items.filter(pl.col("item_id") == "7")["title"].to_list() == ["Café Crème (1999)"]
+
+
+def test_a_min_rating_that_keeps_nothing_says_so(tmp_path: Path):
+    with pytest.raises(DataFormatError) as caught:
+        read_source(MovieLensSource(root=ML_100K, min_rating=6))
+    assert "ratings >= data.source.min_rating (6.0)" in str(caught.value)
+    assert "got 'none among its 6 ratings'" in str(caught.value)
+
+
+@pytest.mark.parametrize("name", ["u.data", "ratings.dat"])
+def test_a_ratings_path_that_is_a_folder_is_named(tmp_path: Path, name: str):
+    (tmp_path / name).mkdir()
+    with pytest.raises(DataFormatError) as caught:
+        read_source(MovieLensSource(root=tmp_path))
+    assert str(caught.value).startswith(f"{tmp_path / name}: expected a ratings file")
+
+
+def test_a_root_that_is_a_file_says_so(tmp_path: Path):
+    (tmp_path / "ml.zip").write_bytes(b"PK")
+    with pytest.raises(DataFormatError) as caught:
+        read_source(MovieLensSource(root=tmp_path / "ml.zip"))
+    assert str(caught.value).endswith("got 'a file'")
 
 
 def test_u_genre_with_a_gap_in_its_indices(tmp_path: Path):

@@ -110,6 +110,8 @@ def test_missing_item_column_names_the_items_file(write_file):
         ("b,y,yesterday", "an integer or ISO 8601 datetime in column 'when'"),
         ("b,y,2021-13-01", "an integer or ISO 8601 datetime in column 'when'"),
         ("b,y,", "an integer or ISO 8601 datetime in column 'when'"),
+        ("b,y,2011-03-13 07:33:40", "an integer timestamp in column 'when', like the first"),
+        ("b,y,99999999999999999999", "an integer timestamp that fits in 64 bits"),
         (",y,5", "a non-empty id in column 'customer'"),
         ("b, ,5", "a non-empty id in column 'sku'"),
     ],
@@ -198,3 +200,55 @@ def test_an_undecodable_byte_names_its_line(write_file):
     with pytest.raises(DataFormatError) as caught:
         read_source(TableSource(interactions=path))
     assert str(caught.value) == f"{path}:3: expected utf-8 text, got \"b'\\\\xe9'\""
+
+
+def test_a_datetime_column_with_one_integer_names_its_line(write_file):
+    path = write_file("log.csv", ["customer,sku,when", "a,x,2021-03-04", "a,y,5"])
+    with pytest.raises(DataFormatError) as caught:
+        read_source(source(path))
+    assert str(caught.value).startswith(
+        f"{path}:3: expected a datetime timestamp in column 'when', like the first row's")
+
+
+def test_a_parquet_timestamp_past_64_bits_names_its_row(tmp_path: Path):
+    path = tmp_path / "log.parquet"
+    pl.DataFrame({"user_id": ["a", "b"], "item_id": ["x", "y"],
+                  "timestamp": pl.Series([1, 2**64 - 1], dtype=pl.UInt64)}).write_parquet(path)
+    with pytest.raises(DataFormatError) as caught:
+        read_source(TableSource(interactions=path))
+    assert str(caught.value).startswith(
+        f"{path}: row 2: expected an integer timestamp that fits in 64 bits")
+
+
+def test_a_list_valued_text_column_is_named(tmp_path: Path, write_file):
+    interactions = write_file("log.csv", ["user_id,item_id,timestamp", "a,x,1"])
+    items = tmp_path / "items.parquet"
+    pl.DataFrame({"item_id": ["x"], "title": [["Blue", "Mug"]]}).write_parquet(items)
+    with pytest.raises(DataFormatError) as caught:
+        read_source(TableSource(interactions=interactions, items=items))
+    assert str(caught.value) == (f"{items}: expected text or numbers in column 'title', "
+                                 "got 'dtype List(String)'")
+
+
+def test_one_column_may_fill_two_text_fields(write_file):
+    interactions = write_file("log.csv", ["user_id,item_id,timestamp", "a,x,1"])
+    items = write_file("items.csv", ["item_id,title", "x,Blue Mug"])
+    raw = read_source(TableSource(interactions=interactions, items=items,
+                                  item_columns={"title": "title", "description": "title"}))
+    assert raw.items is not None
+    assert raw.items.select("title", "description").rows() == [("Blue Mug", "Blue Mug")]
+
+
+def test_one_column_for_two_interaction_fields_is_a_config_error(write_file):
+    path = write_file("log.csv", ["user_id,item_id,timestamp", "a,x,1"])
+    with pytest.raises(ValueError, match="'user' and 'item' both name column 'user_id'"):
+        TableSource(interactions=path, columns={"user": "user_id", "item": "user_id"})
+
+
+def test_prices_that_are_not_amounts_are_unknown(write_file):
+    interactions = write_file("log.csv", ["user_id,item_id,timestamp", "a,x,1"])
+    items = write_file("items.csv", ["item_id,price", "x,NaN", "y,inf", "z,-3", "w,$2.50"])
+    raw = read_source(TableSource(interactions=interactions, items=items,
+                                  item_columns={"title": None, "price": "price"}))
+    assert raw.items is not None
+    assert raw.items["price"].to_list() == [None, None, None, 2.5]
