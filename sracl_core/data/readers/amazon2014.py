@@ -56,7 +56,7 @@ def read_amazon2014(source: Amazon2014Source) -> RawDataset:
 def read_meta_2014(path: Path, wanted: set[str] | None = None) -> pl.DataFrame:
     """Item text for the ``wanted`` asins (all of them when ``wanted`` is None)."""
     columns: dict[str, list] = {name: [] for name in RAW_ITEM_SCHEMA}
-    for line_number, line in numbered_lines(path, "the metadata file"):
+    for line_number, line in numbered_lines(path, "the metadata file", encoding="utf-8-sig"):
         spotted = _ASIN_PATTERN.search(line)
         if wanted is not None and spotted is not None and spotted.group(1) not in wanted:
             continue

@@ -52,7 +52,7 @@ def read_amazon2023(source: Amazon2023Source) -> RawDataset:
 def read_meta_2023(path: Path, wanted: set[str] | None = None) -> pl.DataFrame:
     """Item text for the ``wanted`` parent asins (all of them when ``wanted`` is None)."""
     columns: dict[str, list] = {name: [] for name in RAW_ITEM_SCHEMA}
-    for line_number, line in numbered_lines(path, "the metadata file"):
+    for line_number, line in numbered_lines(path, "the metadata file", encoding="utf-8-sig"):
         record = parse_json_object(path, line_number, line)
         item = required_id(record, "parent_asin", path, line_number)
         if wanted is not None and item not in wanted:

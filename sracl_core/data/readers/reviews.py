@@ -30,7 +30,7 @@ def read_review_lines(path: Path, *, user_key: str, item_key: str,
     items: list[str] = []
     times: list[int] = []
     order: list[int] = []
-    for line_number, line in numbered_lines(path, "the reviews file"):
+    for line_number, line in numbered_lines(path, "the reviews file", encoding="utf-8-sig"):
         record = parse_json_object(path, line_number, line)
         users.append(required_id(record, user_key, path, line_number))
         items.append(required_id(record, item_key, path, line_number))

@@ -29,3 +29,10 @@ def test_a_review_without_its_item_names_the_line(tmp_path: Path) -> None:
     with pytest.raises(DataFormatError, match=r"reviews.json:2: expected a non-empty string "
                                               r"field 'asin', got \"no 'asin' in fields"):
         read_review_lines(path, **KEYS)
+
+
+def test_a_byte_order_mark_before_the_first_review_is_ignored(tmp_path: Path) -> None:
+    path = tmp_path / "reviews.json"
+    path.write_text('\ufeff{"reviewerID": "U1", "asin": "A", "unixReviewTime": 30}\n',
+                    encoding="utf-8")
+    assert read_review_lines(path, **KEYS).rows() == [("U1", "A", 30, 0)]
