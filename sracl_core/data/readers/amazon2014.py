@@ -57,8 +57,10 @@ def read_meta_2014(path: Path, wanted: set[str] | None = None) -> pl.DataFrame:
     """Item text for the ``wanted`` asins (all of them when ``wanted`` is None)."""
     columns: dict[str, list] = {name: [] for name in RAW_ITEM_SCHEMA}
     for line_number, line in numbered_lines(path, "the metadata file", encoding="utf-8-sig"):
-        spotted = _ASIN_PATTERN.search(line)
-        if wanted is not None and spotted is not None and spotted.group(1) not in wanted:
+        # skip unparsed only when no asin-like text on the line is wanted: a title may quote
+        # "'asin': 'X'" before the real key
+        spotted = _ASIN_PATTERN.findall(line)
+        if wanted is not None and spotted and wanted.isdisjoint(spotted):
             continue
         record = parse_python_literal(path, line_number, line)
         asin = required_id(record, "asin", path, line_number)

@@ -127,6 +127,14 @@ def test_malformed_meta_of_an_item_nobody_reviewed_is_skipped_unparsed(write_fil
     assert items is not None and items["item_id"].to_list() == ["B1"]
 
 
+def test_a_title_quoting_an_asin_does_not_hide_the_real_one(write_file):
+    reviews = write_file("reviews.json", [review(asin="B000")])
+    meta = write_file("meta.json", ["""{'title': "see 'asin': 'QQQ' here", 'asin': 'B000'}"""])
+    items = read_source(Amazon2014Source(reviews=reviews, meta=meta)).items
+    assert items is not None
+    assert items.select("item_id", "title").rows() == [("B000", "see 'asin': 'QQQ' here")]
+
+
 def test_truncated_gzip_is_reported_with_the_file(tmp_path: Path):
     path = tmp_path / "reviews_Beauty_5.json.gz"
     path.write_bytes(REVIEWS.read_bytes()[:-30])
