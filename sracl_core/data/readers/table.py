@@ -34,6 +34,7 @@ from sracl_core.errors import DataFormatError
 
 PARQUET_SUFFIXES = (".parquet", ".pq")
 _INTEGER = re.compile(r"-?[0-9]+")
+_RENAMED_DUPLICATE = re.compile(r"(.+)_duplicated_[0-9]+")
 
 
 def read_table(source: TableSource) -> RawDataset:
@@ -232,7 +233,21 @@ def _read_delimited(path: Path, separator: str, required: list[str]) -> pl.DataF
         raise_ragged_row(path, separator)
         raise DataFormatError(path, f"a {separator!r}-separated table with a header",
                               got=str(error).splitlines()[0]) from None
+    _check_header(path, table.columns)
     if any(name in table.columns and table[name].null_count() for name in required):
         require_decodable(path, "the table")
         raise_ragged_row(path, separator)
     return table
+
+
+def _check_header(path: Path, names: list[str]) -> None:
+    """Polars renames a repeated column ``name_duplicated_0`` and reads a file whose lines
+    end in a lone carriage return as one long header: both would otherwise pass unnoticed."""
+    if any("\r" in name for name in names):
+        raise DataFormatError(path, "lines that end in \\n or \\r\\n", line=1,
+                              got="lines that end in a lone \\r (old Mac line endings)")
+    renamed = (_RENAMED_DUPLICATE.fullmatch(name) for name in names)
+    repeated = sorted({match.group(1) for match in renamed if match and match.group(1) in names})
+    if repeated:
+        raise DataFormatError(path, "a header whose column names differ", line=1,
+                              got=f"{', '.join(map(repr, repeated))} more than once")

@@ -252,3 +252,19 @@ def test_prices_that_are_not_amounts_are_unknown(write_file):
                                   item_columns={"title": None, "price": "price"}))
     assert raw.items is not None
     assert raw.items["price"].to_list() == [None, None, None, 2.5]
+
+
+def test_a_repeated_header_name_is_named(write_file):
+    path = write_file("log.csv", ["user_id,item_id,timestamp,item_id", "a,x,1,y"])
+    with pytest.raises(DataFormatError) as caught:
+        read_source(TableSource(interactions=path))
+    assert str(caught.value) == (f"{path}:1: expected a header whose column names differ, "
+                                 "got \"'item_id' more than once\"")
+
+
+def test_lone_carriage_return_line_endings_are_named(tmp_path: Path):
+    path = tmp_path / "log.csv"
+    path.write_bytes(b"user_id,item_id,timestamp\ra,x,1\rb,y,2\r")
+    with pytest.raises(DataFormatError, match="lines that end in a lone") as caught:
+        read_source(TableSource(interactions=path))
+    assert str(caught.value).startswith(f"{path}:1: expected lines that end in")
