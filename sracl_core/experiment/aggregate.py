@@ -105,7 +105,9 @@ def markdown_table(summary: pl.DataFrame, metrics: list[str], baseline: str,
                 cells.append("")
                 continue
             values = row.row(0, named=True)
-            cell = f"{values['mean']:.4f} ± {values['std']:.4f}"
+            cell = f"{values['mean']:.4f}"
+            if values["seeds"] > 1:  # one seed has no spread to show, not a spread of zero
+                cell += f" ± {values['std']:.4f}"
             if variant != baseline and not math.isnan(values["gain_pct"]):
                 cell += f" ({values['gain_pct']:+.1f}%"
                 cell += f", p={values['p_value']:.3f})" if not math.isnan(values["p_value"]) \
@@ -120,7 +122,8 @@ def markdown_table(summary: pl.DataFrame, metrics: list[str], baseline: str,
             cells.append(f"{minutes[variant]:.0f}" if minutes.get(variant) else "")
         lines.append(f"| {variant} | " + " | ".join(cells) + " |")
     seeds = int(summary["seeds"].max()) if summary.height else 0
-    lines += ["", f"mean ± sample std over up to {seeds} seeds; (gain over {baseline}, "
+    lines += ["", f"mean ± sample std over up to {seeds} seeds (no ±: one seed); (gain over "
+                  f"{baseline}, "
                   "paired t-test p over seeds); [paper: the published number, and the "
                   "one-sample t-test p of the seeds against it]"
                   + ("; training: summed epoch time per run, mean over seeds" if timed else "")]

@@ -137,7 +137,7 @@ def test_the_table_of_a_grid_in_progress_covers_its_finished_runs(tiny_config: P
         "evaluate", "metrics").iter_rows())["all/NDCG@10"]
     assert "over the 1 finished runs of 4:" in result.output
     minutes = grid_progress(tiny_config, load_grid(grid_state))[0].train_seconds / 60
-    assert f"| plain | {value:.4f} ± 0.0000 [paper 0.5000] | {minutes:.0f} |" in result.output
+    assert f"| plain | {value:.4f} [paper 0.5000] | {minutes:.0f} |" in result.output
     assert "over up to 1 seeds" in result.output
     # "[paper ...]" is printed as text, not read as console markup (it vanished as a tag)
 
