@@ -91,7 +91,8 @@ def read_ratings(path: Path, separator: str, min_rating: float | None) -> pl.Dat
     shape = f"4 {separator!r}-separated fields 'user{separator}item{separator}rating" \
             f"{separator}timestamp'"
     ratings = 0
-    for line_number, fields in _split_lines(path, separator, "the ratings file"):
+    for line_number, fields in _split_lines(path, separator, "the ratings file",
+                                                encoding=PUBLISHED_ENCODING):
         if len(fields) != 4:
             raise DataFormatError(path, shape, line=line_number, got=separator.join(fields))
         user, item, rating, timestamp = (field.strip() for field in fields)
@@ -180,8 +181,11 @@ def read_movies_1m(path: Path) -> pl.DataFrame:
     return items_frame({"item_id": ids, "title": titles, "categories": categories})
 
 
-def _split_lines(path: Path, separator: str, what: str) -> Iterator[tuple[int, list[str]]]:
-    for line_number, line in numbered_lines(path, what, encoding=_encoding(path)):
+def _split_lines(path: Path, separator: str, what: str, encoding: str | None = None
+                 ) -> Iterator[tuple[int, list[str]]]:
+    """Split lines; text files are sniffed for UTF-8 first, unless ``encoding`` is given (the
+    ratings files hold digits only, and are the large ones: no extra pass over them)."""
+    for line_number, line in numbered_lines(path, what, encoding=encoding or _encoding(path)):
         yield line_number, line.split(separator)
 
 
