@@ -121,7 +121,31 @@ def inspect_neighbours(
     console.print(table)
 
 
-@inspect_app.command("grid")
+@inspect_app.command("pool")
+def inspect_pool(config: ConfigOption = DEFAULT_CONFIG, overrides: OverrideOption = None) -> None:
+    """How many of the training samples' profile neighbours are their own user's, and how many
+    hold their target item: the label inside an L_CS positive when it is the own user's (the
+    reference's prefix pool), the collaborative signal when it is another user's."""
+    from flows.neighbour_lists import pool_summary
+
+    resolved = load_for_reading(config, overrides)
+    try:
+        pool = pool_summary(resolved)
+    except SraclError as error:
+        fail(error)
+    console.print(
+        f"{resolved.dataset}: {pool.samples} training samples, top-{pool.k} profile neighbours "
+        f"(prompts.granularity={resolved.prompts.granularity}, "
+        f"neighbours.exclude_same_user={str(resolved.neighbours.exclude_same_user).lower()})",
+        highlight=False, soft_wrap=True)
+    for share, what in (
+            (pool.own_user, "neighbour slots that are the sample's own user"),
+            (pool.own_user_target,
+             "neighbour slots of the own user holding the target (its label)"),
+            (pool.other_user_target, "neighbour slots of other users holding the target"),
+            (pool.samples_with_own_target,
+             "samples with an own-user neighbour holding their target")):
+        console.print(f"  {share:7.2%}  {what}", highlight=False)
 def inspect_grid(
     grid: Annotated[Path, typer.Option(help="grid YAML of `sracl experiment`")],
     config: ConfigOption = DEFAULT_CONFIG,

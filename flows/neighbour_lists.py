@@ -10,6 +10,7 @@ import polars as pl
 
 from sracl_core.config import PipelineConfig
 from sracl_core.errors import SraclError
+from sracl_core.semantic.pool import PoolSummary, summarise_pool
 from sracl_core.stages.graph import outputs_of
 from sracl_core.stages.outputs import StageOutputs
 
@@ -93,3 +94,12 @@ def user_neighbours(config: PipelineConfig, user: int) -> NeighbourView:
     neighbours, scores = found.row(0)[1:]
     return NeighbourView(entry(anchor, None),
                          [entry(n, s) for n, s in zip(neighbours, scores, strict=True)])
+
+
+def pool_summary(config: PipelineConfig) -> PoolSummary:
+    """Where the training samples' profile neighbours come from (``sracl inspect pool``)."""
+    tables = _neighbour_outputs(config)
+    return summarise_pool(
+        tables.table("ingest", "train_samples"), tables.table("prompts", "sample_profiles"),
+        tables.table("prompts", "user_prompts"), tables.table("ingest", "sequences"),
+        tables.table("neighbours", "user_neighbours"), config.data.max_len)

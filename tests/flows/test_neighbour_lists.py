@@ -50,3 +50,22 @@ def test_cli_prints_the_neighbours_and_explains_when_nothing_is_computed(compute
     empty = CliRunner().invoke(app, ["inspect", "neighbours", "-c", str(path), *sets,
                                      "--set", f"cache_root={tmp_path / 'empty'}", "--user", "1"])
     assert empty.exit_code == 1 and "has not been ingested yet" in " ".join(empty.output.split())
+
+
+def test_cli_prints_the_pool_summary_of_the_computed_neighbours(computed, tmp_path):
+    from flows.cli import app
+    from flows.neighbour_lists import pool_summary
+
+    path, overrides = computed
+    sets = [arg for override in overrides for arg in ("--set", override)]
+    pool = pool_summary(load_config(path, overrides))
+    assert pool.k == 2 and pool.own_user == 0  # user granularity: a user is never its own neighbour
+    result = CliRunner().invoke(app, ["inspect", "pool", "-c", str(path), *sets])
+    assert result.exit_code == 0, result.output
+    output = " ".join(result.output.split())
+    assert f"{pool.samples} training samples, top-2 profile neighbours" in output
+    assert f"{pool.other_user_target:.2%} neighbour slots of other users holding" in output
+    empty = CliRunner().invoke(app, ["inspect", "pool", "-c", str(path), *sets,
+                                     "--set", f"cache_root={tmp_path / 'empty'}"])
+    assert empty.exit_code == 1
+    assert "run `sracl run --until neighbours`" in " ".join(empty.output.split())
