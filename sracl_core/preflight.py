@@ -160,6 +160,11 @@ def check_against_data(config: PipelineConfig, stats: dict,
         return
     k = config.neighbours.k
     for what, available in neighbour_candidates(config, stats, samples).items():
+        if available < 1:  # no k fits, so suggesting one (k=1) would send the user round
+            raise ConfigError(
+                f"train.objective: {config.train.objective.name} needs semantic neighbours, "
+                f"but {config.dataset} has no candidate {what} per row after ingest; expected "
+                f"data with more of them, or --set train.objective=next_item (no neighbours)")
         if k > available:
             raise ConfigError(
                 f"neighbours.k: {k} neighbours asked for, but {config.dataset} has only "

@@ -76,6 +76,17 @@ def test_k_must_leave_enough_candidates_at_each_granularity(tiny_config: Path):
                                                      "neighbours.k=4"]), stats, samples)
 
 
+def test_data_with_no_candidates_names_the_objective_not_a_k_that_cannot_fit(
+        tiny_config: Path):
+    config = load_config(tiny_config, ["neighbours.k=1"])
+    with pytest.raises(ConfigError, match=r"train\.objective: sracl needs semantic neighbours, "
+                                          r"but tiny has no candidate user profiles") as error:
+        check_against_data(config, {"n_users": 1, "n_items": 5})
+    assert "neighbours.k=" not in str(error.value)
+    check_against_data(load_config(tiny_config, ["train.objective=next_item"]),
+                       {"n_users": 1, "n_items": 5})
+
+
 def test_k_is_not_checked_when_no_semantic_neighbours_are_used(tiny_config: Path):
     plain = load_config(tiny_config, ["neighbours.k=50", "train.objective=next_item"])
     check_against_data(plain, {"n_users": 3, "n_items": 5})
