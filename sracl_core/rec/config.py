@@ -8,13 +8,17 @@ math runs are :func:`runtime_field`s.
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field, field_validator, model_validator
 
 from sracl_core.config_base import Device, StrictModel, runtime_field
 from sracl_core.rec.backbones import BACKBONES, BackboneConfig, SASRecConfig
 from sracl_core.registry import Registry
+
+Cutoff = Annotated[int, Field(ge=1)]
+"""A list length k of HR@k, NDCG@k or MRR@k: a k of 0 or below used to pass the config and
+then fail (or score nothing) only in the evaluate stage, after training."""
 
 TieRule = Literal["expected", "pessimistic", "optimistic"]
 """How a target scored the same as other items is ranked (see :mod:`sracl_core.rec.metrics`)."""
@@ -186,8 +190,8 @@ class EvaluateConfig(StrictModel):
     How ties are ranked is ``train.rank_ties``: one rule for validation and test.
     """
 
-    ks: list[int] = Field([5, 10, 20], description="cut-offs of HR@k and NDCG@k")
-    mrr_ks: list[int] = Field([10, 20], description="cut-offs of MRR@k")
+    ks: list[Cutoff] = Field([5, 10, 20], description="cut-offs of HR@k and NDCG@k")
+    mrr_ks: list[Cutoff] = Field([10, 20], description="cut-offs of MRR@k")
     exclude_history: list[bool] = Field(
         [False, True], description="report each: False = all items ranked (paper), True = the "
                                    "user's seen items removed")

@@ -73,3 +73,12 @@ def test_an_objective_is_a_choice_holding_only_its_own_settings() -> None:
 def test_sracl_with_both_losses_off_points_to_next_item() -> None:
     with pytest.raises(ValidationError, match="objective: next_item"):
         TrainConfig(objective={"use_cs": False, "use_is": False})
+
+
+@pytest.mark.parametrize("key", ["ks", "mrr_ks"])
+@pytest.mark.parametrize("k", [0, -3])
+def test_a_cutoff_below_one_fails_at_load_naming_its_key(key: str, k: int) -> None:
+    with pytest.raises(ValidationError) as error:
+        EvaluateConfig.model_validate({key: [5, k]})
+    assert [issue["loc"] for issue in error.value.errors()] == [(key, 1)]
+    assert fingerprint_payload(EvaluateConfig.model_validate({key: [5, 1]}))[key] == [5, 1]
