@@ -30,7 +30,7 @@ from sracl_core.semantic.config import (
     SentenceTransformersConfig,
     VllmProfilesConfig,
 )
-from sracl_core.yaml_files import load_yaml
+from sracl_core.yaml_files import load_yaml_file, yaml_problem
 
 
 class TrackingConfig(StrictModel):
@@ -96,10 +96,7 @@ def load_config(path: str | Path, overrides: list[str] | tuple[str, ...] = (),
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"{path}: config file not found")
-    try:
-        raw = load_yaml(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as error:
-        raise ConfigError(f"{path}: not valid YAML: {error}") from None
+    raw = load_yaml_file(path, "config") or {}
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping of sections at the top level")
     for override in overrides:
@@ -132,7 +129,8 @@ def apply_override(raw: dict[str, Any], override: str) -> None:
     try:
         value = yaml.safe_load(text)
     except yaml.YAMLError as error:
-        raise ConfigError(f"override {override!r}: value is not valid YAML: {error}") from None
+        raise ConfigError(f"override {override!r}: value is not valid YAML: "
+                          f"{yaml_problem(error)}") from None
     parts = key.strip().split(".")
     node = raw
     for depth, part in enumerate(parts[:-1]):

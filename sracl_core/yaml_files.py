@@ -6,11 +6,15 @@ variants, or a config with two ``train:`` sections, silently lost the first one.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import yaml
 from yaml.constructor import ConstructorError
+from yaml.error import MarkedYAMLError
 from yaml.nodes import MappingNode
+
+from sracl_core.errors import ConfigError
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
@@ -29,3 +33,28 @@ class _UniqueKeyLoader(yaml.SafeLoader):
 def load_yaml(text: str) -> Any:
     """``yaml.safe_load`` that refuses a key given twice in one mapping."""
     return yaml.load(text, Loader=_UniqueKeyLoader)  # a SafeLoader: safe types only
+
+
+def load_yaml_file(path: Path, what: str) -> Any:
+    """A YAML file's content, or a one-line :class:`ConfigError` naming the file, the line
+    and what is wrong: a file saved in another encoding used to end the command with a
+    ``UnicodeDecodeError`` traceback, and a YAML error spanned four lines naming
+    ``<unicode string>`` instead of the file."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        raise ConfigError(f"{path}: byte 0x{error.object[error.start]:02x} at offset "
+                          f"{error.start} is not UTF-8; expected a UTF-8 YAML {what}") from None
+    try:
+        return load_yaml(text)
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{path}: not valid YAML: {yaml_problem(error)}") from None
+
+
+def yaml_problem(error: yaml.YAMLError) -> str:
+    """One line: where the parser stopped (line and column, from 1) and why."""
+    if not isinstance(error, MarkedYAMLError) or error.problem_mark is None:
+        return " ".join(str(error).split())
+    mark = error.problem_mark
+    problem = ": ".join(part for part in (error.context, error.problem) if part)
+    return f"line {mark.line + 1}, column {mark.column + 1}: {problem}"

@@ -23,12 +23,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
-import yaml
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from sracl_core.config_base import StrictModel
 from sracl_core.errors import ConfigError
-from sracl_core.yaml_files import load_yaml
+from sracl_core.yaml_files import load_yaml_file
 
 DEFAULT_METRICS = ["all/HR@10", "all/NDCG@10", "all/HR@20", "all/NDCG@20"]
 
@@ -97,11 +96,9 @@ def load_grid(path: str | Path) -> GridConfig:
     if not path.is_file():
         raise ConfigError(f"{path}: " + ("a folder; expected a grid YAML file" if path.is_dir()
                                          else "grid file not found"))
+    raw = load_yaml_file(path, "grid") or {}
     try:
-        raw = load_yaml(path.read_text(encoding="utf-8")) or {}
         return GridConfig.model_validate(raw)
-    except yaml.YAMLError as error:
-        raise ConfigError(f"{path}: not valid YAML: {error}") from None
     except ValidationError as error:
         problems = "; ".join(
             f"{'.'.join(str(part) for part in issue['loc']) or 'grid'}: {issue['msg']}"

@@ -1,0 +1,30 @@
+"""YAML files as configs and grids are read: every problem is one line naming the file."""
+
+from pathlib import Path
+
+import pytest
+
+from sracl_core.errors import ConfigError
+from sracl_core.yaml_files import load_yaml_file
+
+
+def test_a_file_in_another_encoding_names_the_byte_not_a_traceback(tmp_path: Path):
+    path = tmp_path / "latin1.yaml"
+    path.write_bytes("dataset: café\n".encode("latin-1"))
+    with pytest.raises(ConfigError, match=r"latin1\.yaml: byte 0xe9 at offset 12 is not "
+                                          r"UTF-8; expected a UTF-8 YAML config$"):
+        load_yaml_file(path, "config")
+
+
+@pytest.mark.parametrize(("text", "where"), [
+    ("a: [1,\n", "line 2, column 1: while parsing a flow node: expected the node content"),
+    ("a: b: c\n", "line 1, column 5: mapping values are not allowed here"),
+])
+def test_a_yaml_error_is_one_line_with_the_file_and_its_position(tmp_path: Path, text: str,
+                                                                 where: str):
+    path = tmp_path / "broken.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as error:
+        load_yaml_file(path, "grid")
+    assert str(error.value).startswith(f"{path}: not valid YAML: {where}")
+    assert "\n" not in str(error.value) and "<unicode string>" not in str(error.value)
