@@ -170,6 +170,37 @@ def check_against_data(config: PipelineConfig, stats: dict,
                 f"neighbours.k: {k} neighbours asked for, but {config.dataset} has only "
                 f"{available} candidate {what} per row after ingest; expected at most "
                 f"{available} (--set neighbours.k={max(available, 1)})")
+    if config.neighbours.index in ("ivf", "ivfpq"):
+        _check_index_training(config, stats, samples)
+
+
+def _check_index_training(config: PipelineConfig, stats: dict,
+                          samples: pl.DataFrame | None) -> None:
+    """An ivf index trains its clusters, and ivfpq also 2**pq_bits codes per sub-quantiser, on
+    a sample of the vectors it indexes; a sample smaller than that stopped the neighbours
+    stage, after the profiles, with a FAISS C++ assertion naming no setting."""
+    from sracl_core.semantic.neighbours import ivf_lists
+
+    settings = config.neighbours
+    codes = 2 ** settings.pq_bits if settings.index == "ivfpq" else 0
+    rows = {"items": int(stats["n_items"])}
+    if config.prompts.granularity == "user":
+        rows["user profiles"] = int(stats["n_users"])
+    elif samples is not None:
+        rows["user profiles"] = samples.height
+    for what, count in rows.items():
+        if count < codes:
+            raise ConfigError(
+                f"neighbours.index: ivfpq trains {codes} codes (neighbours.pq_bits="
+                f"{settings.pq_bits}) on the vectors it indexes, but {config.dataset} has only "
+                f"{count} {what} after ingest; expected at least {codes}, or "
+                f"--set neighbours.index=flat (exact) for data this small")
+        needed = max(ivf_lists(count, settings), codes)
+        if settings.train_points and settings.train_points < min(needed, count):
+            raise ConfigError(
+                f"neighbours.train_points: {settings.index} trains on {settings.train_points} "
+                f"of the {count} {what}, but needs at least {needed} (its clusters"
+                f"{' and codes' if codes else ''}); expected at least {needed}, or 0: all")
 
 
 def check_ingested(config: PipelineConfig, stages: Collection[str] | None = None) -> None:

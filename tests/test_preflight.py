@@ -172,3 +172,23 @@ def test_a_device_name_torch_would_not_know_is_refused_at_load(tiny_config: Path
     with pytest.raises(ConfigError, match=rf"train\.device: expected auto, cpu, cuda or "
                                           rf"cuda:N, got '{name}'"):
         load_config(tiny_config, [f"train.device={name}"])
+
+
+@pytest.mark.parametrize(("overrides", "message"), [
+    (["neighbours.index=ivfpq"], r"neighbours\.index: ivfpq trains 256 codes \(neighbours\."
+                                 r"pq_bits=8\) .* but tiny has only 5 items after ingest"),
+    (["neighbours.index=ivfpq", "neighbours.pq_bits=4", "neighbours.nlist=4",
+      "neighbours.train_points=8"],
+     r"neighbours\.train_points: ivfpq trains on 8 of the 20 items, but needs at least 16"),
+    (["neighbours.index=ivf", "neighbours.train_points=3"],
+     r"neighbours\.train_points: ivf trains on 3 of the 5 items, but needs at least 5"),
+])
+def test_an_index_sample_smaller_than_what_it_trains_is_named_before_any_work(
+        tiny_config: Path, overrides: list[str], message: str):
+    n_items = 20 if "neighbours.pq_bits=4" in overrides else 5
+    stats = {"n_users": 20, "n_items": n_items}
+    config = load_config(tiny_config, ["neighbours.k=2", *overrides])
+    with pytest.raises(ConfigError, match=message):
+        check_against_data(config, stats)
+    check_against_data(load_config(tiny_config, ["neighbours.k=2", "neighbours.index=ivf"]),
+                       stats)

@@ -36,8 +36,7 @@ def build_index(vectors: np.ndarray, config: NeighboursConfig) -> object:
         index = faiss.IndexHNSWFlat(dim, config.hnsw_m, faiss.METRIC_INNER_PRODUCT)
         index.hnsw.efSearch = max(config.hnsw_ef_search, config.k + 1)
     elif config.index in ("ivf", "ivfpq"):
-        nlist = config.nlist or max(1, int(4 * math.sqrt(n)))
-        nlist = min(nlist, n)
+        nlist = ivf_lists(n, config)
         quantizer = faiss.IndexFlatIP(dim)
         if config.index == "ivf":
             index = faiss.IndexIVFFlat(quantizer, dim, nlist, faiss.METRIC_INNER_PRODUCT)
@@ -53,6 +52,12 @@ def build_index(vectors: np.ndarray, config: NeighboursConfig) -> object:
         log.info("neighbours: %s index on %d GPU(s)", config.index, _gpu_count())
     index.add(vectors)
     return index
+
+
+def ivf_lists(n: int, config: NeighboursConfig) -> int:
+    """The clusters of an ivf or ivfpq index over ``n`` vectors: ``neighbours.nlist``, or
+    about 4*sqrt(n), never more than the vectors (the preflight checks the sample against it)."""
+    return min(config.nlist or max(1, int(4 * math.sqrt(n))), n)
 
 
 def _training_sample(vectors: np.ndarray, points: int) -> np.ndarray:
