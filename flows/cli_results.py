@@ -146,6 +146,9 @@ def inspect_pool(config: ConfigOption = DEFAULT_CONFIG, overrides: OverrideOptio
             (pool.samples_with_own_target,
              "samples with an own-user neighbour holding their target")):
         console.print(f"  {share:7.2%}  {what}", highlight=False)
+
+
+@inspect_app.command("grid")
 def inspect_grid(
     grid: Annotated[Path, typer.Option(help="grid YAML of `sracl experiment`")],
     config: ConfigOption = DEFAULT_CONFIG,
