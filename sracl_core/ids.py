@@ -39,9 +39,10 @@ class IdMap:
             wanted = [_as_int(self.kind, value) for value in ids]
             unknown = [str(value) for value in wanted if value not in self.to_original]
             found = wanted
-        else:
-            unknown = [value for value in ids if value not in self.to_internal]
-            found = [self.to_internal.get(value, 0) for value in ids]
+        else:  # the readers strip the ids they read, so one pasted with its spaces is found
+            wanted_ids = [value if value in self.to_internal else value.strip() for value in ids]
+            unknown = [value for value in wanted_ids if value not in self.to_internal]
+            found = [self.to_internal.get(value, 0) for value in wanted_ids]
         if unknown:
             raise SraclError(self._unknown_message(unknown, internal_ids))
         return found

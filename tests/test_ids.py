@@ -28,3 +28,11 @@ def test_unknown_internal_ids_name_the_valid_range_and_reject_non_numbers():
         _items().internal(["7"], internal_ids=True)
     with pytest.raises(SraclError, match="'B07' is not a whole number"):
         _items().internal(["B07"], internal_ids=True)
+
+
+def test_an_id_pasted_with_the_spaces_around_it_in_the_file_is_found():
+    """The table reader strips ids, so ``"  B07 "`` in a CSV is item ``B07`` after ingest."""
+    items = _items()
+    assert items.internal(["  B07 ", "42\t"]) == items.internal(["B07", "42"])
+    with pytest.raises(SraclError, match="unknown item ids: B 07"):
+        items.internal([" B 07 "])
