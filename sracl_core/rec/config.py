@@ -16,6 +16,11 @@ from sracl_core.config_base import Device, StrictModel, runtime_field
 from sracl_core.rec.backbones import BACKBONES, BackboneConfig, SASRecConfig
 from sracl_core.registry import Registry
 
+VALIDATION_KS = (5, 10, 20)
+VALIDATION_MRR_KS = (10, 20)
+"""The cut-offs of HR/NDCG and of MRR that validation computes each epoch, whatever
+``evaluate.ks`` says: ``train.early_stopping_metric`` must be one of them."""
+
 Cutoff = Annotated[int, Field(ge=1)]
 """A list length k of HR@k, NDCG@k or MRR@k: a k of 0 or below used to pass the config and
 then fail (or score nothing) only in the evaluate stage, after training."""
@@ -173,9 +178,11 @@ class TrainConfig(StrictModel):
     @field_validator("early_stopping_metric")
     @classmethod
     def _metric_known(cls, value: str) -> str:
-        name, _, k = value.partition("@")
-        if name not in {"HR", "NDCG", "MRR"} or not k.isdigit():
-            raise ValueError(f"expected HR@k, NDCG@k or MRR@k, got {value!r}")
+        known = ([f"{name}@{k}" for name in ("HR", "NDCG") for k in VALIDATION_KS]
+                 + [f"MRR@{k}" for k in VALIDATION_MRR_KS])
+        if value not in known:  # any other k used to fail in train, after its first epoch
+            raise ValueError(f"expected a metric validation computes ({', '.join(known)}), "
+                             f"got {value!r}")
         return value
 
 

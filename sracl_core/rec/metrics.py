@@ -32,7 +32,13 @@ from collections.abc import Callable, Sequence
 import torch
 
 from sracl_core.rec.backbones.base import Backbone
-from sracl_core.rec.config import EvaluateConfig, TieRule, metric_key
+from sracl_core.rec.config import (
+    VALIDATION_KS,
+    VALIDATION_MRR_KS,
+    EvaluateConfig,
+    TieRule,
+    metric_key,
+)
 from sracl_core.rec.data import EvalSplit
 
 
@@ -79,8 +85,8 @@ _GAINS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
 """What a target at 0-based ``rank`` (float64) inside the cut-off earns, per metric."""
 
 
-def metrics_from_ranks(higher: torch.Tensor, ks: Sequence[int] = (5, 10, 20),
-                       mrr_ks: Sequence[int] = (10, 20), tied: torch.Tensor | None = None,
+def metrics_from_ranks(higher: torch.Tensor, ks: Sequence[int] = VALIDATION_KS,
+                       mrr_ks: Sequence[int] = VALIDATION_MRR_KS, tied: torch.Tensor | None = None,
                        ties: TieRule = "expected") -> dict[str, float]:
     """HR@k, NDCG@k and MRR@k, averaged over users.
 
@@ -116,7 +122,7 @@ def metrics_from_ranks(higher: torch.Tensor, ks: Sequence[int] = (5, 10, 20),
 
 @torch.no_grad()
 def evaluate(model: Backbone, inputs: torch.Tensor, targets: torch.Tensor,
-             ks: Sequence[int] = (5, 10, 20), mrr_ks: Sequence[int] = (10, 20),
+             ks: Sequence[int] = VALIDATION_KS, mrr_ks: Sequence[int] = VALIDATION_MRR_KS,
              exclude_history: bool = False, batch_size: int = 2048,
              history: torch.Tensor | None = None,
              ties: TieRule = "expected") -> dict[str, float]:

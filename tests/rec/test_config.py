@@ -82,3 +82,17 @@ def test_a_cutoff_below_one_fails_at_load_naming_its_key(key: str, k: int) -> No
         EvaluateConfig.model_validate({key: [5, k]})
     assert [issue["loc"] for issue in error.value.errors()] == [(key, 1)]
     assert fingerprint_payload(EvaluateConfig.model_validate({key: [5, 1]}))[key] == [5, 1]
+
+
+def test_every_early_stopping_metric_the_config_takes_is_one_validation_computes() -> None:
+    import torch
+
+    from sracl_core.rec.metrics import metrics_from_ranks
+
+    computed = metrics_from_ranks(torch.zeros(3))
+    for name in computed:
+        assert TrainConfig(early_stopping_metric=name).early_stopping_metric == name
+    for name in ("HR@100", "MRR@5", "NDCG@010"):  # well formed, never computed
+        assert name not in computed
+        with pytest.raises(ValidationError, match="expected a metric validation computes"):
+            TrainConfig(early_stopping_metric=name)
