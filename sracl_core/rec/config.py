@@ -200,10 +200,18 @@ class EvaluateConfig(StrictModel):
     ks: list[Cutoff] = Field([5, 10, 20], description="cut-offs of HR@k and NDCG@k")
     mrr_ks: list[Cutoff] = Field([10, 20], description="cut-offs of MRR@k")
     exclude_history: list[bool] = Field(
-        [False, True], description="report each: False = all items ranked (paper), True = the "
-                                   "user's seen items removed")
+        [False, True], min_length=1,
+        description="report each: False = all items ranked (paper), True = the user's seen "
+                    "items removed")
     batch_size: int = runtime_field(2048, "sequences scored at once", ge=1)
     top_k: int = runtime_field(20, "length of the lists written by `sracl recommend`", ge=1)
+
+    @model_validator(mode="after")
+    def _some_metric(self) -> EvaluateConfig:
+        """No cut-off at all left the stage nothing to write, found only after training."""
+        if not (self.ks or self.mrr_ks):
+            raise ValueError("ks and mrr_ks are both empty; expected at least one cut-off")
+        return self
 
     def metric_names(self) -> list[str]:
         """Every test metric the evaluate stage writes under this config (a grid's

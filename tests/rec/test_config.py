@@ -96,3 +96,10 @@ def test_every_early_stopping_metric_the_config_takes_is_one_validation_computes
         assert name not in computed
         with pytest.raises(ValidationError, match="expected a metric validation computes"):
             TrainConfig(early_stopping_metric=name)
+
+
+@pytest.mark.parametrize("section", [{"exclude_history": []}, {"ks": [], "mrr_ks": []}])
+def test_an_evaluate_section_with_no_metric_to_write_fails_at_load(section: dict) -> None:
+    with pytest.raises(ValidationError):
+        EvaluateConfig.model_validate(section)
+    assert EvaluateConfig.model_validate({"ks": []}).metric_names()
