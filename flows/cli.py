@@ -218,9 +218,9 @@ def data_sample(
     resolved = load(config, None)
     try:
         raw = read_source(resolved.data.source)
+        sample = dense_sample(raw, SampleSpec(users, popular_items, resolved.data.k_core, seed))
     except SraclError as error:
         fail(error)
-    sample = dense_sample(raw, SampleSpec(users, popular_items, resolved.data.k_core, seed))
     columns = write_sasrec(sample, output)
     console.print(f"wrote {sample.interactions['user_id'].n_unique()} users, "
                   f"{sample.interactions['item_id'].n_unique()} items, "

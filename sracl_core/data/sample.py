@@ -17,6 +17,7 @@ import polars as pl
 
 from sracl_core.data.preprocess import k_core
 from sracl_core.data.raw import RAW_ITEM_SCHEMA, RawDataset
+from sracl_core.errors import SraclError
 
 _SEPARATORS = re.compile(r"[\t\r\n]+")
 
@@ -43,6 +44,11 @@ def dense_sample(raw: RawDataset, spec: SampleSpec) -> RawDataset:
     chosen = set(rng.sample(users, min(spec.n_users, len(users))))
     frame = k_core(frame.filter(pl.col("user_id").is_in(list(chosen))),
                    user_k=spec.k_core, item_k=spec.k_core).sort("source_order")
+    if not frame.height:  # an empty sample was written as if it were one, failing only later
+        raise SraclError(
+            f"--users {spec.n_users}, --popular-items {spec.n_popular_items}: no interaction of "
+            f"{raw.interactions_path} is left at {spec.k_core}-core (data.k_core); expected "
+            f"more users or popular items")
     items = None
     if raw.items is not None:
         items = raw.items.filter(pl.col("item_id").is_in(frame["item_id"].unique().implode()))

@@ -2,12 +2,16 @@ import random
 from pathlib import Path
 
 import polars as pl
+import pytest
 
 from sracl_core.data.config import SasrecSource
 from sracl_core.data.preprocess import k_core
 from sracl_core.data.raw import RAW_INTERACTION_SCHEMA, RawDataset, items_frame
 from sracl_core.data.readers.sasrec import read_sasrec
 from sracl_core.data.sample import SampleSpec, dense_sample, write_sasrec
+from sracl_core.errors import SraclError
+
+DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "configs" / "default.yaml"
 
 
 def synthetic(n_users: int = 300, n_items: int = 120, seed: int = 0) -> RawDataset:
@@ -118,3 +122,25 @@ def test_cli_data_sample_keeps_item_columns(tmp_path: Path):
     first = again.items.sort("item_id").row(0, named=True)
     assert first["brand"] == "Potter" and first["categories"] == "Kitchen > Mugs"
     assert first["title"].startswith("Mug, size ") and first["price"] % 1 == 0.5
+
+
+def test_a_sample_that_keeps_nothing_fails_naming_the_options():
+    raw = synthetic()
+    for users, popular in ((0, 30), (60, 0)):
+        with pytest.raises(SraclError, match=rf"--users {users}, --popular-items {popular}: "
+                                             r"no interaction of x is left at 5-core"):
+            dense_sample(raw, SampleSpec(n_users=users, n_popular_items=popular, k_core=5,
+                                         seed=3))
+
+
+def test_cli_data_sample_that_keeps_nothing_is_one_error_and_writes_nothing(tmp_path: Path):
+    from typer.testing import CliRunner
+
+    from flows.cli import app
+
+    result = CliRunner().invoke(app, ["data", "sample", "--config", str(DEFAULT_CONFIG),
+                                      "--output", str(tmp_path / "out"), "--users", "0"],
+                                terminal_width=200)
+    assert result.exit_code == 1, result.output
+    assert result.output.startswith("error: --users 0, --popular-items 200: no interaction")
+    assert not (tmp_path / "out").exists()
