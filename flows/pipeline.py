@@ -17,7 +17,7 @@ from prefect.exceptions import TerminationSignal
 from prefect.runtime import flow_run
 
 from flows.abandoned import crash_flow_runs
-from flows.reporting import publish
+from flows.reporting import evaluated_metrics, publish
 from sracl_core.config import PipelineConfig, load_config
 from sracl_core.errors import ConfigError, TrackingLost
 from sracl_core.preflight import check_config, check_devices, check_ingested
@@ -101,8 +101,10 @@ def execute(config_path: str, overrides: list[str] | None, *, stage: str | None 
             tracker.finish("KILLED" if isinstance(error, STOPS) else "FAILED")
         raise
     summary = tracker.finish().to_dict() if tracker is not None else None
+    test_metrics = summary["test_metrics"] if summary is not None \
+        else evaluated_metrics(config, stages)
     stage_rows = [{**vars(r), "state": r.state} for r in records]
-    publish(config.dataset, stage_rows, summary)
+    publish(config.dataset, stage_rows, summary, test_metrics)
     if tracker is not None and tracker.lost is not None:
         raise TrackingLost(
             f"mlflow: {summary['tracking_uri']} stopped answering {tracker.lost}; every stage "
@@ -111,7 +113,8 @@ def execute(config_path: str, overrides: list[str] | None, *, stage: str | None 
     if summary is not None:
         logger.info("mlflow run %s: %s", summary["run_id"], summary["run_url"])
     return {"dataset": config.dataset, "cache_root": str(config.cache_root),
-            "flow_run_id": str(flow_run.id), "stages": stage_rows, "tracking": summary}
+            "flow_run_id": str(flow_run.id), "stages": stage_rows, "tracking": summary,
+            "test_metrics": test_metrics}
 
 
 @flow(name="sracl-pipeline", persist_result=False)

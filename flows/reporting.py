@@ -15,6 +15,9 @@ from prefect.artifacts import (
     create_table_artifact,
 )
 
+from sracl_core.config import PipelineConfig
+from sracl_core.stages.graph import outputs_of
+
 
 def artifact_key(dataset: str, what: str) -> str:
     """Prefect keys allow lowercase letters, digits and dashes; one key per dataset keeps the
@@ -23,18 +26,26 @@ def artifact_key(dataset: str, what: str) -> str:
     return f"sracl-{slug}-{what}"
 
 
+def evaluated_metrics(config: PipelineConfig, stages: list[str]) -> dict[str, float]:
+    """The evaluate stage's test metrics, read from its artifact: what the summary shows when
+    MLflow tracking is off (with tracking on, the run's logged metrics are the same values)."""
+    if "evaluate" not in stages:
+        return {}
+    metrics = outputs_of(config).table("evaluate", "metrics")
+    return {name: float(value) for name, value in metrics.select("metric", "value").iter_rows()}
+
+
 def summary_markdown(dataset: str, stages: list[dict[str, Any]],
-                     tracking: dict[str, Any] | None) -> str:
+                     tracking: dict[str, Any] | None, metrics: dict[str, float]) -> str:
     lines = [f"# sracl pipeline: {dataset}", "", "| stage | state | seconds | fingerprint |",
              "|---|---|---:|---|"]
     lines += [f"| {s['stage']} | {s['state']} | {s['seconds']:.1f} | `{s['fingerprint']}` |"
               for s in stages]
-    if tracking is None:
-        return "\n".join([*lines, "", "MLflow tracking is off for this config."])
-    metrics = tracking.get("test_metrics") or {}
     if metrics:
         lines += ["", "## Test metrics", "", "| metric | value |", "|---|---:|"]
         lines += [f"| {name} | {value:.4f} |" for name, value in sorted(metrics.items())]
+    if tracking is None:
+        return "\n".join([*lines, "", "MLflow tracking is off for this config."])
     lines += ["", "## MLflow", "", f"- run: [{tracking['run_id']}]({tracking['run_url']})",
               f"- tracking URI: `{tracking['tracking_uri']}`",
               f"- open the UI: `{tracking['ui_command']}`"]
@@ -43,18 +54,19 @@ def summary_markdown(dataset: str, stages: list[dict[str, Any]],
     return "\n".join(lines)
 
 
-def publish(dataset: str, stages: list[dict[str, Any]], tracking: dict[str, Any] | None) -> None:
+def publish(dataset: str, stages: list[dict[str, Any]], tracking: dict[str, Any] | None,
+            metrics: dict[str, float]) -> None:
     """Attach the summary, the metrics table and the MLflow link to the current flow run."""
     create_markdown_artifact(
-        summary_markdown(dataset, stages, tracking), key=artifact_key(dataset, "summary"),
+        summary_markdown(dataset, stages, tracking, metrics),
+        key=artifact_key(dataset, "summary"),
         description="stages (cached/computed), final metrics and the MLflow run")
-    if tracking is None:
-        return
-    metrics = tracking.get("test_metrics") or {}
     if metrics:
         create_table_artifact(
             [{"metric": name, "value": round(value, 6)} for name, value in sorted(metrics.items())],
             key=artifact_key(dataset, "metrics"), description="final test metrics")
+    if tracking is None:
+        return
     create_link_artifact(tracking["run_url"], link_text=f"MLflow run {tracking['run_id']}",
                          key=artifact_key(dataset, "mlflow-run"),
                          description=f"tracking URI {tracking['tracking_uri']}")

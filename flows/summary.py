@@ -20,9 +20,9 @@ def print_summary(console: Console, result: dict[str, Any]) -> None:
     cached = sum(1 for row in result["stages"] if row["cached"])
     console.print(f"{len(result['stages'])} stages: {cached} cached, "
                   f"{len(result['stages']) - cached} computed", highlight=False)
+    if result.get("test_metrics"):
+        console.print(metrics_table(result["test_metrics"]))
     tracking = result.get("tracking")
-    if tracking and tracking.get("test_metrics"):
-        console.print(metrics_table(tracking["test_metrics"]))
     lines = [f"artifacts:   {result['cache_root']}/{result['dataset']}/<stage>/<fingerprint>/",
              f"prefect:     flow run {result['flow_run_id']}"]
     if tracking:

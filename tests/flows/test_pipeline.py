@@ -105,6 +105,14 @@ def test_unchanged_config_reruns_nothing(harness: Any, first_run: dict[str, Any]
         "a cached train stage points at its registered model instead of adding a version")
 
 
+def test_without_tracking_the_test_metrics_come_from_the_evaluate_artifact(
+        harness: Any, first_run: dict[str, Any]):
+    untracked = harness.run("tracking.enabled=false")
+    assert computed(untracked) == [] and untracked["tracking"] is None
+    assert untracked["test_metrics"] == first_run["tracking"]["test_metrics"] \
+        == first_run["test_metrics"]
+
+
 def test_changing_train_alpha_reruns_train_and_evaluate_only(harness: Any,
                                                              first_run: dict[str, Any]):
     result = harness.run("train.objective.alpha=0.05")

@@ -6,8 +6,9 @@ from flows.reporting import artifact_key, summary_markdown
 
 STAGES = [{"stage": "ingest", "state": "cached", "seconds": 0.04, "fingerprint": "a" * 16},
           {"stage": "train", "state": "computed", "seconds": 61.25, "fingerprint": "b" * 16}]
+METRICS = {"all/NDCG@10": 0.04321}
 TRACKING = {"run_id": "r1", "run_url": "http://ui/#/r1", "tracking_uri": "sqlite:///m.db",
-            "ui_command": "mlflow server", "test_metrics": {"all/NDCG@10": 0.04321},
+            "ui_command": "mlflow server", "test_metrics": METRICS,
             "model_uri": "models:/sracl-beauty/2"}
 
 
@@ -16,12 +17,13 @@ def test_keys_are_lowercase_letters_digits_and_dashes() -> None:
 
 
 def test_the_summary_has_every_stage_the_metrics_and_where_the_run_is() -> None:
-    text = summary_markdown("beauty", STAGES, TRACKING)
+    text = summary_markdown("beauty", STAGES, TRACKING, METRICS)
     assert "| train | computed | 61.2 | `" + "b" * 16 + "` |" in text
     assert "| all/NDCG@10 | 0.0432 |" in text
     assert "- run: [r1](http://ui/#/r1)" in text and "- model: `models:/sracl-beauty/2`" in text
 
 
-def test_without_tracking_the_summary_says_so() -> None:
-    assert summary_markdown("beauty", STAGES, None).endswith(
-        "MLflow tracking is off for this config.")
+def test_without_tracking_the_summary_has_the_metrics_and_says_tracking_is_off() -> None:
+    text = summary_markdown("beauty", STAGES, None, METRICS)
+    assert "| all/NDCG@10 | 0.0432 |" in text
+    assert text.endswith("MLflow tracking is off for this config.")
