@@ -13,9 +13,16 @@ import os
 import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, get_args
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+)
 
 from sracl_core.atomic import file_digest
 
@@ -23,9 +30,38 @@ _RUNTIME_KEY = "sracl_runtime_only"
 
 
 class StrictModel(BaseModel):
-    """A config section: unknown keys are errors, values are validated on assignment."""
+    """A config section: unknown keys are errors, values are validated on assignment, and a
+    number field refuses true/false (pydantic reads them as 1 and 0, so a slip like
+    ``--set train.epochs=true`` would train one epoch without a word)."""
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=False)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_booleans_for_numbers(cls, value: Any, info: ValidationInfo) -> Any:
+        field = cls.model_fields.get(info.field_name or "")
+        if field is not None and _holds_bool(value) and not _admits_bool(field.annotation):
+            raise ValueError("expected a number, not true/false")
+        return value
+
+
+def _holds_bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return True
+    if isinstance(value, list | tuple):
+        return any(_holds_bool(item) for item in value)
+    if isinstance(value, dict):
+        return any(_holds_bool(item) for item in value.values())
+    return False
+
+
+def _admits_bool(annotation: Any) -> bool:
+    """Whether a field's type takes a boolean anywhere (a nested section checks its own)."""
+    if annotation is bool or annotation is Any:
+        return True
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return True
+    return any(_admits_bool(arg) for arg in get_args(annotation))
 
 
 DEVICE_NAMES = re.compile(r"auto|cpu|cuda(:\d+)?")

@@ -1,3 +1,4 @@
+import re
 from pathlib import Path
 
 import pytest
@@ -58,6 +59,19 @@ def test_unknown_top_level_section(tiny_config: Path):
 def test_wrong_type_names_key_and_value(tiny_config: Path):
     with pytest.raises(ConfigError, match=r"data\.k_core: .*'many'"):
         load_config(tiny_config, ["data.k_core=many"])
+
+
+def test_true_or_false_for_a_number_names_the_key_and_a_switch_still_takes_them(
+        tiny_config: Path):
+    for override, key in (("train.epochs=true", "train.epochs"),
+                          ("evaluate.ks=[5,false]", "evaluate.ks"),
+                          ("train.objective.alpha=true", "train.objective.alpha")):
+        with pytest.raises(ConfigError, match=rf"{re.escape(key)}: expected a number, not "
+                                              "true/false"):
+            load_config(tiny_config, [override])
+    config = load_config(tiny_config, ["train.objective.use_cs=false",
+                                       "evaluate.exclude_history=[false]"])
+    assert config.train.objective.use_cs is False and config.evaluate.exclude_history == [False]
 
 
 def test_missing_required_key(tmp_path: Path):

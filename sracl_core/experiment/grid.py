@@ -101,7 +101,8 @@ def load_grid(path: str | Path) -> GridConfig:
         return GridConfig.model_validate(raw)
     except ValidationError as error:
         problems = "; ".join(
-            f"{'.'.join(str(part) for part in issue['loc']) or 'grid'}: {issue['msg']}"
+            f"{'.'.join(str(part) for part in issue['loc']) or 'grid'}: "
+            + (str(issue["ctx"]["error"]) if issue["type"] == "value_error" else issue["msg"])
             for issue in error.errors())
         raise ConfigError(f"{path}: {problems}") from None
 

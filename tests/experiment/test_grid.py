@@ -31,8 +31,8 @@ variants: {a: [], b: [train.lr=0.01]}
     ("name: g\nbaseline: a\nseeds: [1, 1]\nvariants: {a: []}", "seeds must be distinct"),
     ("name: g\nbaseline: a\nseeds: [1]\nvariants: {a: []}\nseed: 3", "seed: Extra inputs"),
     ("name: a b\nbaseline: a\nseeds: [1]\nvariants: {a: []}", "name: String should match"),
-    ("name: g\nbaseline: a\nseeds: [true]\nvariants: {a: []}", "seeds.0: Input should be a "
-                                                                "valid integer"),
+    ("name: g\nbaseline: a\nseeds: [true]\nvariants: {a: []}", "seeds: expected a number, "
+                                                                "not true/false"),
     ("name: g\nbaseline: a\nseeds: [99999999999999999999]\nvariants: {a: []}",
      "seeds.0: Input should be less than 9223372036854775808"),
     ("name: g\nbaseline: a\nseeds: [1]\nvariants: {a: []}\nreference: {a: {all/HR@5: 0.1}}",
