@@ -142,11 +142,19 @@ def import_(
         fail(ConfigError(f"{bundle}: not a bundle or cache root: it holds no "
                          "<dataset>/<stage>/<fingerprint>/manifest.json, LLM answers or resume "
                          "state (a bundle is the folder `sracl cache export` wrote)"))
-    root = load(config, overrides).cache_root
+    resolved = load(config, overrides)
+    root = resolved.cache_root
     try:
         check_cache_root(root, writing=True)
     except ConfigError as error:
         fail(error)
-    report = transfer(bundle, root, artifacts_under(bundle, STAGE_ORDER),
+    artifacts = artifacts_under(bundle, STAGE_ORDER)
+    report = transfer(bundle, root, artifacts,
                       resume=resume_states_under(bundle) if resume else ())
+    others = sorted({ref.dataset for ref in artifacts} - {resolved.dataset})
+    if artifacts and len(others) == len({ref.dataset for ref in artifacts}):
+        console.print(f"[yellow]note:[/] none of the bundle's artifacts are for dataset "
+                      f"'{resolved.dataset}' of {config} (they are for {', '.join(others)}): "
+                      "runs of this config will not find them; was it exported with another "
+                      "config?", highlight=False, soft_wrap=True)
     _print(report, root)

@@ -30,10 +30,24 @@ def test_export_then_import_fills_another_cache_root(tiny_config: Path, tmp_path
     imported = _invoke("cache", "import", str(bundle), "-c", str(tiny_config),
                        "--set", f"cache_root={other}")
     assert imported.exit_code == 0, imported.output
-    assert f"{other}: 1 artifacts copied" in imported.output
+    assert f"{other}: 1 artifacts copied" in imported.output and "note:" not in imported.output
     states = {entry.stage: entry.state
               for entry in plan(load_config(tiny_config, [f"cache_root={other}"]))}
     assert states["ingest"] == "cached" and states["train"] == "missing"
+
+
+def test_importing_a_bundle_of_another_dataset_copies_it_and_says_so(tiny_config: Path,
+                                                                     tmp_path: Path):
+    dataset = load_config(tiny_config).dataset
+    run_stage(load_config(tiny_config), "ingest")
+    bundle = tmp_path / "bundle"
+    assert _invoke("cache", "export", str(bundle), "-c", str(tiny_config)).exit_code == 0
+    imported = _invoke("cache", "import", str(bundle), "-c", str(tiny_config), "--set",
+                       "dataset=another", "--set", f"cache_root={tmp_path / 'other-cache'}")
+    assert imported.exit_code == 0, imported.output
+    output = " ".join(imported.output.split())
+    assert "none of the bundle's artifacts are for dataset 'another'" in output
+    assert f"(they are for {dataset})" in output and "1 artifacts copied" in output
 
 
 def test_a_grid_exports_shared_stages_once_and_names_what_is_not_computed(tiny_config: Path,
