@@ -49,16 +49,15 @@ def summarise_pool(train_samples: pl.DataFrame, sample_profiles: pl.DataFrame,
         .select(pl.col("profile").alias("neighbour"), pl.col("user").alias("neighbour_user"),
                 pl.coalesce("prefix", "train").list.tail(max_len).alias("sequence"))
     )
+    own = pl.col("user") == pl.col("neighbour_user")
+    holds = pl.col("sequence").list.contains(pl.col("target"))
     slots = (
         train_samples.select("sample", "user", "target")
         .join(sample_profiles, on="sample", how="inner")
         .join(user_neighbours.select("profile", "neighbours"), on="profile", how="inner")
         .explode("neighbours").rename({"neighbours": "neighbour"})
         .join(profile_sequences, on="neighbour", how="left")
-        .select("sample",
-                (own := pl.col("user") == pl.col("neighbour_user")).alias("own"),
-                (own & (holds := pl.col("sequence").list.contains(pl.col("target"))))
-                .alias("own_target"),
+        .select("sample", own.alias("own"), (own & holds).alias("own_target"),
                 (~own & holds).alias("other_target"))
     )
     if slots.is_empty():
