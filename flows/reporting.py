@@ -16,6 +16,7 @@ from prefect.artifacts import (
 )
 
 from sracl_core.config import PipelineConfig
+from sracl_core.stages.evaluate import test_metrics
 from sracl_core.stages.graph import outputs_of
 
 
@@ -29,10 +30,7 @@ def artifact_key(dataset: str, what: str) -> str:
 def evaluated_metrics(config: PipelineConfig, stages: list[str]) -> dict[str, float]:
     """The evaluate stage's test metrics, read from its artifact: what the summary shows when
     MLflow tracking is off (with tracking on, the run's logged metrics are the same values)."""
-    if "evaluate" not in stages:
-        return {}
-    metrics = outputs_of(config).table("evaluate", "metrics")
-    return {name: float(value) for name, value in metrics.select("metric", "value").iter_rows()}
+    return test_metrics(outputs_of(config)) if "evaluate" in stages else {}
 
 
 def summary_markdown(dataset: str, stages: list[dict[str, Any]],

@@ -140,17 +140,28 @@ def _raise_problems(source: str | Path, problems: list[str]) -> None:
         raise ConfigError(f"{source}: {len(problems)} problems:\n  " + "\n  ".join(problems))
 
 
+def searched_rows(config: PipelineConfig, stats: dict, samples: pl.DataFrame | None
+                  ) -> dict[str, int]:
+    """How many item and user-profile vectors the neighbours stage indexes (user profiles
+    only when known: one per user, or one per training sample at prefix granularity)."""
+    rows = {"items": int(stats["n_items"])}
+    if config.prompts.granularity == "user":
+        rows["user profiles"] = int(stats["n_users"])
+    elif samples is not None:
+        rows["user profiles"] = samples.height
+    return rows
+
+
 def neighbour_candidates(config: PipelineConfig, stats: dict, samples: pl.DataFrame | None
                          ) -> dict[str, int]:
-    """How many other rows each item and user profile can take neighbours from."""
-    candidates = {"items": int(stats["n_items"]) - 1}
-    if config.prompts.granularity == "user":
-        candidates["user profiles"] = int(stats["n_users"]) - 1
-    elif samples is not None:
-        per_user = samples.group_by("user").len()["len"]
-        largest = int(per_user.max()) if config.neighbours.exclude_same_user else 1
-        candidates["user profiles"] = samples.height - largest
-    return candidates
+    """How many other rows each item and user profile can take neighbours from: all rows but
+    itself, and at prefix granularity with ``exclude_same_user`` but its user's largest set."""
+    excluded = {"items": 1, "user profiles": 1}
+    if samples is not None and config.prompts.granularity != "user" \
+            and config.neighbours.exclude_same_user:
+        excluded["user profiles"] = int(samples.group_by("user").len()["len"].max())
+    return {what: rows - excluded[what]
+            for what, rows in searched_rows(config, stats, samples).items()}
 
 
 def check_against_data(config: PipelineConfig, stats: dict,
@@ -183,12 +194,7 @@ def _check_index_training(config: PipelineConfig, stats: dict,
 
     settings = config.neighbours
     codes = 2 ** settings.pq_bits if settings.index == "ivfpq" else 0
-    rows = {"items": int(stats["n_items"])}
-    if config.prompts.granularity == "user":
-        rows["user profiles"] = int(stats["n_users"])
-    elif samples is not None:
-        rows["user profiles"] = samples.height
-    for what, count in rows.items():
+    for what, count in searched_rows(config, stats, samples).items():
         if count < codes:
             raise ConfigError(
                 f"neighbours.index: ivfpq trains {codes} codes (neighbours.pq_bits="

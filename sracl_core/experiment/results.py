@@ -18,7 +18,7 @@ import polars as pl
 from sracl_core.atomic import replacing, write_text
 from sracl_core.config import PipelineConfig
 from sracl_core.errors import SraclError
-from sracl_core.stages.evaluate import model_facts
+from sracl_core.stages.evaluate import model_facts, test_metrics
 from sracl_core.stages.graph import outputs_of
 from sracl_core.stages.outputs import StageOutputs
 
@@ -46,7 +46,6 @@ def run_figures(config: PipelineConfig) -> RunFigures:
     if not outputs.is_complete("evaluate"):
         raise SraclError(f"{config.dataset}: evaluate ({outputs.fingerprint('evaluate')}) is "
                          "not computed for this run")
-    metrics = dict(outputs.table("evaluate", "metrics").iter_rows())
     # the train manifest where the model is here, else what evaluate recorded of it (a
     # bundle of evaluate artifacts only)
     evaluated = (outputs.manifest("evaluate") or {}).get("stats", {})
@@ -55,7 +54,7 @@ def run_figures(config: PipelineConfig) -> RunFigures:
         log.warning("%s: evaluate %s predates the training facts it now records and its "
                     "train artifact %s is not here: wall time and epochs unknown",
                     config.dataset, outputs.fingerprint("evaluate"), outputs.fingerprint("train"))
-    return RunFigures({str(k): float(v) for k, v in metrics.items()}, outputs.fingerprint("train"),
+    return RunFigures(test_metrics(outputs), outputs.fingerprint("train"),
                       training_seconds(facts), facts.get("train_best_epoch"),
                       facts.get("train_epochs_run"))
 

@@ -20,6 +20,7 @@ from sracl_core.stages.tables import Table
 
 if TYPE_CHECKING:
     from sracl_core.stages.context import StageContext
+    from sracl_core.stages.outputs import StageOutputs
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +43,13 @@ def run(context: StageContext) -> None:
     context.writer.stats.update(model_facts(context.outputs.manifest("train") or {}))
     log.info("evaluate: %s", " ".join(f"{k}={v:.4f}" for k, v in metrics.items()
                                       if k.startswith("all/")))
+
+
+def test_metrics(outputs: StageOutputs) -> dict[str, float]:
+    """The ``metrics`` table of a config's evaluate artifact as ``{name: value}``: what a
+    grid aggregates and what ``sracl run`` prints when MLflow tracking is off."""
+    metrics = outputs.table("evaluate", "metrics").select("metric", "value")
+    return {str(name): float(value) for name, value in metrics.iter_rows()}
 
 
 def model_facts(train_manifest: dict) -> dict[str, float | int]:
