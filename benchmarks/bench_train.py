@@ -18,13 +18,16 @@ a RecBole-style SASRec run at full width over every position with an additive
 mask, one forward call per sequence group, the GAT on repeated anchor vectors and
 the InfoNCE mask built in a Python loop. Both run in this process, interleaved,
 so machine load hits both alike; peak RSS is measured per variant in a fresh
-subprocess. On CUDA the "-flat" variants turn off length bucketing, which saves
-FLOPs on a CPU but adds kernel launches on a GPU, so its worth is measured there.
+subprocess. "sracl-file" is the exact step with the profile embeddings read from a
+file (``train.profile_embeddings: disk``). On CUDA the "-flat" variants turn off length
+bucketing, which saves FLOPs on a CPU but adds kernel launches on a GPU, so its worth is
+measured there.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import random
 import statistics
 import subprocess
@@ -33,12 +36,14 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from naive_step import NaiveSRACL, naive_batch
 
 from sracl_core.rec.config import TrainConfig
 from sracl_core.rec.data import SemanticNeighbours, TrainingData, leave_one_out, read_interactions
+from sracl_core.rec.file_rows import FileRows
 from sracl_core.rec.trainer import build_objective
 from sracl_core.script_data import add_data_arguments, resolve_data_arguments
 
@@ -71,6 +76,17 @@ def timing_neighbours(data: TrainingData, seed: int = 0) -> SemanticNeighbours:
     )
 
 
+def in_a_file(nb: SemanticNeighbours) -> SemanticNeighbours:
+    """The same neighbours with the profile embeddings in a file (``train.profile_embeddings:
+    disk``), under the working folder: on disk, where a tmpfs ``/tmp`` would be memory."""
+    matrix = nb.profile_embeddings
+    rows = FileRows.empty(matrix.shape[0], matrix.shape[1], Path.cwd())
+    for start in range(0, matrix.shape[0], 8192):
+        part = np.arange(start, min(start + 8192, matrix.shape[0]))
+        rows[part] = matrix[start:start + len(part)].numpy()
+    return dataclasses.replace(nb, profile_embeddings=rows)
+
+
 # ---- timing -----------------------------------------------------------------------------
 
 def make_steps(data: TrainingData, nb: SemanticNeighbours, variant: str,
@@ -96,6 +112,7 @@ def make_steps(data: TrainingData, nb: SemanticNeighbours, variant: str,
     name, flat = variant.removesuffix("-flat"), variant.endswith("-flat")
     objective = {"sasrec": {"name": "next_item"},
                  "sracl": {},
+                 "sracl-file": {},
                  "sracl-nograd": {"neighbour_gradients": False},
                  "sracl-dedup": {"dedup_neighbours": True}}[name]
     config = TrainConfig(objective=objective, bucketed_encoder=not flat)
@@ -172,6 +189,8 @@ def main() -> None:
     nb = timing_neighbours(data).to(device)
 
     if args.memory_of:
+        if args.memory_of == "sracl-file":
+            nb = in_a_file(nb)  # the in-memory matrix goes with the last reference to it
         step = make_steps(data, nb, args.memory_of)
         step(0)
         reset_peak_rss()
@@ -181,7 +200,8 @@ def main() -> None:
         return
 
     variants = args.variants.split(",")
-    steps = {v: make_steps(data, nb, v, device) for v in variants}
+    steps = {v: make_steps(data, in_a_file(nb) if v == "sracl-file" else nb, v, device)
+             for v in variants}
     for v in variants:  # warm-up
         steps[v](0)
     synchronize(device)

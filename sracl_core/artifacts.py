@@ -147,7 +147,7 @@ class ArtifactStore:
             return json.loads(path.read_text())
         except ValueError as error:
             raise ArtifactCorrupt(f"{path}: not a readable manifest ({error}); "
-                                  f"{_recompute_hint(path.parent)}") from None
+                                  f"{recompute_hint(path.parent)}") from None
 
     def table_path(self, stage: str, fingerprint: str, name: str) -> Path:
         self._require(stage, fingerprint)
@@ -163,7 +163,7 @@ class ArtifactStore:
         except (pl.exceptions.PolarsError, OSError) as error:
             reason = str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
             raise ArtifactCorrupt(f"{path}: unreadable Parquet ({reason}); "
-                                  f"{_recompute_hint(path.parent)}") from None
+                                  f"{recompute_hint(path.parent)}") from None
 
     def scan_table(self, stage: str, fingerprint: str, name: str) -> pl.LazyFrame:
         return pl.scan_parquet(self.table_path(stage, fingerprint, name))
@@ -252,7 +252,7 @@ class ArtifactStore:
             )
 
 
-def _recompute_hint(folder: Path) -> str:
+def recompute_hint(folder: Path) -> str:
     """What to do when a read finds damage the manifest check did not (a manifest from
     before checksums): `sracl run` trusts such an artifact, so it must go first."""
     return (f"the cached artifact {folder} is damaged: move it aside (or delete it) and "

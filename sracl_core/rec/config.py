@@ -169,6 +169,11 @@ class TrainConfig(StrictModel):
               "faster")
     bucket_overhead_tokens: int = runtime_field(
         256, "cost of one extra length bucket, in tokens, when planning buckets", ge=0)
+    profile_embeddings: Literal["memory", "disk"] = runtime_field(
+        "memory", "where the synthesizer's frozen profile embeddings live while training: "
+                  "memory, or disk (an unnamed file under the cache root, read a step's rows "
+                  "at a time: for prefix-granularity profiles, whose matrix has a row per "
+                  "training sample and can outgrow memory); the same values, so the same bits")
     eval_batch_size: int = runtime_field(2048, "sequences scored at once in evaluation", ge=1)
     num_threads: int | None = runtime_field(None, "torch CPU threads; None keeps torch's default")
     checkpoint_every_steps: int = runtime_field(

@@ -13,6 +13,8 @@ from dataclasses import dataclass, fields
 import numpy as np
 import torch
 
+from sracl_core.rec.file_rows import FileRows
+
 
 @dataclass(frozen=True)
 class EvalSplit:
@@ -68,7 +70,7 @@ class SemanticNeighbours:
     sample_profile: torch.Tensor      # [N] int64 -> profile row
     profile_neighbours: torch.Tensor  # [n_profiles, k] int64 profile rows
     profile_sequences: torch.Tensor   # [n_profiles, max_len] int64, left-padded
-    profile_embeddings: torch.Tensor  # [n_profiles, d_text] float32, L2-normalised, frozen
+    profile_embeddings: torch.Tensor | FileRows  # [n_profiles, d_text] float32, L2-normalised
 
     def to(self, device: torch.device | str) -> SemanticNeighbours:
         return SemanticNeighbours(*(getattr(self, f.name).to(device) for f in fields(self)))

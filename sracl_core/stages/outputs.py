@@ -8,14 +8,16 @@ a missing one says are written once.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
 
-from sracl_core.artifacts import ArtifactStore
+from sracl_core.artifacts import ArtifactStore, recompute_hint
 from sracl_core.errors import ArtifactCorrupt, SraclError
 from sracl_core.stages.tables import UndeclaredOutput
 
@@ -57,6 +59,20 @@ class StageOutputs:
         """A table the stage wrote; a missing or damaged one raises, naming the file."""
         self._check_declared(stage, name)
         return self.store.read_table(stage, self.fingerprints[stage], name)
+
+    def table_batches(self, stage: str, name: str, columns: list[str],
+                      rows_per_batch: int = 8192) -> Iterator[pa.RecordBatch]:
+        """The table's ``columns``, a batch of rows at a time: for a table too large to hold
+        twice while it is turned into something else (a prefix-level embedding matrix)."""
+        self._check_declared(stage, name)
+        path = self.store.table_path(stage, self.fingerprints[stage], name)
+        try:
+            yield from pq.ParquetFile(path).iter_batches(batch_size=rows_per_batch,
+                                                         columns=columns)
+        except (pa.ArrowException, OSError) as error:
+            reason = str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
+            raise ArtifactCorrupt(f"{path}: unreadable Parquet ({reason}); "
+                                  f"{recompute_hint(path.parent)}") from None
 
     def table_if_written(self, stage: str, name: str) -> pl.DataFrame | None:
         """The table, or None when the stage has no artifact or did not write it."""

@@ -13,6 +13,7 @@ import polars as pl
 import torch
 
 from sracl_core.rec.data import EvalSplit, SemanticNeighbours, TrainingData, left_pad
+from sracl_core.rec.file_rows import FileRows
 
 if TYPE_CHECKING:
     from sracl_core.stages.context import StageContext
@@ -84,18 +85,49 @@ def semantic_neighbours(context: StageContext) -> SemanticNeighbours:
         .with_columns(pl.coalesce("prefix", "train").alias("sequence"))
     )
     neighbours = context.input_table("neighbours", "user_neighbours").sort("profile")
-    vectors_from = "neighbours" if context.config.neighbours.source == "collaborative" \
-        else "embeddings"
-    embeddings = context.input_table(vectors_from, "user_embeddings").sort("profile")
     sample_profile = context.input_table("prompts", "sample_profiles").sort("sample")
     return SemanticNeighbours(
         item_neighbours=torch.from_numpy(item_table),
         sample_profile=_long(sample_profile["profile"]),
         profile_neighbours=torch.from_numpy(_fixed_width(neighbours["neighbours"], k)),
         profile_sequences=_padded(with_sequence["sequence"], max_len),
-        profile_embeddings=torch.from_numpy(
-            np.asarray(embeddings["vector"].to_list(), dtype=np.float32)),
+        profile_embeddings=profile_vectors(context, profiles.height),
     )
+
+
+def profile_vectors(context: StageContext, n_profiles: int) -> torch.Tensor | FileRows:
+    """The profiles' frozen vectors as an ``[n_profiles, dim]`` matrix, row = profile, in
+    memory or in a file (``train.profile_embeddings``).
+
+    Read a Parquet batch at a time into the matrix: the table is never held whole beside
+    it (as Python floats it was ~30 bytes a value: 3 GB at the paper's settings).
+    """
+    stage = "neighbours" if context.config.neighbours.source == "collaborative" \
+        else "embeddings"
+    matrix: np.ndarray | FileRows | None = None
+    filled = np.zeros(n_profiles, dtype=bool)
+    for batch in context.outputs.table_batches(stage, "user_embeddings", ["profile", "vector"]):
+        rows = batch.column("profile").to_numpy().astype(np.int64)
+        vectors = batch.column("vector").flatten().to_numpy().reshape(len(rows), -1)
+        if len(rows) and (rows.min() < 0 or rows.max() >= n_profiles):
+            raise ValueError(f"{stage} user_embeddings: profile rows {rows.min()}..{rows.max()}"
+                             f", expected 0..{n_profiles - 1} (one per user prompt)")
+        if matrix is None:
+            matrix = _empty_matrix(context, n_profiles, vectors.shape[1])
+        matrix[rows] = vectors
+        filled[rows] = True
+    if matrix is None or not filled.all():
+        raise ValueError(f"{stage} user_embeddings: {int(filled.sum())} of {n_profiles} "
+                         "profiles have a vector; expected one per user prompt")
+    return torch.from_numpy(matrix) if isinstance(matrix, np.ndarray) else matrix
+
+
+def _empty_matrix(context: StageContext, n_rows: int, dim: int) -> np.ndarray | FileRows:
+    if context.config.train.profile_embeddings == "disk":
+        folder = context.outputs.stage_folder("train")
+        folder.mkdir(parents=True, exist_ok=True)
+        return FileRows.empty(n_rows, dim, folder)
+    return np.empty((n_rows, dim), dtype=np.float32)
 
 
 def _fixed_width(lists: pl.Series, k: int) -> np.ndarray:

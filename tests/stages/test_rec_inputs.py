@@ -3,10 +3,12 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
+import torch
 
 from sracl_core.config import load_config
+from sracl_core.rec.file_rows import FileRows
 from sracl_core.stages.context import StageContext
-from sracl_core.stages.graph import outputs_of
+from sracl_core.stages.graph import outputs_of, stage_fingerprints
 from sracl_core.stages.rec_inputs import semantic_neighbours, training_data
 from sracl_core.stages.runner import run_stage
 
@@ -78,3 +80,33 @@ def test_semantic_neighbours_follow_profile_rows(tiny_config: Path, granularity:
         assert neighbours.sample_profile.tolist() == [0, 1, 2]
         assert neighbours.profile_sequences.tolist() == [[0, 0, 1], [0, 0, 2], [0, 2, 3]]
     neighbours.check(training_data(context))
+
+
+def test_profile_embeddings_on_disk_hold_the_same_rows_and_leave_no_file(tiny_config: Path):
+    context = context_for(tiny_config, ["data.max_len=3", "neighbours.k=2",
+                                        "train.profile_embeddings=disk"])
+    for stage, tables in semantic_tables("prefix").items():
+        publish(context, stage, tables)
+    neighbours = semantic_neighbours(context)
+    assert isinstance(neighbours.profile_embeddings, FileRows)
+    assert neighbours.profile_embeddings[torch.tensor([[2, 0], [1, 1]])].tolist() == [
+        [[0, 0, 1], [1, 0, 0]], [[0, 1, 0], [0, 1, 0]]]
+    train_folder = context.outputs.stage_folder("train")
+    assert list(train_folder.iterdir()) == []
+    neighbours.check(training_data(context))
+
+
+def test_a_profile_without_a_vector_is_named_before_training(tiny_config: Path):
+    context = context_for(tiny_config, ["data.max_len=3", "neighbours.k=2"])
+    tables = semantic_tables("prefix")
+    tables["embeddings"]["user_embeddings"] = tables["embeddings"]["user_embeddings"].head(2)
+    for stage, stage_tables in tables.items():
+        publish(context, stage, stage_tables)
+    with pytest.raises(ValueError, match="2 of 3 profiles have a vector"):
+        semantic_neighbours(context)
+
+
+def test_where_profile_embeddings_live_does_not_change_what_is_trained(tiny_config: Path):
+    memory, disk = (load_config(tiny_config, [f"train.profile_embeddings={where}"])
+                    for where in ("memory", "disk"))
+    assert stage_fingerprints(memory) == stage_fingerprints(disk)
