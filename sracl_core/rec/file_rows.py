@@ -5,8 +5,8 @@ neighbours: 2,816 rows a step at the paper's settings. At prefix granularity the
 has a row per training sample (Beauty at 1,024-d: 131,413 rows, 531 MiB; 100x Beauty:
 53 GB), and held in memory it is most of a training process's footprint, once per
 process (each data-parallel rank, each grid worker). Kept in a file on the cache's disk,
-the kernel's page cache holds what fits, shared and reclaimable, and the process holds
-only a step's rows. The rows are the same float32 values, so training gives the same bits.
+the kernel's page cache holds what fits, reclaimable under memory pressure, and the
+process holds only a step's rows. The rows are the same float32 values, so training gives the same bits.
 
 The file is unnamed (``O_TMPFILE``): it disappears when the process ends, however it
 ends, so a killed run leaves no half-gigabyte file behind.
