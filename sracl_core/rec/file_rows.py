@@ -6,7 +6,8 @@ has a row per training sample (Beauty at 1,024-d: 131,413 rows, 531 MiB; 100x Be
 53 GB), and held in memory it is most of a training process's footprint, once per
 process (each data-parallel rank, each grid worker). Kept in a file on the cache's disk,
 the kernel's page cache holds what fits, reclaimable under memory pressure, and the
-process holds only a step's rows. The rows are the same float32 values, so training gives the same bits.
+process holds only a step's rows. The rows are the same float32 values, so training
+gives the same bits.
 
 The file is unnamed (``O_TMPFILE``): it disappears when the process ends, however it
 ends, so a killed run leaves no half-gigabyte file behind.
