@@ -19,15 +19,17 @@ mask, one forward call per sequence group, the GAT on repeated anchor vectors an
 the InfoNCE mask built in a Python loop. Both run in this process, interleaved,
 so machine load hits both alike; peak RSS is measured per variant in a fresh
 subprocess. "sracl-file" is the exact step with the profile embeddings read from a
-file (``train.profile_embeddings: disk``). On CUDA the "-flat" variants turn off length
-bucketing, which saves FLOPs on a CPU but adds kernel launches on a GPU, so its worth is
-measured there.
+file (``train.profile_embeddings: disk``); "gru4rec-sracl" is the exact step on GRU4Rec,
+against "gru4rec-sracl-packed", the same step with RecBole's packed GRU. On CUDA the
+"-flat" variants turn off length bucketing, which saves FLOPs on a CPU but adds kernel
+launches on a GPU, so its worth is measured there.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import random
 import statistics
 import subprocess
@@ -39,7 +41,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from naive_step import NaiveSRACL, naive_batch
+from naive_step import NaiveSRACL, naive_batch, packed_gru4rec_encode
 
 from sracl_core.rec.config import TrainConfig
 from sracl_core.rec.data import SemanticNeighbours, TrainingData, leave_one_out, read_interactions
@@ -114,9 +116,15 @@ def make_steps(data: TrainingData, nb: SemanticNeighbours, variant: str,
                  "sracl": {},
                  "sracl-file": {},
                  "sracl-nograd": {"neighbour_gradients": False},
-                 "sracl-dedup": {"dedup_neighbours": True}}[name]
-    config = TrainConfig(objective=objective, bucketed_encoder=not flat)
+                 "sracl-dedup": {"dedup_neighbours": True},
+                 "gru4rec-sracl": {},
+                 "gru4rec-sracl-packed": {}}[name]
+    backbone = {"name": "gru4rec" if name.startswith("gru4rec") else "sasrec"}
+    config = TrainConfig(backbone=backbone, objective=objective, bucketed_encoder=not flat)
     module, _ = build_objective(config, data, nb)
+    if name == "gru4rec-sracl-packed":
+        gru = module.backbone
+        gru.encode = functools.partial(packed_gru4rec_encode, gru)
     module.to(device)
     optimizer = torch.optim.Adam(module.parameters(), 1e-3)
     generator = torch.Generator(device).manual_seed(0)
@@ -219,11 +227,12 @@ def main() -> None:
     print(f"torch {torch.__version__} on {where}, {args.threads} threads, batch {BATCH}, "
           f"{args.rounds} rounds x {args.batches} batches, median s/batch")
     memory_label = "peak CUDA MiB" if device.type == "cuda" else "peak RSS MiB"
-    print(f"{'variant':14s} {'s/batch':>8s} {'samples/s':>10s} {'vs naive':>9s} "
+    print(f"{'variant':20s} {'s/batch':>8s} {'samples/s':>10s} {'vs naive':>9s} "
           f"{'CPU s/batch':>11s} {'vs naive':>9s} {memory_label:>12s}")
     for v in variants:
-        base = "naive-sasrec" if v in {"sasrec", "naive-sasrec"} else "naive-sracl"
-        row = f"{v:14s}"
+        base = ("naive-sasrec" if v in {"sasrec", "naive-sasrec"}
+                else "gru4rec-sracl-packed" if v.startswith("gru4rec") else "naive-sracl")
+        row = f"{v:20s}"
         for series, with_rate in ((times, True), (cpu, False)):
             median = statistics.median(series[v])
             ratio = statistics.median(series[base]) / median if base in series else float("nan")
