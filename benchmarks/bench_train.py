@@ -19,17 +19,16 @@ mask, one forward call per sequence group, the GAT on repeated anchor vectors an
 the InfoNCE mask built in a Python loop. Both run in this process, interleaved,
 so machine load hits both alike; peak RSS is measured per variant in a fresh
 subprocess. "sracl-file" is the exact step with the profile embeddings read from a
-file (``train.profile_embeddings: disk``); "gru4rec-sracl" is the exact step on GRU4Rec,
-against "gru4rec-sracl-packed", the same step with RecBole's packed GRU. On CUDA the
-"-flat" variants turn off length bucketing, which saves FLOPs on a CPU but adds kernel
-launches on a GPU, so its worth is measured there.
+file (``train.profile_embeddings: disk``); "gru4rec-sracl" is the exact step on GRU4Rec.
+The "-flat" variants turn off length bucketing (``train.bucketed_encoder: false``; for
+GRU4Rec, the packed GRU instead of one call per length), which saves FLOPs on a CPU but
+adds kernel launches on a GPU, so its worth is measured on each.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
-import functools
 import random
 import statistics
 import subprocess
@@ -41,7 +40,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from naive_step import NaiveSRACL, naive_batch, packed_gru4rec_encode
+from naive_step import NaiveSRACL, naive_batch
 
 from sracl_core.rec.config import TrainConfig
 from sracl_core.rec.data import SemanticNeighbours, TrainingData, leave_one_out, read_interactions
@@ -117,14 +116,10 @@ def make_steps(data: TrainingData, nb: SemanticNeighbours, variant: str,
                  "sracl-file": {},
                  "sracl-nograd": {"neighbour_gradients": False},
                  "sracl-dedup": {"dedup_neighbours": True},
-                 "gru4rec-sracl": {},
-                 "gru4rec-sracl-packed": {}}[name]
+                 "gru4rec-sracl": {}}[name]
     backbone = {"name": "gru4rec" if name.startswith("gru4rec") else "sasrec"}
     config = TrainConfig(backbone=backbone, objective=objective, bucketed_encoder=not flat)
     module, _ = build_objective(config, data, nb)
-    if name == "gru4rec-sracl-packed":
-        gru = module.backbone
-        gru.encode = functools.partial(packed_gru4rec_encode, gru)
     module.to(device)
     optimizer = torch.optim.Adam(module.parameters(), 1e-3)
     generator = torch.Generator(device).manual_seed(0)
@@ -231,7 +226,7 @@ def main() -> None:
           f"{'CPU s/batch':>11s} {'vs naive':>9s} {memory_label:>12s}")
     for v in variants:
         base = ("naive-sasrec" if v in {"sasrec", "naive-sasrec"}
-                else "gru4rec-sracl-packed" if v.startswith("gru4rec") else "naive-sracl")
+                else "gru4rec-sracl-flat" if v.startswith("gru4rec") else "naive-sracl")
         row = f"{v:20s}"
         for series, with_rate in ((times, True), (cpu, False)):
             median = statistics.median(series[v])

@@ -16,11 +16,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.nn.utils.rnn import pack_padded_sequence
 
 from sracl_core.rec.backbones import SASRecConfig
-from sracl_core.rec.backbones.gru4rec import GRU4Rec
-from sracl_core.rec.backbones.lengths import sequence_starts
 from sracl_core.rec.data import SemanticNeighbours, TrainingData
 
 D_TEXT = 1024
@@ -135,17 +132,3 @@ def naive_batch(data: TrainingData, nb: SemanticNeighbours, rows: list[int],
             "neighbours": torch.tensor(np.array(neighbours)), "rows": index}
 
 
-
-
-def packed_gru4rec_encode(model: GRU4Rec, sequences: torch.Tensor) -> torch.Tensor:
-    """GRU4Rec's encoder as RecBole-style code writes it: left-align, pack, one GRU call.
-    The same function and dropout draw as ``GRU4Rec.encode``; its backward pass fills a
-    zero gradient the size of the packed input for every time step."""
-    width = sequences.shape[1]
-    starts = sequence_starts(sequences)
-    columns = (torch.arange(width, device=sequences.device) + starts[:, None]).clamp(
-        max=width - 1)
-    emb = model.emb_dropout(model.item_embedding(sequences.gather(1, columns)))
-    packed = pack_padded_sequence(emb, (width - starts).cpu(), batch_first=True,
-                                  enforce_sorted=False)
-    return model.dense(model.gru(packed)[1][-1])

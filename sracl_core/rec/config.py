@@ -165,8 +165,8 @@ class TrainConfig(StrictModel):
         "the fingerprint, since it changes results")
     bucketed_encoder: bool = runtime_field(
         True, "encode sequences in length buckets on CPU (on CUDA, varying shapes are slower, "
-              "so batches run at full width there); exact (padding keys are masked), only "
-              "faster")
+              "so batches run at full width there); exact (SASRec: padding keys are masked; "
+              "GRU4Rec: one GRU call per length instead of a packed GRU), only faster")
     bucket_overhead_tokens: int = runtime_field(
         256, "cost of one extra length bucket, in tokens, when planning buckets", ge=0)
     profile_embeddings: Literal["memory", "disk"] = runtime_field(

@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import torch
-from torch.nn.utils.rnn import pack_padded_sequence
 
 from sracl_core.rec.backbones import GRU4RecConfig, build_backbone
-from sracl_core.rec.backbones.gru4rec import GRU4Rec
-from sracl_core.rec.backbones.lengths import sequence_starts
 
 
 def test_gru4rec_ignores_left_padding() -> None:
@@ -18,16 +15,6 @@ def test_gru4rec_ignores_left_padding() -> None:
         model.max_len = 3
         tight = model.encode(torch.tensor([[3, 4, 5]]))
     torch.testing.assert_close(short, tight)
-
-
-def packed_encode(model: GRU4Rec, sequences: torch.Tensor) -> torch.Tensor:
-    """The straightforward encoder: left-align, pack, run the GRU once (dropout off)."""
-    width = sequences.shape[1]
-    starts = sequence_starts(sequences)
-    columns = (torch.arange(width) + starts[:, None]).clamp(max=width - 1)
-    emb = model.item_embedding(sequences.gather(1, columns))
-    packed = pack_padded_sequence(emb, width - starts, batch_first=True, enforce_sorted=False)
-    return model.dense(model.gru(packed)[1][-1])
 
 
 def random_sequences(n: int, width: int, n_items: int, seed: int) -> torch.Tensor:
@@ -43,7 +30,9 @@ def test_length_groups_give_the_packed_gru_outputs_and_gradients() -> None:
     torch.manual_seed(0)
     model = build_backbone(GRU4RecConfig(n_layers=2), n_items=50, max_len=8).eval()
     sequences = random_sequences(300, 8, 50, seed=1)
-    grouped, packed = model.encode(sequences), packed_encode(model, sequences)
+    grouped = model.encode(sequences)
+    model.bucketed = False  # train.bucketed_encoder: false, and the path off CPU
+    packed = model.encode(sequences)
     weights = torch.randn_like(grouped)
     grads = []
     for output in (grouped, packed):
@@ -59,14 +48,16 @@ def test_length_groups_give_the_packed_gru_outputs_and_gradients() -> None:
     assert torch.equal(grouped, packed)
 
 
-def test_dropout_draws_the_same_random_stream_as_before() -> None:
-    """One mask over the whole aligned batch, as the packed encoder drew it: after an encode
-    the generator stands where one dropout call over [B, width, embedding] leaves it."""
+def test_both_paths_draw_one_dropout_mask_over_the_aligned_batch() -> None:
+    """The random stream does not depend on the path: after an encode, either way, the
+    generator stands where one dropout call over [B, width, embedding] leaves it."""
     model = build_backbone(GRU4RecConfig(), n_items=50, max_len=8).train()
     sequences = random_sequences(40, 8, 50, seed=2)
     torch.manual_seed(5)
-    model.encode(sequences)
-    after_encode = torch.rand(3)
-    torch.manual_seed(5)
     torch.nn.functional.dropout(torch.ones(40, 8, 64), 0.3, training=True)
-    assert torch.equal(after_encode, torch.rand(3))
+    expected = torch.rand(3)
+    for bucketed in (True, False):
+        model.bucketed = bucketed
+        torch.manual_seed(5)
+        model.encode(sequences)
+        assert torch.equal(torch.rand(3), expected), bucketed
