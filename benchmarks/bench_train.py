@@ -84,8 +84,8 @@ def in_a_file(nb: SemanticNeighbours) -> SemanticNeighbours:
     rows = FileRows.empty(matrix.shape[0], matrix.shape[1], Path.cwd())
     for start in range(0, matrix.shape[0], 8192):
         part = np.arange(start, min(start + 8192, matrix.shape[0]))
-        rows[part] = matrix[start:start + len(part)].numpy()
-    return dataclasses.replace(nb, profile_embeddings=rows)
+        rows[part] = matrix[start:start + len(part)].cpu().numpy()
+    return dataclasses.replace(nb, profile_embeddings=rows.to(matrix.device))
 
 
 # ---- timing -----------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import polars as pl
+import pyarrow.compute as pc
 import torch
 
 from sracl_core.rec.data import EvalSplit, SemanticNeighbours, TrainingData, left_pad
@@ -100,29 +101,42 @@ def profile_vectors(context: StageContext, n_profiles: int) -> torch.Tensor | Fi
     memory or in a file (``train.profile_embeddings``).
 
     Read a Parquet batch at a time into the matrix: the table is never held whole beside
-    it (as Python floats it was ~30 bytes a value: 3 GB at the paper's settings).
+    it (as Python floats it was ~32 bytes a value: 4.3 GB at the paper's settings).
     """
     stage = "neighbours" if context.config.neighbours.source == "collaborative" \
         else "embeddings"
+    where = context.outputs.path(stage) / "user_embeddings.parquet"
     matrix: np.ndarray | FileRows | None = None
     filled = np.zeros(n_profiles, dtype=bool)
     for batch in context.outputs.table_batches(stage, "user_embeddings", ["profile", "vector"]):
         rows = batch.column("profile").to_numpy().astype(np.int64)
-        vectors = batch.column("vector").flatten().to_numpy().reshape(len(rows), -1)
+        column = batch.column("vector")
+        widths = pc.unique(pc.list_value_length(column)).to_pylist()
+        dim = matrix.shape[1] if matrix is not None else (widths[0] if widths else 0)
+        if column.null_count or widths not in ([], [dim]) or not dim:
+            raise ValueError(f"{where}: vectors of lengths {widths} (nulls: "
+                             f"{column.null_count}); expected one length for every profile")
         if len(rows) and (rows.min() < 0 or rows.max() >= n_profiles):
-            raise ValueError(f"{stage} user_embeddings: profile rows {rows.min()}..{rows.max()}"
-                             f", expected 0..{n_profiles - 1} (one per user prompt)")
+            raise ValueError(f"{where}: profile rows {rows.min()}..{rows.max()}, expected "
+                             f"0..{n_profiles - 1} (one per user prompt)")
+        distinct, counts = np.unique(rows, return_counts=True)
+        repeated = np.concatenate([distinct[counts > 1], rows[filled[rows]]])
+        if len(repeated):
+            raise ValueError(f"{where}: profile {int(repeated[0])} has more than one vector; "
+                             "expected one per user prompt")
         if matrix is None:
-            matrix = _empty_matrix(context, n_profiles, vectors.shape[1])
-        matrix[rows] = vectors
+            matrix = _empty_matrix(context, n_profiles, dim)
+        matrix[rows] = column.flatten().to_numpy().reshape(len(rows), dim)
         filled[rows] = True
     if matrix is None or not filled.all():
-        raise ValueError(f"{stage} user_embeddings: {int(filled.sum())} of {n_profiles} "
-                         "profiles have a vector; expected one per user prompt")
+        raise ValueError(f"{where}: {int(filled.sum())} of {n_profiles} profiles have a "
+                         "vector; expected one per user prompt")
     return torch.from_numpy(matrix) if isinstance(matrix, np.ndarray) else matrix
 
 
 def _empty_matrix(context: StageContext, n_rows: int, dim: int) -> np.ndarray | FileRows:
+    """In memory, or in a file in the train stage's folder: under the cache root, so on
+    the disk the user gave the pipeline for its data (not a tmpfs ``/tmp``)."""
     if context.config.train.profile_embeddings == "disk":
         folder = context.outputs.stage_folder("train")
         folder.mkdir(parents=True, exist_ok=True)

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
+import errno
+import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
-from sracl_core.rec import TrainConfig, train
+from sracl_core.rec import TrainConfig, file_rows, train
 from sracl_core.rec.file_rows import FileRows
 
 
@@ -61,3 +63,30 @@ def test_training_from_a_file_gives_the_bits_of_training_from_memory(
     assert a.model.state_dict().keys() == b.model.state_dict().keys()
     for name, value in a.model.state_dict().items():
         assert torch.equal(value, b.model.state_dict()[name]), name
+
+
+def test_reads_and_writes_larger_than_one_system_call_are_completed(tmp_path: Path,
+                                                                    monkeypatch) -> None:
+    monkeypatch.setattr(file_rows, "_MAX_IO_BYTES", 40)  # 10 floats a call: rows span calls
+    matrix = np.arange(30 * 7, dtype=np.float32).reshape(30, 7)
+    rows = filled(matrix, tmp_path, batch=30)
+    assert torch.equal(rows[torch.arange(30)], torch.from_numpy(matrix))
+
+
+def test_only_integer_indices_are_accepted(tmp_path: Path) -> None:
+    rows = filled(np.ones((4, 2), dtype=np.float32), tmp_path)
+    assert rows[torch.tensor([1, 3], dtype=torch.int32)].shape == (2, 2)
+    for wrong in (torch.tensor([1.7]), torch.tensor([True, False])):
+        with pytest.raises(TypeError, match="integer tensor"):
+            rows[wrong]
+
+
+def test_a_full_disk_simulated_at_reservation_names_the_folder_and_the_size(
+        tmp_path: Path, monkeypatch) -> None:
+    def no_space(*_: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "posix_fallocate", no_space)
+    with pytest.raises(OSError, match=rf"1000 x 256 profile embeddings \(1 MiB\) under "
+                                      rf"{tmp_path}.*profile_embeddings=memory"):
+        FileRows.empty(1000, 256, tmp_path)

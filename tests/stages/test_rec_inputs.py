@@ -110,3 +110,21 @@ def test_where_profile_embeddings_live_does_not_change_what_is_trained(tiny_conf
     memory, disk = (load_config(tiny_config, [f"train.profile_embeddings={where}"])
                     for where in ("memory", "disk"))
     assert stage_fingerprints(memory) == stage_fingerprints(disk)
+
+
+@pytest.mark.parametrize(("profiles", "vectors", "expected"), [
+    ([0, 1, 3], [[1, 0, 0]] * 3, r"profile rows 0\.\.3, expected 0\.\.2"),
+    ([0, 1, 1, 2], [[1, 0, 0]] * 4, "profile 1 has more than one vector"),
+    ([0, 1, 2], [[1, 0, 0], [0, 1], [0, 0, 1]], r"vectors of lengths \[3, 2\]"),
+])
+def test_malformed_profile_vectors_are_named_with_their_file(tiny_config: Path, profiles,
+                                                             vectors, expected):
+    context = context_for(tiny_config, ["data.max_len=3", "neighbours.k=2"])
+    tables = semantic_tables("prefix")
+    tables["embeddings"]["user_embeddings"] = pl.DataFrame(
+        {"profile": profiles, "vector": vectors})
+    for stage, stage_tables in tables.items():
+        publish(context, stage, stage_tables)
+    with pytest.raises(ValueError, match=expected) as error:
+        semantic_neighbours(context)
+    assert "user_embeddings.parquet" in str(error.value)

@@ -10,9 +10,11 @@ Why groups on CPU: the packed GRU's backward pass there fills a zero gradient th
 of the whole packed input for every time step it slices (80 fills of ~40 MB in an
 SRA-CL step on Beauty, 55% of the step), which made a GRU4Rec + SRA-CL step 2.5x slower
 (``benchmarks/bench_train.py``). Both paths compute the same function with the same
-kernels: outputs bit for bit, gradients to float summation order
-(``tests/rec/backbones/test_gru4rec.py``), and embedding dropout is drawn over the same
-tensor, so the random stream does not depend on the path.
+kernels, equal to float rounding: a length group's matrix products run over fewer rows
+than a packed time step's and may round differently (seen: 3e-8), and the weight
+gradients sum the same terms in another order (``tests/rec/backbones/test_gru4rec.py``);
+embedding dropout is drawn over the same tensor, so the random stream does not depend
+on the path.
 """
 
 from __future__ import annotations
