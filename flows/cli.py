@@ -26,6 +26,7 @@ from flows.cli_common import (
     orchestrated,
     project_config,
 )
+from flows.cli_config import config_app
 from flows.cli_results import inspect_app, load_for_reading, recommend
 from flows.cli_transfer import cache_app
 from sracl_core.config import load_config
@@ -292,6 +293,7 @@ def models_prepare(
 
 app.add_typer(inspect_app, name="inspect")
 app.add_typer(cache_app, name="cache")
+app.add_typer(config_app, name="config")
 
 
 if __name__ == "__main__":

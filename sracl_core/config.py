@@ -45,7 +45,8 @@ class TrackingConfig(StrictModel):
     artifact_location: str | None = Field(
         None, description="artifact root of a new experiment; None = <cache_root>/mlartifacts "
                           "for a SQLite store, the server's choice otherwise")
-    experiment: str = "sracl"
+    experiment: str = Field("sracl", description="MLflow experiment of `sracl run` (a grid "
+                                                 "logs to one named after it)")
     registered_model: str | None = Field(
         None, description="model registry name; None = sracl-<dataset>")
     log_model: bool = Field(True, description="log the best model as a pyfunc and register it")
@@ -60,7 +61,9 @@ class PipelineConfig(StrictModel):
     dataset: str = Field(description="name of the dataset; the cache folder under cache_root")
     cache_root: ConfigPath = Field(Path("../.sracl_cache"),
                                    description="where stage artifacts live")
-    seed: int = 42
+    seed: int = Field(42, description="seed of the prompts stage (which training prefixes "
+                                      "an item prompt shows) and of training unless "
+                                      "train.seed is set")
     data: DataConfig
     prompts: PromptsConfig = PromptsConfig()
     profiles: LLM_BACKENDS.choice(ProfilesConfig) = Field(  # type: ignore[valid-type]

@@ -23,6 +23,7 @@ from pydantic import (
     ValidationInfo,
     field_validator,
 )
+from pydantic.fields import FieldInfo
 
 from sracl_core.atomic import file_digest
 
@@ -84,12 +85,17 @@ def runtime_field(default: Any, description: str = "", **kwargs: Any) -> Any:
                  **kwargs)
 
 
+def is_runtime_field(field: FieldInfo) -> bool:
+    """Whether a field was declared with :func:`runtime_field` (kept out of fingerprints)."""
+    extra = field.json_schema_extra
+    return isinstance(extra, dict) and bool(extra.get(_RUNTIME_KEY))
+
+
 def fingerprint_payload(section: BaseModel) -> dict[str, Any]:
     """The JSON-able content of a section that defines its output (runtime fields dropped)."""
     payload: dict[str, Any] = {}
     for name, field in type(section).model_fields.items():
-        extra = field.json_schema_extra
-        if isinstance(extra, dict) and extra.get(_RUNTIME_KEY):
+        if is_runtime_field(field):
             continue
         value = getattr(section, name)
         if isinstance(value, BaseModel):

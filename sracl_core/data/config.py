@@ -37,8 +37,9 @@ class SasrecSource(SourceConfig):
     """
 
     format: Literal["sasrec"] = "sasrec"
-    interactions: ConfigPath
-    items: ConfigPath | None = None
+    interactions: ConfigPath = Field(description="the `user item` file, one interaction a line")
+    items: ConfigPath | None = Field(None, description="tab-separated items table with a "
+                                                       "header (item text); None: ids only")
     id_column: str | None = Field(None, description="items id column; default: the first column")
 
 
@@ -49,32 +50,35 @@ class Amazon2014Source(SourceConfig):
     """
 
     format: Literal["amazon2014"] = "amazon2014"
-    reviews: ConfigPath
-    meta: ConfigPath | None = None
+    reviews: ConfigPath = Field(description="reviews_<Category>_5.json.gz")
+    meta: ConfigPath | None = Field(None, description="meta_<Category>.json.gz (item text); "
+                                                      "None: ids only")
 
 
 class Amazon2023Source(SourceConfig):
     """``<Category>.jsonl.gz`` reviews and ``meta_<Category>.jsonl.gz`` (McAuley lab, 2023)."""
 
     format: Literal["amazon2023"] = "amazon2023"
-    reviews: ConfigPath
-    meta: ConfigPath | None = None
+    reviews: ConfigPath = Field(description="<Category>.jsonl.gz")
+    meta: ConfigPath | None = Field(None, description="meta_<Category>.jsonl.gz (item text); "
+                                                      "None: ids only")
 
 
 class MovieLensSource(SourceConfig):
     """A MovieLens folder: 100K (``u.data``, ``u.item``) or 1M (``ratings.dat``, ``movies.dat``)."""
 
     format: Literal["movielens"] = "movielens"
-    root: ConfigPath
+    root: ConfigPath = Field(description="the unpacked MovieLens folder (ml-100k or ml-1m)")
     min_rating: float | None = Field(None, description="keep ratings >= this; None keeps all")
 
 
 class ColumnMap(StrictModel):
     """Which input columns hold the interaction fields: three different columns."""
 
-    user: str = "user_id"
-    item: str = "item_id"
-    timestamp: str | None = "timestamp"
+    user: str = Field("user_id", description="column of the user id")
+    item: str = Field("item_id", description="column of the item id")
+    timestamp: str | None = Field("timestamp", description="column that orders a user's "
+                                                           "interactions; None: file order")
 
     @model_validator(mode="after")
     def _distinct(self) -> ColumnMap:
@@ -93,20 +97,21 @@ class ColumnMap(StrictModel):
 class ItemColumnMap(StrictModel):
     """Which item-table columns hold the item id and its text fields (None = absent)."""
 
-    item: str = "item_id"
-    title: str | None = "title"
-    brand: str | None = None
-    categories: str | None = None
-    description: str | None = None
-    price: str | None = None
+    item: str = Field("item_id", description="column of the item id")
+    title: str | None = Field("title", description="column of the item's title")
+    brand: str | None = Field(None, description="column of the brand")
+    categories: str | None = Field(None, description="column of the categories")
+    description: str | None = Field(None, description="column of the description")
+    price: str | None = Field(None, description="column of the price")
 
 
 class TableSource(SourceConfig):
     """Any CSV/TSV/Parquet interaction table with a column mapping."""
 
     format: Literal["table"] = "table"
-    interactions: ConfigPath
-    items: ConfigPath | None = None
+    interactions: ConfigPath = Field(description="CSV, TSV or Parquet table of interactions")
+    items: ConfigPath | None = Field(None, description="CSV, TSV or Parquet table of item "
+                                                       "text; None: ids only")
     columns: ColumnMap = ColumnMap()
     item_columns: ItemColumnMap = ItemColumnMap()
     separator: str | None = Field(

@@ -102,9 +102,12 @@ class CL4SRecObjectiveConfig(ObjectiveConfig):
     name: Literal["cl4srec"] = "cl4srec"
     weight: float = Field(0.1, ge=0.0, description="weight of the contrastive loss")
     temperature: float = Field(1.0, gt=0.0, description="InfoNCE temperature (dot product)")
-    crop_ratio: float = Field(0.2, gt=0.0, le=1.0)
-    mask_ratio: float = Field(0.7, ge=0.0, le=1.0)
-    reorder_ratio: float = Field(0.2, ge=0.0, le=1.0)
+    crop_ratio: float = Field(0.2, gt=0.0, le=1.0, description="crop view: share of a "
+                              "sequence kept, a random contiguous run")
+    mask_ratio: float = Field(0.7, ge=0.0, le=1.0, description="mask view: share of items "
+                              "replaced by a mask token")
+    reorder_ratio: float = Field(0.2, ge=0.0, le=1.0, description="reorder view: share of a "
+                                 "sequence shuffled, a random contiguous run")
 
     loss_parts: ClassVar[tuple[str, ...]] = ("rec", "cl4srec")
 
@@ -139,9 +142,10 @@ class TrainConfig(StrictModel):
         SRACLObjectiveConfig(), description="the training objective: sracl (the paper), "
         "next_item (the plain backbone), cl4srec or duorec (a name alone takes its defaults, "
         "e.g. --set train.objective=next_item)")
-    lr: float = Field(1e-3, gt=0.0)
-    weight_decay: float = Field(0.0, ge=0.0)
-    batch_size: int = Field(256, ge=1)
+    lr: float = Field(1e-3, gt=0.0, description="Adam learning rate")
+    weight_decay: float = Field(0.0, ge=0.0, description="Adam weight decay")
+    batch_size: int = Field(256, ge=1, description="training samples per step (with torchrun, "
+                                                   "over all ranks)")
     epochs: int = Field(100, ge=1, description="cap; early stopping usually ends sooner")
     patience: int = Field(10, ge=1, description="epochs without validation gain before stopping")
     early_stopping_metric: str = Field("NDCG@10", description="validation metric to maximise")

@@ -20,12 +20,18 @@ class PromptTemplates(StrictModel):
     (in code or per dataset in YAML) re-runs the prompts and everything after.
     """
 
-    item_system: str = templates.ITEM_SYSTEM
-    item_instruction: str = templates.ITEM_INSTRUCTION
-    user_system: str = templates.USER_SYSTEM
-    user_instruction: str = templates.USER_INSTRUCTION
-    item_prefill: str = templates.ITEM_PREFILL
-    user_prefill: str = templates.USER_PREFILL
+    item_system: str = Field(templates.ITEM_SYSTEM, description="system prompt of an item "
+                             "profile ({domain} is replaced by prompts.domain)")
+    item_instruction: str = Field(templates.ITEM_INSTRUCTION, description="the request after "
+                                  "an item's text and sampled sequences")
+    user_system: str = Field(templates.USER_SYSTEM, description="system prompt of a user "
+                             "profile")
+    user_instruction: str = Field(templates.USER_INSTRUCTION, description="the request after "
+                                  "a user's titles")
+    item_prefill: str = Field(templates.ITEM_PREFILL, description="how an item answer starts, "
+                              "when profiles.prefill is on")
+    user_prefill: str = Field(templates.USER_PREFILL, description="how a user answer starts, "
+                              "when profiles.prefill is on")
 
 
 class PromptsConfig(StrictModel):
@@ -138,7 +144,8 @@ class LLMProfilesConfig(ProfilesConfig):
 
     model: str = Field("embedded:smollm2-135m-instruct",
                        description="'embedded:<name>' or a local path / hub id")
-    temperature: float = Field(0.0, ge=0.0)
+    temperature: float = Field(0.0, ge=0.0, description="sampling temperature of a first "
+                                                        "answer (0: greedy, as the paper)")
     max_tokens_item: int = Field(96, ge=1, description="the embedded default's CPU budget "
                                  "(~5 min for the sample); the paper's 80+50 words need ~200")
     max_tokens_user: int = Field(64, ge=1, description="~45 words on the CPU budget; the "
@@ -163,7 +170,8 @@ class LLMProfilesConfig(ProfilesConfig):
     max_attempts: int = Field(
         3, ge=1, description="tries per prompt; retries of empty or invalid answers sample "
         "at retry_temperature so they can differ from the greedy answer")
-    retry_temperature: float = Field(0.7, ge=0.0)
+    retry_temperature: float = Field(0.7, ge=0.0, description="sampling temperature of "
+                                                              "retries")
     batch_size: int = runtime_field(
         256, "prompts handed to the backend per call; the vllm engine's answers are cached "
         "when its batch returns (what a kill can lose), the openai backend's as they arrive; "
@@ -207,7 +215,8 @@ implementing :class:`~sracl_core.semantic.encoders.TextEncoder`, registered with
 class TransformerEncoderConfig(EmbeddingsConfig):
     """A transformers model, local or embedded, run in this process."""
 
-    model: str = "embedded:all-minilm-l6-v2"
+    model: str = Field("embedded:all-minilm-l6-v2", description="'embedded:<name>' (see "
+                       "`sracl models list`) or a local model folder")
     max_length: int = Field(256, ge=8, description="tokens per text; longer texts are cut")
     batch_size: int = runtime_field(64, "texts encoded at once", ge=1)
     device: Device = runtime_field("auto", "auto (cuda when present, else cpu), cpu, cuda, cuda:N")
@@ -238,7 +247,7 @@ class NeighboursConfig(StrictModel):
         "co-occurrence vectors of the training sequences, profiles the mean of their items' "
         "vectors (the 'collaborative retrieval' ablation; needs no LLM or encoder)")
     collaborative_dim: int = Field(64, ge=2, description="collaborative: co-occurrence SVD size")
-    k: int = Field(10, ge=1)
+    k: int = Field(10, ge=1, description="neighbours retrieved per item and per profile")
     index: Literal["flat", "ivf", "ivfpq", "hnsw"] = Field(
         "flat", description="flat: exact; ivf: clustered, exact within the nprobe clusters "
         "searched; ivfpq: ivf with product-quantised vectors (pq_m bytes each, for 10^7+ "

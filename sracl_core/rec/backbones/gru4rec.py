@@ -34,10 +34,10 @@ class GRU4RecConfig(BackboneConfig):
     """GRU encoder; its last hidden state is projected back to the item-embedding size."""
 
     name: Literal["gru4rec"] = "gru4rec"
-    embedding_size: int = Field(64, ge=1)
-    hidden_size: int = Field(128, ge=1)
-    n_layers: int = Field(1, ge=1)
-    dropout: float = Field(0.3, ge=0.0, lt=1.0)
+    embedding_size: int = Field(64, ge=1, description="item embedding width")
+    hidden_size: int = Field(128, ge=1, description="GRU hidden width")
+    n_layers: int = Field(1, ge=1, description="stacked GRU layers")
+    dropout: float = Field(0.3, ge=0.0, lt=1.0, description="dropout on item embeddings")
 
 
 @BACKBONES.register("gru4rec", GRU4RecConfig)

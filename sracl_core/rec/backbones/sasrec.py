@@ -54,14 +54,15 @@ class SASRecConfig(BackboneConfig):
     """Causal self-attention encoder (post-LayerNorm blocks, learned positions)."""
 
     name: Literal["sasrec"] = "sasrec"
-    n_layers: int = Field(2, ge=1)
-    n_heads: int = Field(2, ge=1)
-    hidden_size: int = Field(64, ge=1)
-    inner_size: int = Field(256, ge=1)
-    hidden_dropout: float = Field(0.5, ge=0.0, lt=1.0)
-    attn_dropout: float = Field(0.5, ge=0.0, lt=1.0)
-    layer_norm_eps: float = 1e-12
-    initializer_range: float = 0.02
+    n_layers: int = Field(2, ge=1, description="attention blocks")
+    n_heads: int = Field(2, ge=1, description="attention heads (must divide hidden_size)")
+    hidden_size: int = Field(64, ge=1, description="item embedding and hidden width")
+    inner_size: int = Field(256, ge=1, description="feed-forward width")
+    hidden_dropout: float = Field(0.5, ge=0.0, lt=1.0, description="dropout on embeddings and "
+                                                                   "block outputs")
+    attn_dropout: float = Field(0.5, ge=0.0, lt=1.0, description="dropout on attention weights")
+    layer_norm_eps: float = Field(1e-12, description="LayerNorm epsilon (RecBole's)")
+    initializer_range: float = Field(0.02, description="std of the normal initialisation")
 
 
 def _bf16_autocast_on_cpu() -> bool:
