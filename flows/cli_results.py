@@ -236,7 +236,7 @@ def print_partial_table(grid: GridConfig, runs: list[RunProgress]) -> None:
         console.print("no finished runs yet: no table", highlight=False)
         return
     summary = summarise(pl.DataFrame(rows, schema=RUN_SCHEMA, orient="row"), grid.baseline,
-                        grid.metrics, grid.reference)
+                        grid.metrics, grid.reference, grid.compare_to)
     console.print(f"\nover the {finished} finished runs of {len(runs)}:", highlight=False)
     minutes = mean_minutes([(run.variant, run.train_seconds) for run in runs
                             if run.state == "finished"])

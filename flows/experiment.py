@@ -224,7 +224,7 @@ def aggregate(config_path: str, grid_path: str, overrides: list[str] | None = No
         timings.append((run.variant, run.seed, figures.train_fingerprint, figures.train_seconds,
                         figures.best_epoch, figures.epochs_run))
     runs = pl.DataFrame(rows, schema=RUN_SCHEMA, orient="row")
-    summary = summarise(runs, grid.baseline, grid.metrics, grid.reference)
+    summary = summarise(runs, grid.baseline, grid.metrics, grid.reference, grid.compare_to)
     times = pl.DataFrame(timings, schema=["variant", "seed", "train_fingerprint",
                                           "train_seconds", "best_epoch", "epochs_run"],
                          orient="row")

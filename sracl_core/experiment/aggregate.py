@@ -19,30 +19,34 @@ RUN_SCHEMA = {"variant": pl.String, "seed": pl.Int64, "metric": pl.String, "valu
 
 
 def summarise(runs: pl.DataFrame, baseline: str, metrics: list[str],
-              reference: dict[str, dict[str, float]] | None = None) -> pl.DataFrame:
-    """``runs``: one row per (variant, seed, metric, value). One row per (variant, metric)."""
-    reference = reference or {}
+              reference: dict[str, dict[str, float]] | None = None,
+              compare_to: dict[str, str] | None = None) -> pl.DataFrame:
+    """``runs``: one row per (variant, seed, metric, value). One row per (variant, metric),
+    its gain and p against ``baseline``, or against ``compare_to[variant]`` where given
+    (GRU4Rec + SRA-CL against GRU4Rec); the row's ``baseline`` column says which."""
+    reference, compare_to = reference or {}, compare_to or {}
     rows = []
     variants = list(dict.fromkeys(runs["variant"].to_list()))
     for variant in variants:
+        against = compare_to.get(variant, baseline)
         for metric in metrics:
             mine = _by_seed(runs, variant, metric)
-            base = _by_seed(runs, baseline, metric)
+            base = _by_seed(runs, against, metric)
             values = list(mine.values())
             mean = sum(values) / len(values) if values else math.nan
             spread = _std(values)
             base_mean = sum(base.values()) / len(base) if base else math.nan
-            gain = (mean / base_mean - 1.0) * 100 if base_mean and variant != baseline \
+            gain = (mean / base_mean - 1.0) * 100 if base_mean and variant != against \
                 else math.nan
             rows.append({"variant": variant, "metric": metric, "seeds": len(values),
-                         "mean": mean, "std": spread, "gain_pct": gain,
-                         "p_value": _paired_p(mine, base) if variant != baseline else math.nan,
+                         "mean": mean, "std": spread, "baseline": against, "gain_pct": gain,
+                         "p_value": _paired_p(mine, base) if variant != against else math.nan,
                          "reference": (published := reference.get(variant, {}).get(
                              metric, math.nan)),
                          "reference_p": _one_sample_p(values, published)})
     return pl.DataFrame(rows, schema={
         "variant": pl.String, "metric": pl.String, "seeds": pl.Int64, "mean": pl.Float64,
-        "std": pl.Float64, "gain_pct": pl.Float64, "p_value": pl.Float64,
+        "std": pl.Float64, "baseline": pl.String, "gain_pct": pl.Float64, "p_value": pl.Float64,
         "reference": pl.Float64, "reference_p": pl.Float64})
 
 
@@ -108,8 +112,10 @@ def markdown_table(summary: pl.DataFrame, metrics: list[str], baseline: str,
             cell = f"{values['mean']:.4f}"
             if values["seeds"] > 1:  # one seed has no spread to show, not a spread of zero
                 cell += f" ± {values['std']:.4f}"
-            if variant != baseline and not math.isnan(values["gain_pct"]):
+            if not math.isnan(values["gain_pct"]):
+                against = values["baseline"]
                 cell += f" ({values['gain_pct']:+.1f}%"
+                cell += f" vs {against}" if against != baseline else ""
                 cell += f", p={values['p_value']:.3f})" if not math.isnan(values["p_value"]) \
                     else ")"
             if not math.isnan(values["reference"]):
@@ -123,7 +129,7 @@ def markdown_table(summary: pl.DataFrame, metrics: list[str], baseline: str,
         lines.append(f"| {variant} | " + " | ".join(cells) + " |")
     seeds = int(summary["seeds"].max()) if summary.height else 0
     lines += ["", f"mean ± sample std over up to {seeds} seeds (no ±: one seed); (gain over "
-                  f"{baseline}, "
+                  f"{baseline} or the variant after 'vs', "
                   "paired t-test p over seeds); [paper: the published number, and the "
                   "one-sample t-test p of the seeds against it]"
                   + ("; training: summed epoch time per run, mean over seeds" if timed else "")]

@@ -9,8 +9,12 @@ A grid file is YAML::
     variants:
       sasrec: [train.objective=next_item]
       sracl-text: [profiles.backend=text]
+      gru4rec: [train.backbone=gru4rec, train.objective=next_item]
+      gru4rec-sracl: [train.backbone=gru4rec]
     reference:                       # optional: published numbers shown beside ours
       sracl-text: {all/HR@10: 0.0924}
+    compare_to:                      # optional: measured against another variant instead
+      gru4rec-sracl: gru4rec
 
 Every variant x seed is one pipeline run with the grid's overrides, then the
 variant's, then ``train.seed=<seed>``. Each is validated before anything runs,
@@ -54,6 +58,9 @@ class GridConfig(StrictModel):
     variants: dict[str, list[str]] = Field(min_length=1, description="name -> overrides")
     reference: dict[str, dict[str, float]] = Field(
         {}, description="published numbers per variant and metric, shown beside ours")
+    compare_to: dict[str, str] = Field(
+        {}, description="variant -> the variant its gain and p are measured against instead "
+                        "of the baseline (a GRU4Rec + SRA-CL row against GRU4Rec)")
 
     @field_validator("seeds")
     @classmethod
@@ -70,6 +77,13 @@ class GridConfig(StrictModel):
         unknown = sorted(set(self.reference) - set(self.variants))
         if unknown:
             raise ValueError(f"reference names unknown variants {unknown}")
+        for variant, against in self.compare_to.items():
+            if variant not in self.variants or against not in self.variants:
+                raise ValueError(f"compare_to {variant}: {against}: both must be variants; "
+                                 f"variants: {', '.join(self.variants)}")
+            if variant == against:
+                raise ValueError(f"compare_to {variant}: compared with itself; expected "
+                                 "another variant")
         for name, numbers in self.reference.items():
             unreported = sorted(set(numbers) - set(self.metrics))
             if unreported:
@@ -135,15 +149,19 @@ def check_grid_metrics(grid: GridConfig, path: str | Path, run: GridRun,
 
 
 def select_variants(grid: GridConfig, names: list[str] | None) -> GridConfig:
-    """The grid cut to the named variants, its baseline always kept (the table's gains
-    need it): part of a grid runs now, e.g. what the machine can compute, the rest later."""
+    """The grid cut to the named variants, its baseline and their compare_to variants always
+    kept (the table's gains need them): part of a grid runs now, e.g. what the machine can
+    compute, the rest later."""
     if not names:
         return grid
     unknown = [name for name in names if name not in grid.variants]
     if unknown:
         raise ConfigError(f"--variant {', '.join(unknown)}: not in grid {grid.name!r}; "
                           f"variants: {', '.join(grid.variants)}")
-    kept = [name for name in grid.variants if name in names or name == grid.baseline]
+    needed = {*names, grid.baseline, *(grid.compare_to[name] for name in names
+                                       if name in grid.compare_to)}
+    kept = [name for name in grid.variants if name in needed]
     return grid.model_copy(update={
         "variants": {name: grid.variants[name] for name in kept},
-        "reference": {name: value for name, value in grid.reference.items() if name in kept}})
+        "reference": {name: value for name, value in grid.reference.items() if name in kept},
+        "compare_to": {name: value for name, value in grid.compare_to.items() if name in kept}})

@@ -75,3 +75,20 @@ def test_markdown_training_column_gives_each_variants_minutes_and_blank_when_unk
 
 def test_mean_minutes_averages_each_variants_runs():
     assert mean_minutes([("a", 60.0), ("b", 600.0), ("a", 180.0)]) == {"a": 2.0, "b": 10.0}
+
+
+def test_compare_to_measures_a_variant_against_another_than_the_baseline():
+    runs = _runs([("sasrec", 1, "m", 0.20), ("sasrec", 2, "m", 0.22),
+                  ("gru", 1, "m", 0.10), ("gru", 2, "m", 0.12),
+                  ("gru-sracl", 1, "m", 0.11), ("gru-sracl", 2, "m", 0.15)])
+    summary = summarise(runs, "sasrec", ["m"], compare_to={"gru-sracl": "gru"})
+    gru, with_sracl = (summary.filter(pl.col("variant") == name).row(0, named=True)
+                       for name in ("gru", "gru-sracl"))
+    assert gru["baseline"] == "sasrec"
+    assert gru["gain_pct"] == pytest.approx((0.11 / 0.21 - 1) * 100)
+    assert with_sracl["baseline"] == "gru"
+    assert with_sracl["gain_pct"] == pytest.approx((0.13 / 0.11 - 1) * 100)
+    assert with_sracl["p_value"] == pytest.approx(1 - 2 * math.atan(2) / math.pi)
+    lines = markdown_table(summary, ["m"], "sasrec").splitlines()
+    assert lines[3].startswith("| gru | 0.1100 ± 0.0141 (-47.6%, p=")
+    assert lines[4] == "| gru-sracl | 0.1300 ± 0.0283 (+18.2% vs gru, p=0.295) |"

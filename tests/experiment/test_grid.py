@@ -45,6 +45,28 @@ def test_bad_grids_name_the_field(tmp_path, text, message):
         load_grid(_write(tmp_path, text))
 
 
+@pytest.mark.parametrize(("compare_to", "message"), [
+    ("{b: z}", r"compare_to b: z: both must be variants; variants: a, b, c"),
+    ("{b: b}", "compare_to b: compared with itself"),
+])
+def test_compare_to_names_variants_of_the_grid(tmp_path, compare_to, message):
+    with pytest.raises(ConfigError, match=message):
+        load_grid(_write(tmp_path, "name: g\nbaseline: a\nseeds: [1]\nvariants: {a: [], "
+                                   f"b: [train.lr=0.01], c: []}}\ncompare_to: {compare_to}\n"))
+
+
+def test_a_variant_selection_keeps_what_its_gains_are_measured_against(tmp_path):
+    grid = load_grid(_write(tmp_path, """
+name: g2
+baseline: a
+seeds: [7]
+variants: {a: [], b: [train.lr=0.01], c: [train.lr=0.1], d: []}
+compare_to: {c: b, d: a}
+"""))
+    cut = select_variants(grid, ["c"])
+    assert list(cut.variants) == ["a", "b", "c"] and cut.compare_to == {"c": "b"}
+
+
 def test_a_variant_selection_keeps_the_baseline_and_its_references(tmp_path):
     grid = load_grid(_write(tmp_path, """
 name: g1
