@@ -226,6 +226,7 @@ def print_partial_table(grid: GridConfig, runs: list[RunProgress]) -> None:
         RUN_SCHEMA,
         markdown_table,
         mean_minutes,
+        per_seed_table,
         summarise,
     )
 
@@ -242,3 +243,6 @@ def print_partial_table(grid: GridConfig, runs: list[RunProgress]) -> None:
                             if run.state == "finished"])
     console.print(markdown_table(summary, grid.metrics, grid.baseline, minutes), markup=False,
                   highlight=False, soft_wrap=True)
+    console.print("\n" + per_seed_table(pl.DataFrame(rows, schema=RUN_SCHEMA, orient="row"),
+                                        grid.metrics), markup=False, highlight=False,
+                  soft_wrap=True)

@@ -43,6 +43,7 @@ from sracl_core.experiment.aggregate import (
     RUN_SCHEMA,
     markdown_table,
     mean_minutes,
+    per_seed_table,
     summarise,
 )
 from sracl_core.experiment.grid import RUNNERS, GridRun, grid_runs, load_grid, select_variants
@@ -232,6 +233,7 @@ def aggregate(config_path: str, grid_path: str, overrides: list[str] | None = No
         pl.col("best_epoch").mean().round(1))
     minutes = mean_minutes([(row[0], row[3]) for row in timings])
     markdown = markdown_table(summary, grid.metrics, grid.baseline, minutes) + "\n\n" + \
+        per_seed_table(runs, grid.metrics) + "\n\n" + \
         "\n".join([f"- {v}: best epoch {e} (mean over seeds)" for v, e in
                    best_epochs.iter_rows()])
     base = load_config(config_path, extra)

@@ -59,6 +59,14 @@ def test_a_grid_runs_every_variant_and_seed_then_reports_them_here_and_elsewhere
                       if line.startswith("| sasrec |"))
     sasrec_minutes = per_run.filter(pl.col("variant") == "sasrec")["train_seconds"].mean() / 60
     assert sasrec_row.endswith(f"| {sasrec_minutes:.0f} |"), "the training-time column"
+    hr10, ndcg10 = (per_run.filter((pl.col("variant") == "sasrec") & (pl.col("seed") == 1))
+                    ["value"][0], runs.filter((pl.col("metric") == "all/NDCG@10")
+                                              & (pl.col("variant") == "sasrec")
+                                              & (pl.col("seed") == 1))["value"][0])
+    summary_md = (folder / "summary.md").read_text()
+    assert "| variant | seed 1 | seed 2 |" in summary_md, "the per-seed table"
+    assert f"| sasrec | {hr10:.4f}".replace(" 0.", " .") + f" / {ndcg10:.4f}".replace(
+        " 0.", " .") in summary_md
 
     config = load_config(config_path, ["tracking.experiment=tiny-grid"])
     client = MlflowClient(tracking_uri(config))
