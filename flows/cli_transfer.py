@@ -79,6 +79,9 @@ def _print(report: TransferReport, destination: Path) -> None:
         console.print(f"[yellow]not computed:[/] {line}", highlight=False, soft_wrap=True)
     for line in report.busy:
         console.print(f"[yellow]skipped:[/] {line}", highlight=False, soft_wrap=True)
+    for line in report.dropped_resume:
+        console.print(f"dropped: the resume state of {line}, finished since", highlight=False,
+                      soft_wrap=True)
     for line in report.damaged:
         console.print(f"[bold red]damaged, not copied:[/] {line}", highlight=False,
                       soft_wrap=True)

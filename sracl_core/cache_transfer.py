@@ -60,6 +60,8 @@ class TransferReport:
     answers: int = 0
     resume_states: list[str] = field(default_factory=list)
     busy: list[str] = field(default_factory=list)
+    dropped_resume: list[str] = field(default_factory=list)
+    """A bundle's resume states of runs whose evaluate artifact it holds now: obsolete."""
 
 
 def artifacts_under(root: Path, stages: Iterable[str]) -> list[ArtifactRef]:
@@ -132,6 +134,13 @@ def _copy_resume_state(source: Path, destination: Path, ref: ArtifactRef,
             shutil.rmtree(target_root, ignore_errors=True)
         report.already_there.append(f"{ref} (finished)")
         return
+    if bundle and _evaluated_in(destination, ref):
+        # the bundle carries the finished run's results: its resume state would only be
+        # imported to be thrown away (and a model trained but not yet evaluated keeps it)
+        if target_root.is_dir():
+            shutil.rmtree(target_root)
+            report.dropped_resume.append(str(ref))
+        return
     if not bundle and target_root.is_dir() and any(target_root.glob(f"{RUN_PREFIX}*")):
         report.already_there.append(f"{ref} (resume state)")
         return
@@ -153,6 +162,16 @@ def _copy_resume_state(source: Path, destination: Path, ref: ArtifactRef,
                 claimed.release()
         report.resume_states.append(str(ref))
         return
+
+
+def _evaluated_in(root: Path, ref: ArtifactRef) -> bool:
+    """Whether ``root`` holds a complete evaluate artifact of the train run ``ref``."""
+    store = ArtifactStore(root, ref.dataset)
+    folder = store.root / ref.dataset / "evaluate"
+    return any(store.is_complete("evaluate", manifest.parent.name)
+               and store.manifest("evaluate", manifest.parent.name).get("inputs", {}).get(
+                   "train") == ref.fingerprint
+               for manifest in folder.glob(f"*/{MANIFEST}"))
 
 
 _SKIP = shutil.ignore_patterns(owned_folders.OWNER_FILE, f"{TEMPORARY_PREFIX}*")

@@ -177,6 +177,28 @@ def test_a_bundle_keeps_the_newest_resume_state_and_drops_it_once_the_run_finish
     assert resume_states_under(bundle) == []
 
 
+def test_a_bundles_resume_state_goes_once_it_holds_the_runs_evaluate_artifact(tmp_path: Path):
+    """The usual export keeps evaluate artifacts and resume state, not train artifacts, so
+    the bundle never holds the finished train run that would make its resume state
+    obsolete; its evaluate artifact does. A run trained but not yet evaluated keeps it."""
+    source, bundle = tmp_path / "a", tmp_path / "bundle"
+    ref, other = ArtifactRef("ds", "train", "fp1"), ArtifactRef("ds", "train", "fp2")
+    _ended_run(source, "fp1", epoch=3)
+    _ended_run(source, "fp2", epoch=5)
+    transfer(source, bundle, [], resume=[ref, other], bundle=True)
+    _artifact(source, "fp1", [1])  # both finished training, only fp1 was evaluated
+    _artifact(source, "fp2", [2])
+    with ArtifactStore(source, "ds").write("evaluate", "ev1", config={},
+                                          inputs={"train": "fp1"}) as writer:
+        writer.write_table("t", pl.DataFrame({"a": [1]}))
+    evaluated = ArtifactRef("ds", "evaluate", "ev1")
+    report = transfer(source, bundle, [evaluated], resume=[ref, other], bundle=True)
+    assert report.dropped_resume == [str(ref)] and report.resume_states == [str(other)]
+    assert resume_states_under(bundle) == [other]
+    again = transfer(source, bundle, [], resume=[ref], bundle=True)
+    assert again.dropped_resume == [] and again.resume_states == []
+
+
 def test_a_running_trains_resume_state_is_left_alone(tmp_path: Path):
     source, destination = tmp_path / "a", tmp_path / "c"
     locks = ArtifactStore(source, "ds").locks_dir("train") / CHECKPOINTS
