@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 from sracl_core.config_base import fingerprint_payload
@@ -22,7 +24,13 @@ def rows(reference: str, section: str) -> dict[str, tuple[str, str]]:
 
 
 def test_the_reference_in_docs_is_the_generated_one() -> None:
-    assert DOC.read_text(encoding="utf-8") == config_reference(), (
+    """Generated in a fresh interpreter: tests in this one register variants of their own
+    (a scripted LLM backend, a toy backbone), which the reference would list."""
+    generated = subprocess.run(
+        [sys.executable, "-c", "from sracl_core.config_reference import config_reference; "
+                               "print(config_reference(), end='')"],
+        capture_output=True, text=True, check=True).stdout
+    assert DOC.read_text(encoding="utf-8") == generated, (
         "docs/configuration.md is stale: run `sracl config reference -o docs/configuration.md`")
 
 
