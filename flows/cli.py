@@ -142,7 +142,7 @@ def experiment(
         help="with --runner ray: the cluster to join ('auto', 'ray://head:10001'); "
         "default: a local Ray started here")] = None,
     variant: Annotated[list[str] | None, typer.Option(
-        help="only this variant (repeatable; the baseline always runs)")] = None,
+        help="only this variant (repeatable; the baseline and compare_to targets run)")] = None,
     keep_going: Annotated[bool, typer.Option(
         "--keep-going", help="a failed run does not stop the others: every other run goes "
         "on, and the command then fails naming the failed ones")] = False,

@@ -29,6 +29,7 @@ def config_reference_command(
     if output is None:
         typer.echo(text, nl=False)
         return
+    output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(text, encoding="utf-8")
     typer.echo(f"wrote {output}")
 

@@ -154,7 +154,7 @@ def inspect_grid(
     config: ConfigOption = DEFAULT_CONFIG,
     overrides: OverrideOption = None,
     variant: Annotated[list[str] | None, typer.Option(
-        help="only this variant (repeatable; the baseline is always shown)")] = None,
+        help="only this variant (repeatable; the baseline and compare_to targets too)")] = None,
     table: Annotated[bool, typer.Option(
         "--table", help="also the comparison table over the runs finished so far")] = False,
 ) -> None:
@@ -236,13 +236,12 @@ def print_partial_table(grid: GridConfig, runs: list[RunProgress]) -> None:
     if not rows:
         console.print("no finished runs yet: no table", highlight=False)
         return
-    summary = summarise(pl.DataFrame(rows, schema=RUN_SCHEMA, orient="row"), grid.baseline,
-                        grid.metrics, grid.reference, grid.compare_to)
+    metrics = pl.DataFrame(rows, schema=RUN_SCHEMA, orient="row")
+    summary = summarise(metrics, grid.baseline, grid.metrics, grid.reference, grid.compare_to)
     console.print(f"\nover the {finished} finished runs of {len(runs)}:", highlight=False)
     minutes = mean_minutes([(run.variant, run.train_seconds) for run in runs
                             if run.state == "finished"])
     console.print(markdown_table(summary, grid.metrics, grid.baseline, minutes), markup=False,
                   highlight=False, soft_wrap=True)
-    console.print("\n" + per_seed_table(pl.DataFrame(rows, schema=RUN_SCHEMA, orient="row"),
-                                        grid.metrics), markup=False, highlight=False,
+    console.print("\n" + per_seed_table(metrics, grid.metrics), markup=False, highlight=False,
                   soft_wrap=True)

@@ -15,11 +15,14 @@ Nothing at the destination is overwritten or lost:
 - a half-trained run's resume state is copied only from a run that has ended (its lock
   is free, or it sits in a bundle, where no one writes), and lands as an ended run's
   folder, which the next run of that fingerprint adopts and resumes from. A destination
-  that has resume state or the finished artifact for that fingerprint keeps its own.
+  that has resume state or the finished artifact for that fingerprint keeps its own;
+  a bundle drops a run's resume state once it holds a sound evaluate artifact of that
+  run (the results it was kept for).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import shutil
@@ -112,8 +115,10 @@ def transfer(source: Path, destination: Path, artifacts: Iterable[ArtifactRef], 
         (report.copied if copied else report.already_there).append(str(ref))
     if answers and (source / ANSWERS).is_dir():
         report.answers = ResponseCache(destination / ANSWERS).merge_from(source / ANSWERS)
+    evaluated = _evaluated_trains(destination) if bundle else set()
     for ref in resume:
-        _copy_resume_state(source, destination, ref, report, bundle=bundle)
+        _copy_resume_state(source, destination, ref, report, bundle=bundle,
+                           evaluated=evaluated)
     return report
 
 
@@ -124,7 +129,8 @@ def _checkpoints(root: Path, ref: ArtifactRef) -> tuple[Path, Path]:
 
 
 def _copy_resume_state(source: Path, destination: Path, ref: ArtifactRef,
-                       report: TransferReport, *, bundle: bool) -> None:
+                       report: TransferReport, *, bundle: bool,
+                       evaluated: set[tuple[str, str]]) -> None:
     """The furthest ended run's folder of ``ref`` (the newest written), unless the
     destination has the finished artifact or (a cache, not a bundle) resume state of its
     own; a run still going is reported as busy and left alone."""
@@ -134,7 +140,7 @@ def _copy_resume_state(source: Path, destination: Path, ref: ArtifactRef,
             shutil.rmtree(target_root, ignore_errors=True)
         report.already_there.append(f"{ref} (finished)")
         return
-    if bundle and _evaluated_in(destination, ref):
+    if bundle and (ref.dataset, ref.fingerprint) in evaluated:
         # the bundle carries the finished run's results: its resume state would only be
         # imported to be thrown away (and a model trained but not yet evaluated keeps it)
         if target_root.is_dir():
@@ -164,14 +170,22 @@ def _copy_resume_state(source: Path, destination: Path, ref: ArtifactRef,
         return
 
 
-def _evaluated_in(root: Path, ref: ArtifactRef) -> bool:
-    """Whether ``root`` holds a complete evaluate artifact of the train run ``ref``."""
-    store = ArtifactStore(root, ref.dataset)
-    folder = store.root / ref.dataset / "evaluate"
-    return any(store.is_complete("evaluate", manifest.parent.name)
-               and store.manifest("evaluate", manifest.parent.name).get("inputs", {}).get(
-                   "train") == ref.fingerprint
-               for manifest in folder.glob(f"*/{MANIFEST}"))
+def _evaluated_trains(root: Path) -> set[tuple[str, str]]:
+    """(dataset, train fingerprint) of every sound evaluate artifact under ``root``; a
+    damaged or unreadable one counts for nothing, so it never costs a run its resume state."""
+    if not Path(root).is_dir():
+        return set()
+    trains = set()
+    for folder in cache_artifacts(root, ["evaluate"]):
+        if not check_folder(folder).usable:
+            continue
+        try:
+            inputs = json.loads((folder / MANIFEST).read_text()).get("inputs")
+        except (OSError, ValueError, AttributeError):
+            continue
+        if isinstance(inputs, dict) and isinstance(inputs.get("train"), str):
+            trains.add((folder.parents[1].name, inputs["train"]))
+    return trains
 
 
 _SKIP = shutil.ignore_patterns(owned_folders.OWNER_FILE, f"{TEMPORARY_PREFIX}*")

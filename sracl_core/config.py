@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 import yaml
 from pydantic import Field, ValidationError, field_validator
 
-from sracl_core.config_base import ConfigPath, StrictModel
+from sracl_core.config_base import ConfigPath, StrictModel, runtime_field
 from sracl_core.data.config import DataConfig
 from sracl_core.errors import ConfigError
 from sracl_core.rec.config import EvaluateConfig, TrainConfig
@@ -38,22 +38,21 @@ class TrackingConfig(StrictModel):
     artifact folder beside the cache. No stage reads this section, so it never enters a
     fingerprint: pointing the pipeline at another tracking server re-runs nothing."""
 
-    enabled: bool = Field(True, description="log each pipeline run to MLflow")
-    uri: str | None = Field(
-        None, description="MLflow tracking URI; None = $MLFLOW_TRACKING_URI if set, else "
-                          "sqlite:///<cache_root>/mlflow.db")
-    artifact_location: str | None = Field(
-        None, description="artifact root of a new experiment; None = <cache_root>/mlartifacts "
-                          "for a SQLite store, the server's choice otherwise")
-    experiment: str = Field("sracl", description="MLflow experiment of `sracl run` (a grid "
-                                                 "logs to one named after it)")
-    registered_model: str | None = Field(
-        None, description="model registry name; None = sracl-<dataset>")
-    log_model: bool = Field(True, description="log the best model as a pyfunc and register it")
-    sample_rows: int = Field(20, ge=1, description="rows of profiles and neighbour examples "
-                                                   "logged as tables")
-    top_k: int = Field(20, ge=1, description="length of the lists the logged model returns")
-
+    enabled: bool = runtime_field(True, "log each pipeline run to MLflow")
+    uri: str | None = runtime_field(
+        None, "MLflow tracking URI; None = $MLFLOW_TRACKING_URI if set, else "
+              "sqlite:///<cache_root>/mlflow.db")
+    artifact_location: str | None = runtime_field(
+        None, "artifact root of a new experiment; None = <cache_root>/mlartifacts for a SQLite "
+              "store, the server's choice otherwise")
+    experiment: str = runtime_field("sracl", "MLflow experiment of `sracl run` (a grid logs "
+                                             "to one named after it)")
+    registered_model: str | None = runtime_field(
+        None, "model registry name; None = sracl-<dataset>")
+    log_model: bool = runtime_field(True, "log the best model as a pyfunc and register it")
+    sample_rows: int = runtime_field(20, "rows of profiles and neighbour examples logged as "
+                                         "tables", ge=1)
+    top_k: int = runtime_field(20, "length of the lists the logged model returns", ge=1)
 
 class PipelineConfig(StrictModel):
     """Everything one pipeline run needs; each stage reads its own section."""

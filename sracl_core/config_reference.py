@@ -10,6 +10,7 @@ backend, a reader) gets its own table without anything else to write.
 from __future__ import annotations
 
 import json
+import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,12 +26,23 @@ from sracl_core.registry import registry_of
 LONG_DEFAULT = 48
 """Defaults longer than this (the prompt templates) are summarised, not printed."""
 
+_BOUNDS = (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<"))
+_LENGTHS = (("min_length", ">="), ("max_length", "<="))
+
+INTRODUCTION = (
+    "Generated from the config models by `sracl config reference`; do not edit by hand. "
+    "Every key can be set in a config file or with `--set key=value` (values are YAML). "
+    "Keys marked *runtime* tune how a stage runs, not what it produces: they are left out "
+    "of the stage fingerprints, so changing them recomputes nothing. A *choice* is named "
+    "by one key (`--set train.backbone=gru4rec` sets `train.backbone.name`) and then takes "
+    "that variant's own keys. A key whose meaning starts with a variant's name (`ivf:`, "
+    "`collaborative:`) only matters, and only enters a fingerprint, with that variant.")
+
 
 @dataclass
 class _Section:
     """One table of the reference: a section, or one variant of a choice."""
 
-    key: str
     title: str
     doc: str
     rows: list[tuple[str, str, str]] = field(default_factory=list)
@@ -40,17 +52,10 @@ def config_reference() -> str:
     """The reference as Markdown: one table per section and per variant of each choice."""
     from sracl_core.config import PipelineConfig
 
-    sections: list[_Section] = []
-    top = _Section("", "top level", _first_paragraph(PipelineConfig.__doc__))
-    sections.append(top)
-    _collect(PipelineConfig, "", top, sections)
-    lines = ["# Configuration reference", "",
-             "Generated from the config models by `sracl config reference`; do not edit by "
-             "hand. Every key can be set in a config file or with `--set key=value` (values "
-             "are YAML). Keys marked *runtime* tune how a stage runs, not what it produces: "
-             "they are left out of the stage fingerprints, so changing them recomputes "
-             "nothing. A *choice* takes a variant's name (`--set train.backbone=gru4rec`) "
-             "and then that variant's own keys.", ""]
+    top = _Section("top level", _first_paragraph(PipelineConfig.__doc__))
+    sections = [top]
+    _collect(PipelineConfig, None, "", top, sections)
+    lines = ["# Configuration reference", "", INTRODUCTION, ""]
     for section in sections:
         lines += [f"## {section.title}", ""]
         if section.doc:
@@ -64,50 +69,67 @@ def config_reference() -> str:
     return "\n".join(lines)
 
 
-def _collect(model: type[BaseModel], prefix: str, section: _Section,
-             sections: list[_Section], runtime: bool = False, skip: str = "") -> None:
-    """``runtime``: the group is a runtime field, so every key under it is one too;
-    ``skip``: the key that names a variant, shown as the choice rather than as a key."""
+def _collect(model: type[BaseModel], defaults: BaseModel | None, prefix: str,
+             section: _Section, sections: list[_Section], runtime: bool = False,
+             skip: str = "") -> None:
+    """The keys of ``model``, with ``defaults`` (the parent's default instance of it, whose
+    values may differ from the class's); ``runtime``: the group is a runtime field, so every
+    key under it is one too; ``skip``: the key that names a variant (shown on the choice)."""
     for name, info in model.model_fields.items():
         if name == skip:
             continue
         key = f"{prefix}{name}"
         inner_runtime = runtime or is_runtime_field(info)
+        default = _default_value(info, defaults, name)
         registry = registry_of(info)
         if registry is not None:
-            names = registry.names()
-            default = registry.default or _default_name(info, registry.key)
-            section.rows.append((key, _code(default) if default else "required",
-                                 _cell(f"*choice*: one of {', '.join(names)}. "
-                                       f"{info.description or ''}")))
-            for variant in names:
+            chosen = getattr(default, registry.key, None) if isinstance(default, BaseModel) \
+                else None
+            section.rows.append((key, _code(chosen) if chosen else "required", _cell(
+                f"*choice*, named by `{key}.{registry.key}`: one of "
+                f"{', '.join(registry.names())}. {info.description or ''}")))
+            for variant in registry.names():
                 config = registry.config(variant)
-                child = _Section(key, f"{key}: {variant}", _first_paragraph(config.__doc__))
+                child = _Section(f"{key}: {variant}", _first_paragraph(config.__doc__))
                 sections.append(child)
-                _collect(config, key + ".", child, sections, inner_runtime, skip=registry.key)
+                _collect(config, default if chosen == variant else None, key + ".", child,
+                         sections, inner_runtime, skip=registry.key)
             continue
-        annotation = info.annotation
-        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        group = _group(info.annotation)
+        if group is not None:
+            inner = default if isinstance(default, BaseModel) else None
             if prefix:  # a nested group (prompts.templates): its keys join this table
-                _collect(annotation, key + ".", section, sections, inner_runtime)
+                _collect(group, inner, key + ".", section, sections, inner_runtime)
             else:
-                child = _Section(key, key, _first_paragraph(annotation.__doc__))
+                child = _Section(key, _first_paragraph(group.__doc__))
                 sections.append(child)
-                _collect(annotation, key + ".", child, sections, inner_runtime)
+                _collect(group, inner, key + ".", child, sections, inner_runtime)
             continue
-        section.rows.append((key, _default(info), _meaning(info, inner_runtime)))
+        section.rows.append((key, _default_cell(info, default),
+                             _meaning(info, inner_runtime)))
 
 
-def _default_name(info: FieldInfo, key: str) -> str | None:
-    value = info.get_default(call_default_factory=True)
-    return getattr(value, key, None) if isinstance(value, BaseModel) else None
-
-
-def _default(info: FieldInfo) -> str:
+def _default_value(info: FieldInfo, defaults: BaseModel | None, name: str) -> Any:
+    if defaults is not None:
+        return getattr(defaults, name)
     if info.is_required():
-        return "required"
-    value = info.get_default(call_default_factory=True)
-    if value is PydanticUndefined:
+        return PydanticUndefined
+    return info.get_default(call_default_factory=True)
+
+
+def _group(annotation: Any) -> type[BaseModel] | None:
+    """The section model a field holds (also when it may be None), else None."""
+    candidates = [annotation, *(typing.get_args(annotation)
+                                if isinstance(annotation, types.UnionType)
+                                or typing.get_origin(annotation) is typing.Union else ())]
+    for candidate in candidates:
+        if isinstance(candidate, type) and issubclass(candidate, BaseModel):
+            return candidate
+    return None
+
+
+def _default_cell(info: FieldInfo, value: Any) -> str:
+    if value is PydanticUndefined or (info.is_required() and value is None):
         return "required"
     if isinstance(value, Path):
         value = str(value)
@@ -124,20 +146,25 @@ def _meaning(info: FieldInfo, runtime: bool) -> str:
     choices = _literal_choices(info.annotation)
     if choices:
         parts.append(f"One of {', '.join(choices)}.")
-    bounds = [f"{symbol} {getattr(rule, attr)}" for rule in info.metadata
-              for attr, symbol in (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<"))
-              if getattr(rule, attr, None) is not None]
-    if bounds:
-        parts.append(f"Must be {' and '.join(bounds)}.")
+    for bounds, phrase in ((_BOUNDS, "Must be"), (_LENGTHS, "Length")):
+        found = [f"{symbol} {getattr(rule, attr)}" for rule in info.metadata
+                 for attr, symbol in bounds if getattr(rule, attr, None) is not None]
+        if found:
+            parts.append(f"{phrase} {' and '.join(found)}.")
     if info.description:
         parts.append(info.description)
     return _cell(" ".join(parts))
 
 
 def _literal_choices(annotation: Any) -> list[str]:
+    """The values of a Literal, also inside ``Literal[...] | None``."""
     if typing.get_origin(annotation) is typing.Literal:
-        return [json.dumps(value) if not isinstance(value, str) else value
+        return [value if isinstance(value, str) else json.dumps(value)
                 for value in typing.get_args(annotation)]
+    if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is typing.Union:
+        args = typing.get_args(annotation)
+        choices = [choice for arg in args for choice in _literal_choices(arg)]
+        return [*choices, "null"] if choices and type(None) in args else choices
     return []
 
 
@@ -146,7 +173,10 @@ def _first_paragraph(doc: str | None) -> str:
 
 
 def _code(text: str) -> str:
-    return f"`{text}`"
+    """A Markdown code span that survives backticks and table pipes in ``text``."""
+    fence = "``" if "`" in text else "`"
+    return _cell(f"{fence}{' ' if fence == '``' else ''}{text}"
+                 f"{' ' if fence == '``' else ''}{fence}")
 
 
 def _cell(text: str) -> str:

@@ -3,6 +3,7 @@ key, resume state handed over only from ended runs, and nothing at the destinati
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -197,6 +198,28 @@ def test_a_bundles_resume_state_goes_once_it_holds_the_runs_evaluate_artifact(tm
     assert resume_states_under(bundle) == [other]
     again = transfer(source, bundle, [], resume=[ref], bundle=True)
     assert again.dropped_resume == [] and again.resume_states == []
+
+
+@pytest.mark.parametrize("damage", ["checksum", "temporary", "no-inputs"])
+def test_an_unsound_evaluate_artifact_costs_no_run_its_resume_state(tmp_path: Path,
+                                                                    damage: str):
+    source, bundle = tmp_path / "a", tmp_path / "bundle"
+    ref = ArtifactRef("ds", "train", "fp1")
+    _ended_run(source, "fp1", epoch=3)
+    transfer(source, bundle, [], resume=[ref], bundle=True)
+    with ArtifactStore(bundle, "ds").write("evaluate", "ev1", config={},
+                                          inputs={"train": "fp1"}) as writer:
+        writer.write_table("t", pl.DataFrame({"a": [1]}))
+    folder = ArtifactStore(bundle, "ds").path("evaluate", "ev1")
+    if damage == "checksum":
+        (folder / "t.parquet").write_bytes(b"not the table")
+    elif damage == "temporary":  # what a killed export leaves: a hidden folder
+        folder.rename(folder.parent / ".tmp-ev1-1-abc")
+    else:
+        manifest = json.loads((folder / MANIFEST).read_text())
+        (folder / MANIFEST).write_text(json.dumps({**manifest, "inputs": None}))
+    report = transfer(source, bundle, [], resume=[ref], bundle=True)
+    assert report.dropped_resume == [] and resume_states_under(bundle) == [ref]
 
 
 def test_a_running_trains_resume_state_is_left_alone(tmp_path: Path):

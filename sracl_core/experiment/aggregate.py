@@ -147,8 +147,8 @@ def per_seed_table(runs: pl.DataFrame, metrics: list[str]) -> str:
         cells = []
         for seed in seeds:
             values = [_by_seed(runs, variant, metric).get(seed) for metric in metrics]
-            cells.append(" / ".join(f"{value:.4f}".removeprefix("0") for value in values
-                                    if value is not None) if None not in values else "")
+            cells.append("" if all(value is None for value in values) else " / ".join(
+                "–" if value is None else f"{value:.4f}".removeprefix("0") for value in values))
         lines.append(f"| {variant} | " + " | ".join(cells) + " |")
     lines += ["", "per seed: " + " / ".join(metrics)]
     return "\n".join(lines)

@@ -164,4 +164,8 @@ def select_variants(grid: GridConfig, names: list[str] | None) -> GridConfig:
     return grid.model_copy(update={
         "variants": {name: grid.variants[name] for name in kept},
         "reference": {name: value for name, value in grid.reference.items() if name in kept},
-        "compare_to": {name: value for name, value in grid.compare_to.items() if name in kept}})
+        # a target kept only as another's target keeps no comparison of its own whose other
+        # end is gone (compare_to {c: b, b: d} with --variant c: b is compared with the
+        # baseline, as any variant without an entry)
+        "compare_to": {name: value for name, value in grid.compare_to.items()
+                       if name in kept and value in kept}})

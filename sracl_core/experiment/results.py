@@ -91,13 +91,19 @@ def write_results(folder: Path, runs: pl.DataFrame, summary: pl.DataFrame,
     return paths
 
 
+def _definition(record: dict) -> dict:
+    """What defines a grid's results: its keys but the file it was read from, and but empty
+    ones, so a record from before a key existed (``compare_to``) reads as it does now."""
+    return {key: value for key, value in record.items()
+            if key != "file" and value not in ({}, [], None)}
+
+
 def _note_a_different_definition(record: Path, grid: dict) -> None:
     try:
         before = json.loads(record.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return
-    if isinstance(before, dict) and {k: v for k, v in before.items() if k != "file"} != {
-            k: v for k, v in grid.items() if k != "file"}:
+    if isinstance(before, dict) and _definition(before) != _definition(grid):
         log.warning("%s: these results were from another definition of grid %r (%s); "
                     "replacing them with those of %s", record.parent, grid.get("name"),
                     before.get("file", "file unknown"), grid.get("file"))

@@ -18,21 +18,23 @@ class PromptTemplates(StrictModel):
     Defaults live in :mod:`sracl_core.semantic.templates`; being config fields,
     the texts are part of the prompts stage fingerprint, so editing a template
     (in code or per dataset in YAML) re-runs the prompts and everything after.
+    Placeholders are Python format fields: a literal brace is written twice.
     """
 
     item_system: str = Field(templates.ITEM_SYSTEM, description="system prompt of an item "
-                             "profile ({domain} is replaced by prompts.domain)")
-    item_instruction: str = Field(templates.ITEM_INSTRUCTION, description="the request after "
-                                  "an item's text and sampled sequences")
+                             "profile; placeholder {domain}")
+    item_instruction: str = Field(templates.ITEM_INSTRUCTION, description="an item's request; "
+                                  "placeholders {item_text}, {sequences}, {domain} (without "
+                                  "them the LLM never sees the item)")
     user_system: str = Field(templates.USER_SYSTEM, description="system prompt of a user "
-                             "profile")
-    user_instruction: str = Field(templates.USER_INSTRUCTION, description="the request after "
-                                  "a user's titles")
-    item_prefill: str = Field(templates.ITEM_PREFILL, description="how an item answer starts, "
-                              "when profiles.prefill is on")
-    user_prefill: str = Field(templates.USER_PREFILL, description="how a user answer starts, "
-                              "when profiles.prefill is on")
-
+                             "profile; placeholder {domain}")
+    user_instruction: str = Field(templates.USER_INSTRUCTION, description="a user's request; "
+                                  "placeholders {titles}, {domain}")
+    item_prefill: str = Field(templates.ITEM_PREFILL, description="how an item answer starts "
+                              "when profiles.prefill is on and the JSON is not schema-"
+                              "constrained; empty: no prefill")
+    user_prefill: str = Field(templates.USER_PREFILL, description="how a user answer starts "
+                              "when profiles.prefill is on; empty: no prefill")
 
 class PromptsConfig(StrictModel):
     """What the LLM is asked; built from training data only."""

@@ -103,9 +103,9 @@ def test_compare_to_measures_a_variant_against_another_than_the_baseline():
 def test_per_seed_table_gives_each_runs_metrics_in_order_and_blanks_for_missing_runs():
     runs = _runs([("base", 1, "a", 0.0834), ("base", 1, "b", 0.0416),
                   ("base", 2, "a", 0.0842), ("base", 2, "b", 0.0429),
-                  ("new", 2, "b", 0.0465), ("new", 2, "a", 0.0923)])
+                  ("new", 2, "b", 0.0465), ("new", 2, "a", 0.0923), ("new", 3, "b", 0.05)])
     lines = per_seed_table(runs, ["a", "b"]).splitlines()
-    assert lines[0] == "| variant | seed 1 | seed 2 |"
-    assert lines[2] == "| base | .0834 / .0416 | .0842 / .0429 |"
-    assert lines[3] == "| new |  | .0923 / .0465 |"
+    assert lines[0] == "| variant | seed 1 | seed 2 | seed 3 |"
+    assert lines[2] == "| base | .0834 / .0416 | .0842 / .0429 |  |"
+    assert lines[3] == "| new |  | .0923 / .0465 | – / .0500 |"
     assert lines[-1] == "per seed: a / b"

@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 
 from sracl_core.errors import ConfigError
-from sracl_core.experiment.grid import grid_runs, load_grid, select_variants
+from sracl_core.experiment.grid import GridConfig, grid_runs, load_grid, select_variants
 
 
 def _write(tmp_path: Path, text: str) -> Path:
@@ -65,6 +65,10 @@ compare_to: {c: b, d: a}
 """))
     cut = select_variants(grid, ["c"])
     assert list(cut.variants) == ["a", "b", "c"] and cut.compare_to == {"c": "b"}
+    chained = grid.model_copy(update={"compare_to": {"c": "b", "b": "d"}})
+    cut = select_variants(chained, ["c"])
+    assert list(cut.variants) == ["a", "b", "c"] and cut.compare_to == {"c": "b"}
+    assert GridConfig.model_validate(cut.model_dump()) == cut
 
 
 def test_a_variant_selection_keeps_the_baseline_and_its_references(tmp_path):

@@ -73,6 +73,9 @@ def test_the_tables_say_which_grid_definition_made_them(tmp_path: Path, caplog) 
     assert json.loads(paths["grid"].read_text()) == first
     with caplog.at_level(logging.WARNING, logger="sracl_core.experiment.results"):
         write_results(tmp_path / "g", runs, summary, "t", grid={**first, "file": "/copy/g.yaml"})
+        # a key added to grid files since (empty: it says nothing) is no news either
+        write_results(tmp_path / "g", runs, summary, "t",
+                      grid={**first, "file": "/copy/g.yaml", "compare_to": {}})
         assert not caplog.records
         second = {**first, "file": "/y/other.yaml", "variants": {"a": [], "b": ["x=1"]}}
         write_results(tmp_path / "g", runs, summary, "t", grid=second)
