@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from sracl_core.atomic import file_digest
+from sracl_core.errors import ArtifactCorrupt
 
 MANIFEST = "manifest.json"
 CHECKSUM = "blake2b"
@@ -158,3 +159,17 @@ def cache_artifacts(root: Path, stages: Iterable[str]) -> Iterator[Path]:
             if stage_dir.is_dir():
                 yield from sorted(path for path in stage_dir.iterdir()
                                   if not path.name.startswith(".") and (path / MANIFEST).exists())
+
+
+def recompute_hint(folder: Path) -> str:
+    """What to do when a read finds damage the manifest check did not (a manifest from
+    before checksums): `sracl run` trusts such an artifact, so it must go first."""
+    return (f"the cached artifact {folder} is damaged: move it aside (or delete it) and "
+            "`sracl run` computes it again; `sracl verify` checks the whole cache")
+
+
+def unreadable_parquet(path: Path, error: Exception) -> ArtifactCorrupt:
+    """The error for a table file its reader cannot read (polars whole, pyarrow in batches),
+    naming the file, the reader's first line and what to do."""
+    reason = str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
+    return ArtifactCorrupt(f"{path}: unreadable Parquet ({reason}); {recompute_hint(path.parent)}")

@@ -40,6 +40,8 @@ from sracl_core.artifact_integrity import (
     file_records,
     identity_problem,
     move_aside,
+    recompute_hint,
+    unreadable_parquet,
 )
 from sracl_core.atomic import json_digest
 from sracl_core.errors import ArtifactCorrupt, StageInputMissing
@@ -161,9 +163,7 @@ class ArtifactStore:
         try:
             return pl.read_parquet(path)
         except (pl.exceptions.PolarsError, OSError) as error:
-            reason = str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
-            raise ArtifactCorrupt(f"{path}: unreadable Parquet ({reason}); "
-                                  f"{recompute_hint(path.parent)}") from None
+            raise unreadable_parquet(path, error) from None
 
     def scan_table(self, stage: str, fingerprint: str, name: str) -> pl.LazyFrame:
         return pl.scan_parquet(self.table_path(stage, fingerprint, name))
@@ -250,13 +250,6 @@ class ArtifactStore:
                 f"stage {stage!r} has no complete artifact {fingerprint} under "
                 f"{self.path(stage, fingerprint).parent}; run it first (sracl run --stage {stage})"
             )
-
-
-def recompute_hint(folder: Path) -> str:
-    """What to do when a read finds damage the manifest check did not (a manifest from
-    before checksums): `sracl run` trusts such an artifact, so it must go first."""
-    return (f"the cached artifact {folder} is damaged: move it aside (or delete it) and "
-            "`sracl run` computes it again; `sracl verify` checks the whole cache")
 
 
 def _temporary_name(fingerprint: str) -> str:

@@ -17,7 +17,8 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from sracl_core.artifacts import ArtifactStore, recompute_hint
+from sracl_core.artifact_integrity import unreadable_parquet
+from sracl_core.artifacts import ArtifactStore
 from sracl_core.errors import ArtifactCorrupt, SraclError
 from sracl_core.stages.tables import UndeclaredOutput
 
@@ -70,9 +71,7 @@ class StageOutputs:
             yield from pq.ParquetFile(path).iter_batches(batch_size=rows_per_batch,
                                                          columns=columns)
         except (pa.ArrowException, OSError) as error:
-            reason = str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
-            raise ArtifactCorrupt(f"{path}: unreadable Parquet ({reason}); "
-                                  f"{recompute_hint(path.parent)}") from None
+            raise unreadable_parquet(path, error) from None
 
     def table_if_written(self, stage: str, name: str) -> pl.DataFrame | None:
         """The table, or None when the stage has no artifact or did not write it."""

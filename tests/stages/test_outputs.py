@@ -8,7 +8,7 @@ import polars as pl
 import pytest
 
 from sracl_core.artifacts import ArtifactStore
-from sracl_core.errors import SraclError
+from sracl_core.errors import ArtifactCorrupt, SraclError
 from sracl_core.stages.outputs import StageOutputs
 from sracl_core.stages.tables import UndeclaredOutput
 
@@ -41,3 +41,16 @@ def test_a_table_the_stage_does_not_declare_is_a_programming_error(outputs) -> N
     with pytest.raises(UndeclaredOutput, match=r"ingest declares no table 'user' \(it writes: "
                                                r"items, users\)"):
         outputs.table("ingest", "user")
+
+
+def test_a_table_read_in_batches_comes_whole_and_an_unreadable_one_is_named(
+        outputs: StageOutputs) -> None:
+    batches = list(outputs.table_batches("ingest", "users", ["user"], rows_per_batch=1))
+    assert [batch.column("user").to_pylist() for batch in batches] == [[1], [2]]
+    path = outputs.path("ingest") / "users.parquet"
+    path.write_bytes(b"not parquet")
+    for read in (lambda: outputs.table("ingest", "users"),
+                 lambda: list(outputs.table_batches("ingest", "users", ["user"]))):
+        with pytest.raises(ArtifactCorrupt, match=rf"^{path}: unreadable Parquet \(.+\); the "
+                                                  "cached artifact .* is damaged"):
+            read()
