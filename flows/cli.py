@@ -29,8 +29,10 @@ from flows.cli_common import (
 from flows.cli_config import config_app
 from flows.cli_results import inspect_app, load_for_reading, recommend
 from flows.cli_transfer import cache_app
+from flows.summary import print_summary
 from sracl_core.config import load_config
 from sracl_core.errors import ConfigError, SraclError
+from sracl_core.last_run import record
 from sracl_core.preflight import check_config, check_devices, check_ingested
 from sracl_core.stages.graph import STAGE_ORDER, check_selection, plan
 
@@ -118,11 +120,9 @@ def run(
                              stage=stage, downstream=downstream, until=until, force=force,
                              computed_before=computed_before)
 
+    record(config, list(overrides or []), finished=False)
     result = orchestrated(resolved, f"sracl {resolved.dataset}", verbose, start, ingest_first)
-    from flows.summary import print_summary
-    from sracl_core.last_run import record
-
-    record(config, list(overrides or []))
+    record(config, list(overrides or []), finished=True)
     print_summary(console, result)
 
 

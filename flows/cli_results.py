@@ -36,12 +36,15 @@ def load_for_reading(config: Path, overrides: list[str] | None) -> PipelineConfi
     """The config of the artifacts to read: without --set, the last `sracl run` of this file's
     overrides, so its results are reachable without repeating them."""
     if not overrides:
-        from sracl_core.last_run import last_overrides
+        from sracl_core.last_run import last_run
 
-        overrides = last_overrides(config) or []
-        if overrides:
-            console.print(f"(the last `sracl run` of {config}: --set " + " --set ".join(overrides)
-                          + ")", highlight=False, soft_wrap=True)
+        last = last_run(config)
+        overrides = last.overrides if last else []
+        if last and (overrides or not last.finished):
+            unfinished = "" if last.finished else ", which did not finish"
+            given = ": --set " + " --set ".join(overrides) if overrides else ""
+            console.print(f"(the last `sracl run` of {config}{unfinished}{given})",
+                          highlight=False, soft_wrap=True)
     return load(config, overrides)
 
 

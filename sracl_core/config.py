@@ -19,7 +19,7 @@ from sracl_core.config_base import ConfigPath, StrictModel, runtime_field
 from sracl_core.data.config import DataConfig
 from sracl_core.errors import ConfigError
 from sracl_core.rec.config import EvaluateConfig, TrainConfig
-from sracl_core.registry import Registry, registry_of
+from sracl_core.registry import ChoiceNameError, Registry, registry_of
 from sracl_core.semantic.config import (
     ENCODERS,
     LLM_BACKENDS,
@@ -168,7 +168,8 @@ def format_validation_error(error: ValidationError, source: str,
         elif item["type"] == "value_error":
             message = str(item.get("ctx", {}).get("error", message))
             registry = _walk(item["loc"], raw or {}).registry
-            if registry is not None and isinstance(_raw_at(item["loc"], raw), dict):
+            named = isinstance(item.get("ctx", {}).get("error"), ChoiceNameError)
+            if named and registry is not None and isinstance(_raw_at(item["loc"], raw), dict):
                 key = f"{key}.{registry.key}"  # a choice's section: the error is its name's
         else:
             message += f" (got {item.get('input')!r})"
@@ -179,10 +180,14 @@ def format_validation_error(error: ValidationError, source: str,
 
 
 def _override_of(key: str, overrides: list[str] | tuple[str, ...]) -> str | None:
-    """The last override that set ``key`` or a section holding it."""
-    for override in reversed(overrides):
-        set_key = override.partition("=")[0].strip()
+    """The last override that set ``key`` or a section holding it, else (for an error of a
+    whole section, such as two of its keys that do not fit together) one inside it."""
+    set_keys = [(override, override.partition("=")[0].strip()) for override in overrides]
+    for override, set_key in reversed(set_keys):
         if key == set_key or key.startswith(set_key + "."):
+            return override
+    for override, set_key in reversed(set_keys):
+        if set_key.startswith(key + "."):
             return override
     return None
 

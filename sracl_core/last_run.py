@@ -4,12 +4,17 @@
 overrides included; repeating ``--set ...`` on every command is error-prone. The
 run records its overrides under the config's own (un-overridden) cache root, so
 the record is found even when an override moved the cache elsewhere.
+
+A run is recorded when it starts and again when it finishes: right after a run was
+interrupted, ``sracl status`` shows that run's stages (what is left to compute), not
+those of an older, finished run with other overrides.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -25,21 +30,30 @@ def _record_path(config_path: Path) -> Path:
     return Path(base) / "last_runs" / f"{resolved.stem}-{digest}.json"
 
 
-def record(config_path: Path, overrides: list[str]) -> Path:
+@dataclass(frozen=True)
+class LastRun:
+    overrides: list[str]
+    finished: bool
+
+
+def record(config_path: Path, overrides: list[str], *, finished: bool) -> Path:
     """Write the record atomically (a reader never sees half a file)."""
     path = _record_path(config_path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    now = datetime.now(UTC).isoformat(timespec="seconds")
     payload = {"config": str(Path(config_path).resolve()), "overrides": list(overrides),
-               "finished_at": datetime.now(UTC).isoformat(timespec="seconds")}
+               "finished_at": now if finished else None}
     return write_text(path, json.dumps(payload, indent=2))
 
 
-def last_overrides(config_path: Path) -> list[str] | None:
-    """The overrides of the last finished run of this config file, or None if there was none."""
+def last_run(config_path: Path) -> LastRun | None:
+    """The last run of this config file, finished or not, or None if there was none."""
     try:
         path = _record_path(config_path)
         payload = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError, SraclError):
         return None
-    overrides = payload.get("overrides")
-    return [str(value) for value in overrides] if isinstance(overrides, list) else None
+    overrides = payload.get("overrides") if isinstance(payload, dict) else None
+    if not isinstance(overrides, list):
+        return None
+    return LastRun([str(value) for value in overrides], payload.get("finished_at") is not None)

@@ -47,6 +47,11 @@ def load_plugins() -> None:
         point.load()
 
 
+class ChoiceNameError(ValueError):
+    """A choice's name is missing or unknown: config errors report it at the name's key,
+    where any other error of a choice's section stays at the section."""
+
+
 @dataclass(frozen=True)
 class Variant(Generic[T]):
     config: type[StrictModel]
@@ -85,7 +90,8 @@ class Registry(Generic[T]):
         """The settings section of ``name``; an unknown name lists the valid ones."""
         load_plugins()
         if name not in self._variants:
-            raise ValueError(f"unknown name {name!r}; expected one of: {', '.join(self.names())}")
+            raise ChoiceNameError(f"unknown name {name!r}; expected one of: "
+                                  f"{', '.join(self.names())}")
         return self._variants[name].config
 
     def target(self, name: str) -> T:
@@ -118,10 +124,11 @@ class Registry(Generic[T]):
                 return value
             name = value.get(self.key, self.default)
             if name is None:
-                raise ValueError(f"required key {self.key!r} is missing; expected one of: "
+                raise ChoiceNameError(f"required key {self.key!r} is missing; expected one of: "
                                  f"{', '.join(self.names())}")
             if not isinstance(name, str):
-                raise ValueError(f"{self.key}: expected a name, one of: {', '.join(self.names())}")
+                raise ChoiceNameError(f"{self.key}: expected a name, one of: "
+                                      f"{', '.join(self.names())}")
             return self.config(name).model_validate({**value, self.key: name},
                                                     context=info.context)
 

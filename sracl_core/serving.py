@@ -25,7 +25,7 @@ def recommend_for_users(config: PipelineConfig, users: list[int], top_k: int,
     """One row per (user, rank) for internal user ids: ``user, rank, item, original_id,
     title, original_user`` (the internal and the dataset's ids of both)."""
     if top_k < 1:
-        raise SraclError(f"top_k: expected at least 1 item a list, got {top_k}")
+        raise SraclError(f"top_k: expected a list of at least 1 item, got {top_k}")
     users = list(dict.fromkeys(users))  # a user asked for twice gets one list
     outputs = outputs_of(config)
     outputs.require("train", "trained model")

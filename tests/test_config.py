@@ -127,6 +127,21 @@ def test_a_choice_is_switched_by_name_then_tuned_and_errors_name_the_written_key
     assert "n_heads" not in dump_config(config)  # no trace of the unchosen backbone
 
 
+def test_settings_of_a_choice_that_do_not_fit_together_fail_on_load_at_the_section(
+        tiny_config: Path):
+    """Caught on load, not by the train stage after hours of LLM profiles; the section, not
+    its name key, is blamed, with the --set that broke it."""
+    with pytest.raises(ConfigError) as raised:
+        load_config(tiny_config, ["train.backbone.n_heads=3"])
+    assert "  train.backbone: n_heads=3 does not divide hidden_size=64: each head takes " \
+           "hidden_size / n_heads dimensions (from --set train.backbone.n_heads=3)" \
+           in str(raised.value)
+    with pytest.raises(ConfigError) as raised:
+        load_config(tiny_config, ["train.backbone.name=transformer"])
+    assert "  train.backbone.name: unknown name 'transformer'; expected one of: gru4rec, " \
+           "sasrec" in str(raised.value)
+
+
 def test_a_problem_set_on_the_command_line_says_so(tiny_config: Path, tmp_path: Path):
     """The error is reported against the config file, which does not hold the bad value."""
     bad = tmp_path / "bad.yaml"

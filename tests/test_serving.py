@@ -50,7 +50,7 @@ def test_a_bad_length_is_refused_and_a_repeated_user_gets_one_list(trained):
 
     config, _ = trained
     for top_k in (0, -1):
-        with pytest.raises(SraclError, match=rf"top_k: expected at least 1 item a list, got "
+        with pytest.raises(SraclError, match=rf"top_k: expected a list of at least 1 item, got "
                                              rf"{top_k}"):
             recommend_for_users(config, [3], top_k=top_k)
     rows = recommend_for_users(config, [3, 3, 1], top_k=2)

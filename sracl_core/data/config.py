@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import BeforeValidator, Field, StringConstraints, model_validator
 
 from sracl_core.config_base import ConfigPath, StrictModel
 from sracl_core.registry import Registry
@@ -105,6 +105,16 @@ class ItemColumnMap(StrictModel):
     price: str | None = Field(None, description="column of the price")
 
 
+def _unescape_character(value: object) -> object:
+    """``\\t`` as typed on a command line (``--set data.source.separator=\\t``) is a tab."""
+    return "\t" if value == "\\t" else value
+
+
+OneCharacter = Annotated[str, BeforeValidator(_unescape_character),
+                         StringConstraints(min_length=1, max_length=1)]
+"""One character of a delimited file's syntax (a separator or a quote)."""
+
+
 class TableSource(SourceConfig):
     """Any CSV/TSV/Parquet interaction table with a column mapping."""
 
@@ -114,11 +124,29 @@ class TableSource(SourceConfig):
                                                        "text; None: ids only")
     columns: ColumnMap = ColumnMap()
     item_columns: ItemColumnMap = ItemColumnMap()
-    separator: str | None = Field(
-        None, min_length=1, max_length=1,
-        description="CSV separator; default: a tab for .tsv files, a comma otherwise; "
-        "ignored for Parquet",
+    separator: OneCharacter | None = Field(
+        None,
+        description="the one character between fields (a tab may be written \\t); "
+        "default: a tab for .tsv files, a comma otherwise; ignored for Parquet",
     )
+    items_separator: OneCharacter | None = Field(
+        None,
+        description="the items file's separator when it differs from the interactions "
+        "file's; default: separator, else the items file's own suffix rule",
+    )
+    quote: OneCharacter | None = Field(
+        '"',
+        description="the one character that quotes (RFC 4180: a field that starts with it "
+        "ends with it, and doubles it inside); None: no quoting, every character is "
+        "literal, as in a plain TSV whose titles hold inch marks",
+    )
+
+    @model_validator(mode="after")
+    def _quote_is_not_a_separator(self) -> TableSource:
+        if self.quote is not None and self.quote in (self.separator, self.items_separator):
+            raise ValueError(f"quote {self.quote!r} is also a separator; a file cannot use "
+                             "one character for both")
+        return self
 
 
 for _source, _reader in ((SasrecSource, "sasrec:read_sasrec"),

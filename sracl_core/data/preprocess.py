@@ -39,7 +39,9 @@ def clean(raw: RawDataset, config: DataConfig) -> CleanDataset:
         raise EmptyDatasetError(
             f"{raw.interactions_path}: no interactions left after dropping the "
             f"{stats['dropped_missing_metadata']} whose items are not in {raw.items_path}; "
-            "check that both files use the same item ids"
+            f"check that both files use the same item ids (the interactions name items "
+            f"like {raw.interactions['item_id'][0]!r}, the items file like "
+            f"{_first_item(raw)!r})"
         )
     before = frame.height
     frame = k_core(frame, user_k=max(config.k_core, MIN_USER_INTERACTIONS), item_k=config.k_core)
@@ -83,6 +85,10 @@ def k_core(frame: pl.DataFrame, *, user_k: int, item_k: int) -> pl.DataFrame:
         frame = filtered
 
 
+def _first_item(raw: RawDataset) -> str | None:
+    return None if raw.items is None or raw.items.height == 0 else raw.items["item_id"][0]
+
+
 def _check_metadata(raw: RawDataset, config: DataConfig,
                     stats: dict[str, float | int]) -> pl.DataFrame:
     frame = raw.interactions
@@ -102,8 +108,10 @@ def _check_metadata(raw: RawDataset, config: DataConfig,
             "not; set data.missing_metadata=drop to drop them)",
             **raw.location(first["source_order"]), got=f"item {first['item_id']}",
         )
-    log.warning("dropping %d interactions whose items are not in %s",
-                missing.height, raw.items_path)
+    log.warning("dropping %d of %d interactions (%.0f%%) whose items are not in %s, "
+                "such as item %r (set data.missing_metadata=fail to stop instead)",
+                missing.height, frame.height, 100 * missing.height / frame.height,
+                raw.items_path, missing["item_id"][0])
     return frame.filter(pl.col("item_id").is_in(known.implode()))
 
 
@@ -117,6 +125,9 @@ def _dedupe(frame: pl.DataFrame, mode: str, stats: dict[str, float | int]) -> pl
                  .unique(["user_id", "item_id"], keep="first", maintain_order=True)
                  .sort("source_order"))
     stats["dropped_duplicates"] = before - frame.height
+    if stats["dropped_duplicates"]:
+        log.info("ingest: dropped %d repeated interactions (data.dedupe=%s)",
+                 stats["dropped_duplicates"], mode)
     return frame
 
 

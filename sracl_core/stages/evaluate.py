@@ -41,8 +41,8 @@ def run(context: StageContext) -> None:
         {"user": test.users.numpy(), "items": top.numpy().tolist()}))
     context.writer.stats.update(metrics)
     context.writer.stats.update(model_facts(context.outputs.manifest("train") or {}))
-    log.info("evaluate: %s", " ".join(f"{k}={v:.4f}" for k, v in metrics.items()
-                                      if k.startswith("all/")))
+    shown = {k: v for k, v in metrics.items() if k.startswith("all/")} or metrics
+    log.info("evaluate: %s", " ".join(f"{k}={v:.4f}" for k, v in shown.items()))
 
 
 def test_metrics(outputs: StageOutputs) -> dict[str, float]:

@@ -103,10 +103,13 @@ DUPLICATES = [("u", "i1", 10), ("u", "i2", 20), ("u", "i1", 10), ("u", "i3", 30)
         ("user_item", ["i2", "i1", "i3"], 3),
     ],
 )
-def test_dedupe_modes(mode: str, expected: list[str], dropped: int):
-    dataset = clean(raw_dataset(DUPLICATES), config(dedupe=mode))
+def test_dedupe_modes(mode: str, expected: list[str], dropped: int, caplog):
+    with caplog.at_level("INFO", logger="sracl_core"):
+        dataset = clean(raw_dataset(DUPLICATES), config(dedupe=mode))
     assert sequences(dataset) == {"u": expected}
     assert dataset.stats["dropped_duplicates"] == dropped
+    said = f"ingest: dropped {dropped} repeated interactions (data.dedupe={mode})"
+    assert (said in caplog.text) == bool(dropped)
 
 
 def test_timestamp_ties_keep_file_order():
@@ -140,12 +143,14 @@ def test_item_text_follows_the_new_ids_and_no_text_source_gives_nulls():
     assert bare.stats["items_without_text"] == 3
 
 
-def test_missing_metadata_is_dropped_and_counted():
+def test_missing_metadata_is_dropped_counted_and_its_share_logged(caplog):
     records = [("u", "a", 1), ("u", "ghost", 2), ("u", "b", 3), ("u", "c", 4),
                ("v", "ghost", 1)]
     dataset = clean(raw_dataset(records, titled=["a", "b", "c"]), config())
     assert dataset.stats["dropped_missing_metadata"] == 2
     assert sequences(dataset) == {"u": ["a", "b", "c"]}
+    assert "dropping 2 of 5 interactions (40%) whose items are not in items.csv, such as " \
+           "item 'ghost'" in caplog.text
 
 
 def test_missing_metadata_fails_naming_the_interactions_file_and_row(tmp_path: Path):

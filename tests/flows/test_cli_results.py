@@ -29,7 +29,7 @@ def trained(make_config) -> Path:
     path = make_config(SEQUENCES, TITLES)
     config = load_config(path, PLAIN)
     run_pipeline(config, ["ingest", "train"])
-    record(path, PLAIN)
+    record(path, PLAIN, finished=True)
     return path
 
 
@@ -80,7 +80,7 @@ def test_inspect_takes_the_datasets_item_id(make_config):
     overrides = ["profiles.backend=scripted-fake", "neighbours.k=2"]
     run_pipeline(load_config(path, overrides),
                  ["ingest", "prompts", "profiles", "embeddings", "neighbours"])
-    record(path, overrides)
+    record(path, overrides, finished=True)
     result = _invoke("inspect", "neighbours", "-c", str(path), "--item", "40")
     assert result.exit_code == 0, result.output
     assert result.output.splitlines()[1].startswith("Forty (id 40)")

@@ -44,7 +44,7 @@ def test_status_without_set_shows_the_last_runs_overrides(tiny_config: Path):
     from sracl_core.stages.graph import plan
 
     override = "train.epochs=3"
-    record(tiny_config, [override])
+    record(tiny_config, [override], finished=True)
     train_of = {entry.stage: entry.fingerprint
                 for entry in plan(load_config(tiny_config, [override]))}["train"]
     plain_train = {entry.stage: entry.fingerprint for entry in plan(load_config(tiny_config))}[
@@ -57,3 +57,8 @@ def test_status_without_set_shows_the_last_runs_overrides(tiny_config: Path):
     explicit = runner.invoke(app, ["status", "--config", str(tiny_config), "--set",
                                    "train.epochs=1"], terminal_width=200)
     assert "the last `sracl run`" not in explicit.output
+    record(tiny_config, [], finished=False)  # a later run, interrupted
+    interrupted = runner.invoke(app, ["status", "--config", str(tiny_config)],
+                                terminal_width=200)
+    assert f"the last `sracl run` of {tiny_config}, which did not finish)" in interrupted.output
+    assert plain_train in interrupted.output and train_of not in interrupted.output

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import polars as pl
@@ -45,3 +46,15 @@ def test_changing_only_evaluate_reruns_only_evaluate(trained):
         "ingest": True, "train": True, "evaluate": False}
     metrics = pl.read_parquet(Path(rerun["evaluate"].path) / "metrics.parquet")
     assert metrics.filter(pl.col("metric") == "all/HR@1").height == 1
+
+
+def test_only_unseen_metrics_are_still_logged(trained, caplog):
+    """The log line showed only all/ metrics, so a run reporting unseen/ ones logged none."""
+    config, _ = trained
+    changed = plain_config(config.cache_root, "evaluate.exclude_history=[true]",
+                           "evaluate.ks=[10]", "evaluate.mrr_ks=[]")
+    with caplog.at_level("INFO", logger="sracl_core"):
+        run_pipeline(changed, select_stages(changed))
+    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("evaluate: ")]
+    assert any(re.fullmatch(r"evaluate: unseen/HR@10=\d\.\d{4} unseen/NDCG@10=\d\.\d{4}",
+                            line) for line in lines), lines

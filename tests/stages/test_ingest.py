@@ -52,7 +52,8 @@ def test_empty_result_names_the_file_and_the_threshold(tiny_config: Path):
 def test_empty_after_metadata_check_blames_the_metadata_not_k_core(make_config):
     config = load_config(make_config({1: [1, 2, 3]}, {9: "other"}))
     with pytest.raises(EmptyDatasetError, match=r"after dropping the 3 whose items are not in "
-                                                 r".*items.tsv"):
+                                                 r".*items.tsv.*the interactions name items "
+                                                 r"like '1', the items file like '9'"):
         run_stage(config, "ingest")
 
 

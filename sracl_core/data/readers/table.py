@@ -2,8 +2,11 @@
 
 - Files ending in ``.parquet``/``.pq`` are Parquet; anything else is delimited
   text (gzip allowed) with a header, separated by ``source.separator``, or by a
-  tab for ``.tsv`` files and a comma otherwise when it is not set.
-- Ids are kept as text (``"007"`` stays ``"007"``); integer ids are allowed.
+  tab for ``.tsv`` files and a comma otherwise when it is not set (the items file
+  by ``source.items_separator`` first), with fields quoted by ``source.quote``.
+- Ids are kept as text (``"007"`` stays ``"007"``); integer ids are allowed, and so
+  are whole floats (``1060.0`` is ``"1060"``: pandas writes an integer column with
+  gaps as floats). An items table names each item once.
 - Timestamps: integers are kept as they are (any unit: only their order
   matters); ISO 8601 datetimes (``2021-03-04``, ``2021-03-04T05:06:07``, with an
   optional UTC offset or ``Z``; Parquet datetime and date columns too) become
@@ -29,7 +32,7 @@ from sracl_core.data.config import TableSource
 from sracl_core.data.raw import RAW_INTERACTION_SCHEMA, TEXT_FIELDS, RawDataset, items_frame
 from sracl_core.data.readers.files import no_rows, require_file
 from sracl_core.data.readers.lines import fits_int64, require_decodable
-from sracl_core.data.readers.table_rows import TableRows, raise_ragged_row
+from sracl_core.data.readers.table_rows import TableRows, raise_quote_fault, raise_ragged_row
 from sracl_core.errors import DataFormatError
 
 PARQUET_SUFFIXES = (".parquet", ".pq")
@@ -49,7 +52,7 @@ def read_interaction_table(source: TableSource) -> tuple[pl.DataFrame, TableRows
     path, columns = source.interactions, source.columns
     wanted = {"user": columns.user, "item": columns.item, "timestamp": columns.timestamp}
     required = {role: name for role, name in wanted.items() if name is not None}
-    table, rows = load_table(path, source.separator, list(required.values()),
+    table, rows = load_table(path, source.separator, source.quote, list(required.values()),
                              "data.source.columns", what="the interactions table")
     order = pl.int_range(table.height, dtype=pl.Int64, eager=True)
     if columns.timestamp is None:
@@ -70,10 +73,12 @@ def read_item_table(path: Path, source: TableSource) -> pl.DataFrame:
     fields = {"item_id": mapping.item, **{name: getattr(mapping, name)
                                           for name in (*TEXT_FIELDS, "price")}}
     present = {field: column for field, column in fields.items() if column is not None}
-    table, rows = load_table(path, source.separator, [mapping.item],
-                             "data.source.item_columns", what="the items table",
+    table, rows = load_table(path, source.items_separator or source.separator, source.quote,
+                             [mapping.item], "data.source.item_columns", what="the items table",
                              optional=tuple(c for f, c in present.items() if f != "item_id"))
-    columns: dict[str, list] = {"item_id": id_values(table[mapping.item], rows).to_list()}
+    ids = id_values(table[mapping.item], rows)
+    _require_unique(ids, rows)
+    columns: dict[str, list] = {"item_id": ids.to_list()}
     for field in TEXT_FIELDS:
         if field in present:
             values = text_values(table[present[field]], rows).str.strip_chars()
@@ -83,8 +88,8 @@ def read_item_table(path: Path, source: TableSource) -> pl.DataFrame:
     return items_frame(columns)
 
 
-def load_table(path: Path, separator: str | None, required: list[str], config_key: str,
-               what: str = "the table",
+def load_table(path: Path, separator: str | None, quote: str | None, required: list[str],
+               config_key: str, what: str = "the table",
                optional: tuple[str, ...] = ()) -> tuple[pl.DataFrame, TableRows]:
     """The named columns of a table, and where its rows are in the file.
 
@@ -100,10 +105,12 @@ def load_table(path: Path, separator: str | None, required: list[str], config_ke
         rows = TableRows(path, None)
     else:
         sep = separator or ("\t" if ".tsv" in (s.lower() for s in path.suffixes) else ",")
-        table = _read_delimited(path, sep, required)
-        rows = TableRows(path, sep)
+        rows = TableRows(path, sep, quote)
+        table = _read_delimited(rows, required)
     for column in (*required, *optional):
         if column not in table.columns:
+            if rows.separator is not None:
+                require_decodable(path, what)  # a UTF-16 header reads as garbled names
             raise DataFormatError(
                 path, f"a column named {column!r} (set by {config_key})",
                 got=f"columns {table.columns}",
@@ -123,7 +130,9 @@ def text_values(column: pl.Series, rows: TableRows) -> pl.Series:
 
 
 def id_values(column: pl.Series, rows: TableRows) -> pl.Series:
-    """Ids as non-empty text."""
+    """Ids as non-empty text; a float column of whole numbers reads as integers."""
+    if column.dtype.is_float() and bool((column.drop_nulls() % 1 == 0).all()):
+        column = column.cast(pl.Int64)
     values = text_values(column, rows).str.strip_chars()
     bad = (values.is_null() | (values == "")).arg_true()
     if bad.len():
@@ -206,6 +215,18 @@ def _timestamp_value(value: str | None) -> int | None:
     return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
+def _require_unique(ids: pl.Series, rows: TableRows) -> None:
+    """One row per item: which of two texts is the item's would be a guess."""
+    repeated = ids.is_duplicated().arg_true()
+    if repeated.len():
+        item = ids[int(repeated[0])]
+        first, second = (int(i) for i in (ids == item).arg_true()[:2])
+        where = (f"line {rows.line_of(first)}" if rows.separator is not None
+                 else f"row {first + 1}")
+        raise rows.error("one row for each item id", second,
+                         got=f"item {item!r} again (first on {where})")
+
+
 def _require_no_nulls(column: pl.Series, rows: TableRows) -> None:
     nulls = column.is_null().arg_true()
     if nulls.len():
@@ -219,25 +240,34 @@ def _blank(table: pl.DataFrame) -> bool:
     return bool(table.select(pl.all_horizontal(pl.all().is_null())).to_series().all())
 
 
-def _read_delimited(path: Path, separator: str, required: list[str]) -> pl.DataFrame:
-    """All columns as text; rows with the wrong number of fields are reported by line.
+def _read_delimited(rows: TableRows, required: list[str]) -> pl.DataFrame:
+    """All columns as text; malformed rows are reported by line.
 
-    Polars rejects rows with too many fields and pads rows with too few with
-    nulls, so either symptom triggers a (slower) scan with :mod:`csv` that
-    finds the first row whose field count differs from the header's.
+    Polars rejects rows with too many fields or unpaired quotes and pads rows with too
+    few fields with nulls, so any of these triggers (slower) scans that find the first
+    undecodable line, unpaired quote or row whose field count differs from the header's.
     """
+    path, separator = rows.path, rows.separator
+    assert separator is not None
     try:
-        table = pl.read_csv(path, separator=separator, infer_schema=False)
+        table = pl.read_csv(path, separator=separator, quote_char=rows.quote,
+                            infer_schema=False)
     except pl.exceptions.PolarsError as error:
-        require_decodable(path, "the table")
-        raise_ragged_row(path, separator)
+        _locate_malformed_row(rows)
         raise DataFormatError(path, f"a {separator!r}-separated table with a header",
                               got=str(error).splitlines()[0]) from None
     _check_header(path, table.columns)
     if any(name in table.columns and table[name].null_count() for name in required):
-        require_decodable(path, "the table")
-        raise_ragged_row(path, separator)
+        _locate_malformed_row(rows)
     return table
+
+
+def _locate_malformed_row(rows: TableRows) -> None:
+    assert rows.separator is not None
+    require_decodable(rows.path, "the table")
+    if rows.quote is not None:
+        raise_quote_fault(rows.path, rows.separator, rows.quote)
+    raise_ragged_row(rows.path, rows.separator, rows.quote)
 
 
 def _check_header(path: Path, names: list[str]) -> None:

@@ -40,7 +40,7 @@ from typing import Literal
 
 import torch
 import torch.nn.functional as F
-from pydantic import Field
+from pydantic import Field, model_validator
 from torch import nn
 
 from sracl_core.rec.backbones.base import BACKBONES, Backbone, BackboneConfig
@@ -63,6 +63,15 @@ class SASRecConfig(BackboneConfig):
     attn_dropout: float = Field(0.5, ge=0.0, lt=1.0, description="dropout on attention weights")
     layer_norm_eps: float = Field(1e-12, description="LayerNorm epsilon (RecBole's)")
     initializer_range: float = Field(0.02, description="std of the normal initialisation")
+
+    @model_validator(mode="after")
+    def _heads_divide_the_width(self) -> SASRecConfig:
+        """Checked on load, so a bad pair fails in seconds, not after the LLM stages."""
+        if self.hidden_size % self.n_heads:
+            raise ValueError(f"n_heads={self.n_heads} does not divide hidden_size="
+                             f"{self.hidden_size}: each head takes hidden_size / n_heads "
+                             "dimensions")
+        return self
 
 
 def _bf16_autocast_on_cpu() -> bool:
@@ -97,8 +106,6 @@ class Block(nn.Module):
 
     def __init__(self, cfg: SASRecConfig) -> None:
         super().__init__()
-        if cfg.hidden_size % cfg.n_heads:
-            raise ValueError("hidden_size must be divisible by n_heads")
         d = cfg.hidden_size
         self.n_heads = cfg.n_heads
         self.attn_dropout = cfg.attn_dropout
