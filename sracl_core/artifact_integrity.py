@@ -45,6 +45,33 @@ def file_records(folder: Path, skip: Collection[str] = ()) -> dict[str, dict[str
     return records
 
 
+SEAL = "checksums.json"
+"""The file list of a folder that is not an artifact (a run's resume state or best model)."""
+
+
+def seal(folder: Path) -> None:
+    """Record the size and checksum of every file in ``folder`` in its ``checksums.json``:
+    resume state travels between machines in bundles, and a copy damaged on the way would
+    otherwise resume silently and publish wrong numbers under the right fingerprint."""
+    (folder / SEAL).write_text(json.dumps(file_records(folder, skip={SEAL}), indent=2))
+
+
+def seal_problem(folder: Path) -> str | None:
+    """The first file of a sealed folder that no longer matches its record; None when all
+    match, or when the folder predates seals (then its files are used unchecked)."""
+    path = folder / SEAL
+    if not path.is_file():
+        return None
+    try:
+        for name, record in json.loads(path.read_text()).items():
+            problem = _file_problem(folder / name, record, SEAL)
+            if problem is not None:
+                return f"{folder / name}: {problem}"
+    except (OSError, ValueError, AttributeError, KeyError, TypeError) as error:
+        return f"{path}: not a readable list of checksums ({error!r})"
+    return None
+
+
 @dataclass(frozen=True)
 class Verdict:
     """What a cached artifact is worth; ``problem`` names the file and what is wrong."""
@@ -124,15 +151,16 @@ def _shape_problem(manifest: dict[str, Any]) -> str | None:
     return None
 
 
-def _file_problem(path: Path, record: dict[str, Any]) -> str | None:
+def _file_problem(path: Path, record: dict[str, Any], listed_in: str = "the manifest"
+                  ) -> str | None:
     try:
         size = path.stat().st_size
     except FileNotFoundError:
-        return "missing, though the manifest lists it"
+        return f"missing, though {listed_in} lists it"
     if size != record["bytes"]:
-        return f"{size} bytes where the manifest recorded {record['bytes']} (truncated or changed)"
+        return f"{size} bytes where {listed_in} recorded {record['bytes']} (truncated or changed)"
     if digest(path) != record[CHECKSUM]:
-        return f"its content does not match the {CHECKSUM} checksum in the manifest"
+        return f"its content does not match the {CHECKSUM} checksum in {listed_in}"
     return None
 
 

@@ -31,11 +31,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sracl_core import owned_folders
-from sracl_core.artifact_integrity import MANIFEST, cache_artifacts, check_folder
+from sracl_core.artifact_integrity import MANIFEST, cache_artifacts, check_folder, seal_problem
 from sracl_core.artifacts import ArtifactStore
 from sracl_core.atomic import TEMPORARY_PREFIX, replacing_folder
 from sracl_core.errors import ArtifactCorrupt
-from sracl_core.rec.run_folders import CHECKPOINTS, RUN_PREFIX, last_written
+from sracl_core.rec.run_folders import BEST, CHECKPOINTS, LAST, RUN_PREFIX, last_written
 from sracl_core.semantic.cache import FOLDER as ANSWERS
 from sracl_core.semantic.cache import ResponseCache
 
@@ -159,15 +159,30 @@ def _copy_resume_state(source: Path, destination: Path, ref: ArtifactRef,
             report.busy.append(f"{ref}: {candidate} belongs to a run that is still going")
             continue
         try:
-            if bundle:
-                _replace_folder(candidate, target_root)
-            else:
-                _adoptable_copy(candidate, target_root, target_locks)
+            problem = _resume_problem(candidate)
+            if problem is None:
+                copied = (_replace_folder(candidate, target_root) if bundle
+                          else _adoptable_copy(candidate, target_root, target_locks))
+                problem = _resume_problem(copied)
+                if problem is not None:  # damaged on the way: the copy goes
+                    shutil.rmtree(copied, ignore_errors=True)
         finally:
             if claimed is not None:
                 claimed.release()
+        if problem is not None:
+            report.damaged.append(f"{ref}: resume state not copied: {problem}")
+            continue
         report.resume_states.append(str(ref))
         return
+
+
+def _resume_problem(run_folder: Path) -> str | None:
+    """The first damaged file of a run folder's resume state or best model (both sealed)."""
+    for part in (LAST, BEST):
+        problem = seal_problem(run_folder / part) if (run_folder / part).is_dir() else None
+        if problem is not None:
+            return problem
+    return None
 
 
 def _evaluated_trains(root: Path) -> set[tuple[str, str]]:
@@ -191,7 +206,7 @@ def _evaluated_trains(root: Path) -> set[tuple[str, str]]:
 _SKIP = shutil.ignore_patterns(owned_folders.OWNER_FILE, f"{TEMPORARY_PREFIX}*")
 
 
-def _adoptable_copy(folder: Path, target_root: Path, target_locks: Path) -> None:
+def _adoptable_copy(folder: Path, target_root: Path, target_locks: Path) -> Path:
     """Into a new owned folder, released at the end: an ended run's, ready to be adopted."""
     target = owned_folders.create(
         target_root / f"{RUN_PREFIX}{os.getpid()}-{secrets.token_hex(4)}", target_locks)
@@ -201,9 +216,11 @@ def _adoptable_copy(folder: Path, target_root: Path, target_locks: Path) -> None
         target.remove()
         raise
     target.release()
+    return target.path
 
 
-def _replace_folder(folder: Path, target_root: Path) -> None:
+def _replace_folder(folder: Path, target_root: Path) -> Path:
     """The bundle keeps one resume state per fingerprint: the new one, swapped in whole."""
     with replacing_folder(target_root) as temporary:
         shutil.copytree(folder, temporary / folder.name, ignore=_SKIP)
+    return target_root / folder.name

@@ -11,7 +11,7 @@ import polars as pl
 import pytest
 
 from sracl_core import owned_folders
-from sracl_core.artifact_integrity import MANIFEST, check_folder
+from sracl_core.artifact_integrity import MANIFEST, check_folder, seal
 from sracl_core.artifacts import ArtifactStore
 from sracl_core.cache_transfer import (
     ArtifactRef,
@@ -158,6 +158,24 @@ def test_resume_state_travels_through_a_bundle_and_is_adopted_by_the_next_run(tm
     assert _adopted_epoch(destination, "fp1") == '{"epoch": 3}'
     report = transfer(bundle, destination, [], resume=[ref])
     assert report.resume_states == [] and report.already_there == [f"{ref} (resume state)"]
+
+
+def test_a_damaged_resume_state_is_named_and_not_copied(tmp_path: Path):
+    """A bit flipped in a bundle's checkpoint resumed silently and published wrong numbers
+    under the right fingerprint; the seal written with every checkpoint refuses it."""
+    bundle, destination = tmp_path / "bundle", tmp_path / "c"
+    ref = ArtifactRef("ds", "train", "fp1")
+    folder = _ended_run(tmp_path / "a", "fp1", epoch=3)
+    seal(folder / "last")
+    transfer(tmp_path / "a", bundle, [], resume=[ref], bundle=True)
+    (progress,) = bundle.glob("ds/train/.checkpoints/fp1/run-*/last/progress.json")
+    progress.write_text('{"epoch": 4}')  # the same size, other bytes
+    report = transfer(bundle, destination, [], resume=[ref])
+    assert report.resume_states == []
+    assert report.damaged == [f"{ref}: resume state not copied: {progress}: its content does "
+                              "not match the blake2b checksum in checksums.json"]
+    assert not (destination / "ds" / "train" / CHECKPOINTS / "fp1").exists() or not any(
+        (destination / "ds" / "train" / CHECKPOINTS / "fp1").glob("run-*"))
 
 
 def test_a_bundle_keeps_the_newest_resume_state_and_drops_it_once_the_run_finished(

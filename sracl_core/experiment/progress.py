@@ -18,8 +18,7 @@ from sracl_core.atomic import complete_folder
 from sracl_core.config import load_config
 from sracl_core.experiment.grid import GridConfig, grid_runs
 from sracl_core.experiment.results import is_finished, run_figures, training_seconds
-from sracl_core.rec.run_folders import CHECKPOINTS, RUN_PREFIX, last_written
-from sracl_core.rec.trainer import LAST
+from sracl_core.rec.run_folders import CHECKPOINTS, LAST, RUN_PREFIX, last_written
 from sracl_core.stages.evaluate import model_facts
 from sracl_core.stages.graph import outputs_of
 

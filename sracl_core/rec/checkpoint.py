@@ -3,7 +3,9 @@
 No pickled code anywhere: weights are safetensors, the optimizer and RNG states
 are tensors saved with ``torch.save`` and read back with ``weights_only=True``,
 the rest is JSON. Every folder is written to a temporary sibling and renamed
-into place, so a kill mid-write leaves the previous complete version.
+into place, so a kill mid-write leaves the previous complete version, and sealed with
+the checksums of its files (``checksums.json``), so a copy damaged later (on a disk, or
+in a bundle between machines) is refused rather than trained on.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any
 import torch
 from safetensors.torch import load_file, save_file
 
+from sracl_core.artifact_integrity import seal, seal_problem
 from sracl_core.atomic import replacing_folder
 from sracl_core.errors import ArtifactCorrupt
 from sracl_core.rec.backbones import build_backbone
@@ -38,11 +41,20 @@ def save_model(folder: Path, backbone: Backbone, config: TrainConfig, n_special:
     with replacing_folder(folder) as tmp:
         (tmp / MODEL_CONFIG).write_text(json.dumps(meta, indent=2))
         save_file(_contiguous(backbone.state_dict()), str(tmp / MODEL_WEIGHTS))
+        seal(tmp)
+
+
+def require_sound(folder: Path, what: str, remedy: str = "") -> None:
+    """Raise :class:`ArtifactCorrupt` naming the damaged file of a sealed folder."""
+    problem = seal_problem(folder)
+    if problem is not None:
+        raise ArtifactCorrupt(f"{problem}: {what} is damaged" + (f"; {remedy}" if remedy else ""))
 
 
 def load_model(folder: Path, device: str | torch.device = "cpu") -> Backbone:
     """Rebuild a saved backbone in eval mode."""
     folder = Path(folder)
+    require_sound(folder, "the model folder")
     meta = json.loads((folder / MODEL_CONFIG).read_text())
     section = TrainConfig.model_validate(
         {"backbone": {"name": meta["backbone"], **meta["params"]}})
@@ -60,6 +72,7 @@ def save_train_state(folder: Path, module: torch.nn.Module, optimizer: torch.opt
         torch.save(optimizer.state_dict(), tmp / "optimizer.pt")
         torch.save(rng, tmp / "rng.pt")
         (tmp / "progress.json").write_text(json.dumps(progress, indent=2))
+        seal(tmp)
 
 
 def load_train_state(folder: Path, module: torch.nn.Module, optimizer: torch.optim.Optimizer,
@@ -69,6 +82,8 @@ def load_train_state(folder: Path, module: torch.nn.Module, optimizer: torch.opt
     Checkpoints are written whole or not at all, so a damaged one means a disk fault or a
     hand edit; it is named with what to do, rather than failing every retry with a bare
     parser error (``JSONDecodeError: Unterminated string``)."""
+    require_sound(folder, "the resume checkpoint",
+                  f"move {folder.parent} aside to train this run from its start")
     current = folder / "progress.json"
     try:
         progress = json.loads(current.read_text())

@@ -22,6 +22,10 @@ from sracl_core import owned_folders
 from sracl_core.owned_folders import OwnedFolder
 
 RUN_PREFIX = "run-"
+LAST = "last"
+"""A run folder's resume state (weights, optimizer, RNG, progress), rewritten as it trains."""
+BEST = "best"
+"""A run folder's best model so far, the one the run publishes."""
 CHECKPOINTS = ".checkpoints"
 """Where the run folders of one stage live: ``<stage folder>/.checkpoints/<fingerprint>/``."""
 

@@ -27,6 +27,7 @@ from sracl_core.rec.backbones.base import Backbone
 from sracl_core.rec.checkpoint import (
     load_model,
     load_train_state,
+    require_sound,
     save_model,
     save_train_state,
 )
@@ -36,10 +37,8 @@ from sracl_core.rec.distributed import Solo, ranks_from_environment
 from sracl_core.rec.loss_tally import LossTally
 from sracl_core.rec.metrics import evaluate, metric_key
 from sracl_core.rec.objectives import SameTargetSampler, TrainingObjective
+from sracl_core.rec.run_folders import BEST, LAST
 from sracl_core.stopping import StopRequested, signals_stop_after_step, stop_requested
-
-LAST = "last"
-BEST = "best"
 
 
 @dataclass
@@ -175,6 +174,9 @@ def _train(ranks: Solo, config: TrainConfig, data: TrainingData,
     resume = complete_folder(checkpoint_dir / LAST)
     if resume is not None:
         rng, progress = load_train_state(resume, module, optimizer, device)
+        if progress["best_epoch"] >= 0:  # the model to publish, checked now, not after training
+            require_sound(checkpoint_dir / BEST, "the best model so far",
+                          f"move {checkpoint_dir} aside to train this run from its start")
         _set_rng_state(rng, generator, device)
     model = ranks.wrap(module)
 

@@ -9,7 +9,7 @@ import torch
 
 from sracl_core.atomic import complete_folder
 from sracl_core.rec import TrainConfig, load_model, train
-from sracl_core.rec.trainer import BEST, LAST
+from sracl_core.rec.run_folders import BEST, LAST
 
 SMALL = {"backbone": {"name": "sasrec", "hidden_size": 16, "inner_size": 32}, "batch_size": 32,
          "progress": False, "checkpoint_every_steps": 2}
