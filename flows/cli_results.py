@@ -185,9 +185,12 @@ def inspect_grid(
         elif run.state != "not started":
             at = f", step {run.step}" if run.state == "part-trained" and run.step else ""
             if run.state == "trained":
-                at = ", evaluating"
+                at = ", evaluating" if run.damaged_evaluation is None else ""
             line += f"  {run.epochs_done:>2}/{run.epochs} epochs{at:<11}"
             line += f"  {run.train_seconds / 60:5.0f} min"
+            if run.damaged_evaluation is not None:
+                line += (f"  evaluate artifact damaged ({run.damaged_evaluation}); the next "
+                         "`sracl experiment` recomputes it")
         if run.best_epoch is not None:
             line += f"  best epoch {run.best_epoch}"
         if run.metric is not None:

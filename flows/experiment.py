@@ -238,10 +238,11 @@ def aggregate(config_path: str, grid_path: str, overrides: list[str] | None = No
                    best_epochs.iter_rows()])
     base = load_config(config_path, extra)
     folder = results_folder(base, grid.name)
+    record = {"file": str(Path(grid_path).resolve()), "set": list(overrides or []),
+              **grid.model_dump()}
     paths = write_results(folder, runs.join(times, on=["variant", "seed"], how="left"), summary,
-                          markdown, grid={"file": str(Path(grid_path).resolve()),
-                                          **grid.model_dump()})
-    url = log_summary(base, grid.name, summary, grid.metrics, paths, markdown) \
+                          markdown, grid=record)
+    url = log_summary(base, record, summary, paths, markdown) \
         if base.tracking.enabled else None
     return {"grid": grid.name, "folder": str(folder), "markdown": markdown,
             "summary": summary.to_dicts(), "mlflow_url": url}

@@ -25,6 +25,19 @@ from typing import Any
 TEMPORARY_PREFIX = ".tmp-"
 
 
+def _process_umask() -> int:
+    """Read once at import: setting it to read it is not thread-safe."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _process_umask()
+"""``mkstemp`` and ``mkdtemp`` create private (0600 / 0700) paths; what they become is
+given the permissions any other file or folder gets, so a cache shared between users
+(a container volume) stays readable."""
+
+
 @contextmanager
 def replacing(path: Path) -> Iterator[Path]:
     """A fresh temporary path beside ``path`` to write; it becomes ``path`` when the block
@@ -33,6 +46,7 @@ def replacing(path: Path) -> Iterator[Path]:
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, name = tempfile.mkstemp(dir=path.parent, prefix=f"{TEMPORARY_PREFIX}{path.name}.")
     os.close(handle)
+    os.chmod(name, 0o666 & ~_UMASK)
     temporary = Path(name)
     try:
         yield temporary
@@ -52,6 +66,7 @@ def replacing_folder(target: Path) -> Iterator[Path]:
     target.parent.mkdir(parents=True, exist_ok=True)
     temporary = Path(tempfile.mkdtemp(dir=target.parent,
                                       prefix=f"{TEMPORARY_PREFIX}{target.name}."))
+    os.chmod(temporary, 0o777 & ~_UMASK)
     try:
         yield temporary
     except BaseException:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import stat
 from pathlib import Path
 
 import pytest
@@ -69,3 +71,16 @@ def test_a_folder_is_swapped_whole_and_a_kill_mid_swap_leaves_one_version(
     target.rename(target.with_name("last.old"))  # a kill between the swap's two renames
     assert (complete_folder(target) / "state").read_text() == "2"
     assert complete_folder(tmp_path / "never") is None
+
+
+def test_written_files_and_folders_get_the_usual_permissions_not_private_ones(
+        tmp_path: Path) -> None:
+    """mkstemp's 0600 and mkdtemp's 0700 made experiment tables and models unreadable to
+    the other users of a shared cache."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    write_text(tmp_path / "table.md", "| a |")
+    with replacing_folder(tmp_path / "model") as folder:
+        (folder / "weights").write_bytes(b"w")
+    assert stat.S_IMODE((tmp_path / "table.md").stat().st_mode) == 0o666 & ~mask
+    assert stat.S_IMODE((tmp_path / "model").stat().st_mode) == 0o777 & ~mask

@@ -1,6 +1,7 @@
 """Per-run metrics -> one table: mean and spread over seeds, gain over the baseline, p-value.
 
-The significance test is a paired t-test over seeds (scipy's ``ttest_rel``):
+The gain and the significance test pair runs by seed: the gain compares the means over
+the seeds both variants have, and the test is a paired t-test over them (``ttest_rel``):
 runs of two variants with the same seed share the data, the split and the
 initial RNG stream, so pairing by seed removes that shared noise. With fewer
 than two common seeds there is no test and the p-value is left empty. Where a
@@ -35,9 +36,7 @@ def summarise(runs: pl.DataFrame, baseline: str, metrics: list[str],
             values = list(mine.values())
             mean = sum(values) / len(values) if values else math.nan
             spread = _std(values)
-            base_mean = sum(base.values()) / len(base) if base else math.nan
-            gain = (mean / base_mean - 1.0) * 100 if base_mean and variant != against \
-                else math.nan
+            gain = _paired_gain(mine, base) if variant != against else math.nan
             rows.append({"variant": variant, "metric": metric, "seeds": len(values),
                          "mean": mean, "std": spread, "baseline": against, "gain_pct": gain,
                          "p_value": _paired_p(mine, base) if variant != against else math.nan,
@@ -69,6 +68,16 @@ def _std(values: list[float]) -> float:
         return 0.0 if values else math.nan
     mean = sum(values) / len(values)
     return math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1))
+
+
+def _paired_gain(mine: dict[int, float], base: dict[int, float]) -> float:
+    """Percent gain of the mean over the seeds both have: while a grid is unfinished, a
+    mean over two seeds against one over three would mix seed noise into the gain."""
+    common = sorted(set(mine) & set(base))
+    base_sum = sum(base[seed] for seed in common)
+    if not common or not base_sum:
+        return math.nan
+    return (sum(mine[seed] for seed in common) / base_sum - 1.0) * 100
 
 
 def _paired_p(mine: dict[int, float], base: dict[int, float]) -> float:

@@ -23,6 +23,7 @@ so a typo in the last variant fails in seconds, not after hours of grid.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
@@ -45,10 +46,20 @@ Seed = Annotated[int, Field(strict=True, ge=0, lt=2**63)]
 """What torch's generators take; strict, so ``true`` is not read as seed 1."""
 
 
+VARIANT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+
+
+def _no_seed(overrides: list[str], where: str) -> None:
+    for override in overrides:
+        if override.partition("=")[0].strip() == "train.seed":
+            raise ValueError(f"{where}: {override!r} sets the seed, which the grid's seeds "
+                             "set for every run")
+
+
 class GridConfig(StrictModel):
     """What to run and how to compare it."""
 
-    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$",
+    name: str = Field(pattern=rf"^{VARIANT_NAME.pattern}$",
                       description="the MLflow experiment and the results folder")
     baseline: str = Field(description="the variant gains and p-values are measured against")
     seeds: list[Seed] = Field(min_length=1, description="training seeds (train.seed)")
@@ -61,6 +72,24 @@ class GridConfig(StrictModel):
     compare_to: dict[str, str] = Field(
         {}, description="variant -> the variant its gain and p are measured against instead "
                         "of the baseline (a GRU4Rec + SRA-CL row against GRU4Rec)")
+
+    @field_validator("variants")
+    @classmethod
+    def _plain_variants(cls, variants: dict[str, list[str]]) -> dict[str, list[str]]:
+        """A variant names runs (``variant/seed-N``), MLflow tags and table rows: no spaces,
+        slashes or pipes; and ``seeds`` alone sets the seed, or a variant's would be lost."""
+        for name, overrides in variants.items():
+            if not VARIANT_NAME.fullmatch(name):
+                raise ValueError(f"variant {name!r}: expected letters, digits, '_', '.' or '-' "
+                                 "(it names runs, MLflow tags and table rows)")
+            _no_seed(overrides, f"variant {name!r}")
+        return variants
+
+    @field_validator("overrides")
+    @classmethod
+    def _no_seed_override(cls, overrides: list[str]) -> list[str]:
+        _no_seed(overrides, "overrides")
+        return overrides
 
     @field_validator("seeds")
     @classmethod

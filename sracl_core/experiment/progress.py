@@ -46,6 +46,8 @@ class RunProgress:
     metric: float | None = None
     metrics: dict[str, float] = field(default_factory=dict)
     """A finished run's test metrics (all of them; ``metric`` is the grid's first)."""
+    damaged_evaluation: str | None = None
+    """A trained run's damaged evaluate artifact (what is wrong), which its next run redoes."""
     seconds_left: float | None = None
     """A part-trained run's remaining epochs at the pace of its last ones (see
     :func:`seconds_left`); None before its first epoch has ended."""
@@ -95,10 +97,12 @@ def grid_progress(config_path: str | Path, grid: GridConfig,
                 metric=figures.metrics.get(grid.metrics[0]), metrics=figures.metrics))
         elif outputs.is_complete("train"):
             facts = model_facts(outputs.manifest("train") or {})
+            evaluation = outputs.store.check("evaluate", outputs.fingerprint("evaluate"))
             progress.append(RunProgress(
                 run.variant, run.seed, "trained", epochs, facts.get("train_epochs_run", 0),
                 train_seconds=training_seconds(facts),
-                best_epoch=facts.get("train_best_epoch")))
+                best_epoch=facts.get("train_best_epoch"),
+                damaged_evaluation=evaluation.problem if evaluation.state == "corrupt" else None))
         else:
             progress.append(_from_checkpoint(run.variant, run.seed, epochs, newest_checkpoint(
                 outputs.stage_folder("train") / CHECKPOINTS / outputs.fingerprint("train"))))

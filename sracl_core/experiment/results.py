@@ -103,7 +103,12 @@ def _note_a_different_definition(record: Path, grid: dict) -> None:
         before = json.loads(record.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return
-    if isinstance(before, dict) and _definition(before) != _definition(grid):
-        log.warning("%s: these results were from another definition of grid %r (%s); "
-                    "replacing them with those of %s", record.parent, grid.get("name"),
-                    before.get("file", "file unknown"), grid.get("file"))
+    if not isinstance(before, dict):
+        return
+    old, new = _definition(before), _definition(grid)
+    changed = sorted(key for key in {*old, *new} if old.get(key) != new.get(key))
+    if changed:
+        log.warning("%s: these results were from another definition of grid %r (from %s; "
+                    "it differs in %s); replacing them with those of %s", record.parent,
+                    grid.get("name"), before.get("file", "file unknown"), ", ".join(changed),
+                    grid.get("file"))

@@ -9,6 +9,7 @@ as the run's description, and a bar chart of mean ± std per metric.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 from matplotlib.figure import Figure
@@ -16,7 +17,13 @@ from mlflow import MlflowClient
 
 from sracl_core.config import PipelineConfig
 from sracl_core.tracking.batches import metric_name
-from sracl_core.tracking.run import TAG_KIND, ensure_experiment, run_url, tracking_uri
+from sracl_core.tracking.run import (
+    TAG_KIND,
+    ensure_experiment,
+    run_url,
+    tracking_uri,
+    version_tags,
+)
 
 TAG_EXPERIMENT = "sracl.experiment"
 
@@ -37,14 +44,19 @@ def summary_chart(summary: pl.DataFrame, metrics: list[str]) -> Figure:
     return figure
 
 
-def log_summary(config: PipelineConfig, grid_name: str, summary: pl.DataFrame,
-                metrics: list[str], paths: dict[str, Path], markdown: str) -> str:
-    """Create the summary run; returns its URL."""
+def log_summary(config: PipelineConfig, grid: dict[str, Any], summary: pl.DataFrame,
+                paths: dict[str, Path], markdown: str) -> str:
+    """Create the summary run, tagged with what made it (the grid file, its variants, the
+    command's ``--set``s and the library versions); returns its URL."""
     client = MlflowClient(tracking_uri(config))
     experiment_id = ensure_experiment(client, config)
+    grid_name = grid["name"]
     run = client.create_run(experiment_id, run_name=f"{grid_name}-summary", tags={
         TAG_KIND: "experiment-summary", TAG_EXPERIMENT: grid_name,
-        "mlflow.note.content": f"# {grid_name}\n\n{markdown}"})
+        "sracl.grid_file": grid["file"], "sracl.variants": ",".join(grid["variants"]),
+        "sracl.seeds": ",".join(map(str, grid["seeds"])),
+        **({"sracl.overrides": " ".join(grid["set"])[:5000]} if grid["set"] else {}),
+        **version_tags(), "mlflow.note.content": f"# {grid_name}\n\n{markdown}"})
     run_id = run.info.run_id
     for row in summary.iter_rows(named=True):
         key = metric_name(f"{row['variant']}/{row['metric']}")
@@ -52,6 +64,6 @@ def log_summary(config: PipelineConfig, grid_name: str, summary: pl.DataFrame,
         client.log_metric(run_id, f"{key}/std", row["std"])
     for path in paths.values():
         client.log_artifact(run_id, str(path))
-    client.log_figure(run_id, summary_chart(summary, metrics), "summary.png")
+    client.log_figure(run_id, summary_chart(summary, grid["metrics"]), "summary.png")
     client.set_terminated(run_id)
     return run_url(config, experiment_id, run_id)

@@ -19,6 +19,7 @@ from mlflow.exceptions import MlflowException
 from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
 
 from sracl_core.allocator import active_allocator
+from sracl_core.artifacts import library_versions
 from sracl_core.config import PipelineConfig, dump_config
 from sracl_core.stages.graph import outputs_of
 from sracl_core.stages.runner import StageOutcome
@@ -50,6 +51,13 @@ TAG_MALLOC = "sracl.malloc"
 TAG_FINGERPRINT = "sracl.fingerprint"
 TAG_STATE = "sracl.state"
 TAG_KIND = "sracl.run_kind"
+TAG_VERSION = "sracl.version"
+
+
+def version_tags() -> dict[str, str]:
+    """``sracl.version.<library>``: what every artifact's manifest records, on the run too,
+    so runs made with other library versions (or CPU kinds) are told apart in the UI."""
+    return {f"{TAG_VERSION}.{name}": value for name, value in library_versions().items()}
 
 
 @dataclass
@@ -137,6 +145,7 @@ class PipelineRun:
         overrides = list(overrides)
         if overrides:
             tags["sracl.overrides"] = " ".join(overrides)[:5000]
+        tags.update(version_tags())
         log_batch(self.client, self.run_id, params=params, tags=tags)
         self.client.log_text(self.run_id, dump_config(self.config), "config/resolved.yaml")
 

@@ -46,10 +46,21 @@ def test_no_test_against_the_paper_with_one_seed_or_no_spread():
     assert summary["reference_p"].is_nan().all()
 
 
-def test_unpaired_seeds_give_no_p_value_and_one_seed_a_zero_spread():
+def test_unpaired_seeds_give_no_p_value_no_gain_and_one_seed_a_zero_spread():
     runs = _runs([("base", 1, "HR@10", 0.1), ("new", 2, "HR@10", 0.2)])
     new = summarise(runs, "base", ["HR@10"]).filter(pl.col("variant") == "new").row(0, named=True)
     assert math.isnan(new["p_value"]) and new["std"] == 0.0 and new["seeds"] == 1
+    assert math.isnan(new["gain_pct"])
+
+
+def test_an_unfinished_grids_gain_compares_the_seeds_both_variants_have():
+    """The mean shown is over every seed a variant has; its gain only over shared seeds
+    (seed 2's baseline missing: 0.0208 against 0.0347 is -40%, not two seeds against one)."""
+    runs = _runs([("base", 1, "HR@10", 0.0347),
+                  ("new", 1, "HR@10", 0.0208), ("new", 2, "HR@10", 0.0416)])
+    new = summarise(runs, "base", ["HR@10"]).filter(pl.col("variant") == "new").row(0, named=True)
+    assert new["mean"] == pytest.approx(0.0312) and new["seeds"] == 2
+    assert new["gain_pct"] == pytest.approx((0.0208 / 0.0347 - 1) * 100)
 
 
 def test_identical_runs_are_not_significant():

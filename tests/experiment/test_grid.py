@@ -39,6 +39,12 @@ variants: {a: [], b: [train.lr=0.01]}
      r"reference 'a' gives \['all/HR@5'\], which are not among the grid's metrics"),
     ("name: g\nbaseline: a\nseeds: [1]\nvariants:\n  a: []\n  a: [train.lr=0.1]",
      "the key 'a' is given twice \\(first on line 5\\); keep one"),
+    ("name: g\nbaseline: a\nseeds: [1]\nvariants: {a: [], 'sra cl/v|x': []}",
+     r"variant 'sra cl/v\|x': expected letters, digits"),
+    ("name: g\nbaseline: a\nseeds: [1]\nvariants: {a: [train.seed=7]}",
+     r"variant 'a': 'train.seed=7' sets the seed, which the grid's seeds set for every run"),
+    ("name: g\nbaseline: a\nseeds: [1]\noverrides: [train.seed=7]\nvariants: {a: []}",
+     r"overrides: 'train.seed=7' sets the seed"),
 ])
 def test_bad_grids_name_the_field(tmp_path, text, message):
     with pytest.raises(ConfigError, match=message):

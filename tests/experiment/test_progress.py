@@ -102,6 +102,25 @@ def test_the_command_lists_every_run_and_counts_them(tiny_config: Path, grid_sta
     assert lines[5] == "1 finished, 1 trained, 1 part-trained, 1 not started"
 
 
+def test_a_damaged_evaluation_is_named_not_shown_as_evaluating(tiny_config: Path,
+                                                                grid_state: Path):
+    from flows.cli import app
+
+    finished_run = grid_runs(load_grid(grid_state))[0]
+    outputs = outputs_of(load_config(tiny_config, list(finished_run.overrides)))
+    metrics = outputs.store.path("evaluate", outputs.fingerprint("evaluate")) / "metrics.parquet"
+    metrics.unlink()
+    finished = grid_progress(tiny_config, load_grid(grid_state))[0]
+    assert finished.state == "trained"
+    assert finished.damaged_evaluation == f"{metrics}: missing, though the manifest lists it"
+    result = CliRunner().invoke(app, ["inspect", "grid", "--grid", str(grid_state),
+                                      "-c", str(tiny_config)], terminal_width=300)
+    line = result.output.splitlines()[1]
+    assert "3/3 epochs" in line and "evaluating" not in line
+    assert f"evaluate artifact damaged ({metrics}: missing, though the manifest lists it); " \
+           "the next `sracl experiment` recomputes it" in line
+
+
 @pytest.mark.parametrize("record", ["[1, 2]", '{"history": [{"epoch": 0}]}',
                                     '{"history": [{"train_seconds": 1, "eval_seconds": 1}], '
                                     '"global_step": "x"}'],

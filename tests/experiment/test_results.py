@@ -80,6 +80,11 @@ def test_the_tables_say_which_grid_definition_made_them(tmp_path: Path, caplog) 
         second = {**first, "file": "/y/other.yaml", "variants": {"a": [], "b": ["x=1"]}}
         write_results(tmp_path / "g", runs, summary, "t", grid=second)
     assert json.loads(paths["grid"].read_text()) == second
-    [warning] = caplog.records
-    assert "from another definition of grid 'g' (/copy/g.yaml); replacing them with those " \
-           "of /y/other.yaml" in warning.getMessage()
+    assert "from another definition of grid 'g' (from /copy/g.yaml; it differs in variants); " \
+           "replacing them with those of /y/other.yaml" in caplog.records[0].getMessage()
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="sracl_core.experiment.results"):
+        write_results(tmp_path / "g", runs, summary, "t", grid={**second, "set": ["train.lr=1"]})
+    [warning] = caplog.records  # the same file, run with a --set: the record says so
+    assert "(from /y/other.yaml; it differs in set); replacing them with those of " \
+           "/y/other.yaml" in warning.getMessage()

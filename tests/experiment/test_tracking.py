@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from importlib import metadata
 from pathlib import Path
 
 import polars as pl
@@ -28,12 +29,19 @@ def test_the_summary_run_holds_means_tables_chart_and_the_table_as_its_note(
         tiny_config: Path, tmp_path: Path) -> None:
     config = load_config(tiny_config, [f"cache_root={tmp_path}", "tracking.experiment=grid-x"])
     paths = write_results(tmp_path / "grid-x", SUMMARY, SUMMARY, "| sracl | .090 |")
-    url = log_summary(config, "grid-x", SUMMARY, ["all/HR@10", "all/NDCG@10"], paths,
-                      "| sracl | .090 |")
+    grid = {"file": "/grids/x.yaml", "set": ["train.lr=0.003"], "name": "grid-x",
+            "variants": {"sasrec": [], "sracl": []}, "seeds": [1, 2],
+            "metrics": ["all/HR@10", "all/NDCG@10"]}
+    url = log_summary(config, grid, SUMMARY, paths, "| sracl | .090 |")
     client = MlflowClient(tracking_uri(config))
     (run,) = client.search_runs([client.get_experiment_by_name("grid-x").experiment_id])
     assert run.info.run_id in url and run.info.status == "FINISHED"
     assert run.data.tags[TAG_EXPERIMENT] == "grid-x"
+    assert {key: run.data.tags[key] for key in ("sracl.grid_file", "sracl.variants",
+                                               "sracl.seeds", "sracl.overrides")} == {
+        "sracl.grid_file": "/grids/x.yaml", "sracl.variants": "sasrec,sracl",
+        "sracl.seeds": "1,2", "sracl.overrides": "train.lr=0.003"}
+    assert run.data.tags["sracl.version.torch"] == metadata.version("torch")
     assert run.data.tags["mlflow.note.content"] == "# grid-x\n\n| sracl | .090 |"
     assert run.data.metrics["sracl/all/HR_10/mean"] == 0.090
     assert run.data.metrics["sasrec/all/NDCG_10/std"] == 0.0004

@@ -18,6 +18,7 @@ import pandas as pd
 import pytest
 from mlflow import MlflowClient
 
+from sracl_core.artifacts import library_versions
 from sracl_core.config import load_config
 from sracl_core.stages.graph import needed_stages, stage_fingerprints
 from sracl_core.stages.runner import StageOutcome, run_stage
@@ -101,6 +102,8 @@ def test_parent_run_has_config_params_dataset_stats_and_test_metrics(logged: dic
     assert run.data.tags["prefect.flow_run_id"] == "flow-run-1"
     fingerprints = stage_fingerprints(logged["config"])
     assert run.data.tags["sracl.fingerprint.train"] == fingerprints["train"]
+    assert run.data.tags["sracl.version.sracl"] == library_versions()["sracl"]
+    assert run.data.tags["sracl.version.torch"] == library_versions()["torch"]
     assert run.data.metrics["dataset.n_users"] == 144
     assert run.data.metrics["dataset.n_items"] == 99
     assert set(summary.test_metrics) >= {"all/NDCG@10", "unseen/HR@20"}
