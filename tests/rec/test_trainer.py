@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from sracl_core.atomic import complete_folder
+from sracl_core.errors import ArtifactCorrupt
 from sracl_core.rec import TrainConfig, load_model, train
 from sracl_core.rec.run_folders import BEST, LAST
 
@@ -64,6 +65,32 @@ def test_resume_after_a_kill_mid_epoch_matches_uninterrupted(tiny_data, tiny_nei
     assert [r.epoch for r in resumed_reports] == [1, 2]
     assert resumed_reports[0].losses == pytest.approx(reports[1].losses)
     assert resumed.best_valid == whole.best_valid
+
+
+def test_a_damaged_best_model_is_refused_when_resuming_not_after_training(
+        tiny_data, tiny_neighbours, tmp_path: Path) -> None:
+    """The best model is what the run publishes: a bit flipped in it while the run was
+    stopped is named at once, before more epochs are spent on a run that cannot finish."""
+    cfg = config(epochs=3)
+    n_batches = -(-tiny_data.train_prefixes.shape[0] // 32)
+
+    def kill_in_epoch_1(step: int) -> None:
+        if step == n_batches + 3:
+            raise Killed
+
+    with pytest.raises(Killed):
+        train(cfg, tiny_data, tiny_neighbours, seed=0, checkpoint_dir=tmp_path,
+              on_step=kill_in_epoch_1)
+    weights_file = tmp_path / BEST / "model.safetensors"
+    data = bytearray(weights_file.read_bytes())
+    data[-1] ^= 0x01
+    weights_file.write_bytes(bytes(data))
+    steps = []
+    with pytest.raises(ArtifactCorrupt, match=rf"{weights_file}: its content does not match .*"
+                                              r"the best model so far is damaged; move "):
+        train(cfg, tiny_data, tiny_neighbours, seed=0, checkpoint_dir=tmp_path,
+              on_step=steps.append)
+    assert steps == []
 
 
 def test_early_stopping_and_best_checkpoint(tiny_data, tmp_path: Path) -> None:
