@@ -124,8 +124,8 @@ class Registry(Generic[T]):
                 return value
             name = value.get(self.key, self.default)
             if name is None:
-                raise ChoiceNameError(f"required key {self.key!r} is missing; expected one of: "
-                                 f"{', '.join(self.names())}")
+                raise ChoiceNameError(f"required key {self.key!r} is missing; expected one "
+                                      f"of: {', '.join(self.names())}")
             if not isinstance(name, str):
                 raise ChoiceNameError(f"{self.key}: expected a name, one of: "
                                       f"{', '.join(self.names())}")

@@ -46,7 +46,8 @@ Seed = Annotated[int, Field(strict=True, ge=0, lt=2**63)]
 """What torch's generators take; strict, so ``true`` is not read as seed 1."""
 
 
-VARIANT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+PLAIN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+"""A grid's or a variant's name: it names folders, runs, MLflow tags and table rows."""
 
 
 def _no_seed(overrides: list[str], where: str) -> None:
@@ -59,7 +60,7 @@ def _no_seed(overrides: list[str], where: str) -> None:
 class GridConfig(StrictModel):
     """What to run and how to compare it."""
 
-    name: str = Field(pattern=rf"^{VARIANT_NAME.pattern}$",
+    name: str = Field(pattern=rf"^{PLAIN_NAME.pattern}$",
                       description="the MLflow experiment and the results folder")
     baseline: str = Field(description="the variant gains and p-values are measured against")
     seeds: list[Seed] = Field(min_length=1, description="training seeds (train.seed)")
@@ -79,7 +80,7 @@ class GridConfig(StrictModel):
         """A variant names runs (``variant/seed-N``), MLflow tags and table rows: no spaces,
         slashes or pipes; and ``seeds`` alone sets the seed, or a variant's would be lost."""
         for name, overrides in variants.items():
-            if not VARIANT_NAME.fullmatch(name):
+            if not PLAIN_NAME.fullmatch(name):
                 raise ValueError(f"variant {name!r}: expected letters, digits, '_', '.' or '-' "
                                  "(it names runs, MLflow tags and table rows)")
             _no_seed(overrides, f"variant {name!r}")
