@@ -10,6 +10,7 @@ from rich.table import Table
 
 
 def print_summary(console: Console, result: dict[str, Any]) -> None:
+    """Stages with their state and fingerprint, then the test metrics and output paths."""
     stages = Table(title=f"{result['dataset']}: stages", box=box.SIMPLE_HEAD, show_edge=False)
     for column in ("stage", "state", "seconds", "fingerprint"):
         stages.add_column(column, justify="right" if column == "seconds" else "left")

@@ -32,6 +32,11 @@ class CleanDataset:
 
 
 def clean(raw: RawDataset, config: DataConfig) -> CleanDataset:
+    """Metadata check, dedupe, k-core and dense re-indexing, each counted in ``stats``.
+
+    An empty result is an error naming the input and the likely cause, since an
+    empty dataset would otherwise fail much later as an opaque shape error.
+    """
     stats: dict[str, float | int] = {"raw_interactions": raw.interactions.height}
     frame = _check_metadata(raw, config, stats)
     frame = _dedupe(frame, config.dedupe, stats)

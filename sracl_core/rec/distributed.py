@@ -130,6 +130,11 @@ class DataParallel(Solo):
     def losses(self, model: nn.Module, prefixes: torch.Tensor, targets: torch.Tensor,
                samples: torch.Tensor, generator: torch.Generator, *, seed: int,
                global_step: int) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """This rank's loss to back-propagate, and the global batch's loss parts to report.
+
+        L_rec is re-weighted so that DDP's gradient average equals the gradient of the
+        global-batch mean, whatever share of the batch this rank holds.
+        """
         torch.manual_seed(hash((seed, global_step, self.rank)) % 2**63)
         shard = split(samples.numel(), self.world_size, self.rank)
         parts = model(prefixes[samples], targets[samples], samples, generator, shard=shard)

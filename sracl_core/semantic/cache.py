@@ -57,6 +57,8 @@ def response_key(model: str, sampling: dict[str, Any], system: str, prompt: str)
 
 @dataclass(frozen=True)
 class CachedResponse:
+    """One stored answer or failure; failures keep their error so a retry can say why."""
+
     key: str
     status: str
     text: str | None

@@ -69,6 +69,11 @@ def read_interaction_table(source: TableSource) -> tuple[pl.DataFrame, TableRows
 
 
 def read_item_table(path: Path, source: TableSource) -> pl.DataFrame:
+    """The items table under the mapped column names; a repeated item id is refused.
+
+    Two rows for one item would give it two texts, and which one a profile saw would
+    depend on row order, so the error names both lines instead.
+    """
     mapping = source.item_columns
     fields = {"item_id": mapping.item, **{name: getattr(mapping, name)
                                           for name in (*TEXT_FIELDS, "price")}}

@@ -166,6 +166,11 @@ class SASRec(Backbone):
                 nn.init.zeros_(module.bias)
 
     def encode(self, sequences: torch.Tensor) -> torch.Tensor:
+        """Left-padded sequences [b, max_len] -> their last position's output [b, d].
+
+        On CPU the rows go through in length buckets (padding keys are masked, so the
+        result is the full-width one): most Beauty prefixes are far shorter than max_len.
+        """
         width = self.max_len
         if not self.bucketed or sequences.device.type != "cpu" or sequences.shape[0] < 2:
             return self._encode_width(sequences, width)
