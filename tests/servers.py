@@ -65,7 +65,6 @@ MALFORMED = {
     "no-message": b'{"id": "x", "choices": [{"index": 0, "finish_reason": "stop"}]}',
     "content-none": b'{"id": "x", "choices": [{"message": {"content": null}}]}',
     "content-int": b'{"id": "x", "choices": [{"message": {"content": 7}}]}',
-    "empty-text": b'{"id": "x", "choices": [{"message": {"content": " "}}]}',
 }
 """Answers a broken endpoint sends with status 200, by name."""
 
@@ -84,8 +83,10 @@ class ChatServer:
     ``behaviour(n)`` picks what POST number n gets: ``ok`` (an answer echoing the
     prompt), ``error`` (500), ``bad`` (400), ``hang`` (no answer until the server
     stops), ``echo-500`` / ``echo-400`` (an error body that echoes the request
-    headers, as some proxies do) or a :data:`MALFORMED` name. Every POST is
-    recorded, so tests count the HTTP calls server-side.
+    headers, as some proxies do), ``empty`` (an answer with no text), ``429`` (a rate
+    limit asking for one second with ``Retry-After``), ``quota`` (OpenAI's
+    ``insufficient_quota`` 429) or a :data:`MALFORMED` name. Every POST is recorded
+    with its arrival time, so tests count the HTTP calls server-side.
     """
 
     def __init__(self, behaviour: Callable[[int], str], delay: float = 0.0,
@@ -96,6 +97,7 @@ class ChatServer:
         """``GET /v1/models``: ``ok`` lists the model, ``hang`` never answers."""
         self.listings = 0
         self.requests: list[dict] = []
+        self.arrivals: list[float] = []
         self.headers: list[dict] = []
         self.in_flight = 0
         self.max_in_flight = 0
@@ -123,6 +125,7 @@ def _chat_handler(server: ChatServer) -> type[BaseHTTPRequestHandler]:
             with server.lock:
                 number = len(server.requests)
                 server.requests.append(body)
+                server.arrivals.append(time.monotonic())
                 server.headers.append(headers)
                 server.in_flight += 1
                 server.max_in_flight = max(server.max_in_flight, server.in_flight)
@@ -152,23 +155,34 @@ def _chat_handler(server: ChatServer) -> type[BaseHTTPRequestHandler]:
                                      "headers": headers}}
                 self._send(int(action[-3:]), json.dumps(echoed).encode())
                 return
+            if action == "429":
+                self._send(429, json.dumps({"error": {"message": "slow down"}}).encode(),
+                           {"Retry-After": "1"})
+                return
+            if action == "quota":
+                self._send(429, json.dumps({"error": {
+                    "message": "You exceeded your current quota", "type": "insufficient_quota",
+                    "code": "insufficient_quota"}}).encode())
+                return
             if action in ("error", "bad"):
                 status, message = (500, "overloaded") if action == "error" else (400, "bad")
                 self._send(status, json.dumps({"error": {"message": message}}).encode())
                 return
             time.sleep(server.delay)
-            prompt = body["messages"][-1]["content"]
+            text = "" if action == "empty" else f"echo {body['messages'][-1]['content']}"
             self._send(200, json.dumps({
                 "id": f"c{number}", "object": "chat.completion", "created": 0,
                 "model": body["model"],
                 "choices": [{"index": 0, "finish_reason": "stop",
-                             "message": {"role": "assistant", "content": f"echo {prompt}"}}],
+                             "message": {"role": "assistant", "content": text}}],
                 "usage": {"prompt_tokens": 7, "completion_tokens": 3, "total_tokens": 10},
             }).encode())
 
-        def _send(self, status: int, data: bytes) -> None:
+        def _send(self, status: int, data: bytes, headers: dict[str, str] | None = None) -> None:
             self._done()
             self.send_response(status)
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()

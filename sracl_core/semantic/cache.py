@@ -32,6 +32,8 @@ from sracl_core.semantic.redact import redact
 log = logging.getLogger(__name__)
 
 OK = "ok"
+FAILED = "failed"
+"""The backend gave no answer at all (HTTP or engine error): not an attempt at an answer."""
 FOLDER = "llm_cache"
 """The cache's folder under a cache root, beside the datasets' artifacts."""
 SCHEMA = {
@@ -90,7 +92,8 @@ class ResponseCache:
         table = self._read(parts)
         ok = table.filter(pl.col("status") == OK).unique("key", keep="last")
         self._ok = dict(zip(ok["key"], ok["text"], strict=True))
-        tries = table.group_by("key").agg(pl.col("attempt").max())
+        tries = (table.filter(pl.col("status") != FAILED)
+                 .group_by("key").agg(pl.col("attempt").max()))
         self._attempts = dict(zip(tries["key"], tries["attempt"], strict=True))
         if len(parts) > _COMPACT_AFTER_PARTS:
             self._compact(parts, table)
@@ -119,7 +122,12 @@ class ResponseCache:
         return self._ok.get(key)
 
     def attempts(self, key: str) -> int:
-        """How many generations were recorded for a key (successful or not)."""
+        """How many answers (valid or not) were recorded for a key.
+
+        Backend failures do not count: the attempt number picks the sampling (the
+        first is greedy, later ones sample at the retry temperature), and an outage
+        must not turn the next greedy try into a sampled one.
+        """
         return self._attempts.get(key, 0)
 
     def __len__(self) -> int:
@@ -145,8 +153,9 @@ class ResponseCache:
         )
         self._write(table)
         for response in responses:
-            self._attempts[response.key] = max(self._attempts.get(response.key, 0),
-                                               response.attempt)
+            if response.status != FAILED:
+                self._attempts[response.key] = max(self._attempts.get(response.key, 0),
+                                                   response.attempt)
             if response.status == OK and response.text is not None:
                 self._ok[response.key] = response.text
 

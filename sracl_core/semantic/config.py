@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from sracl_core.config_base import Device, StrictModel, runtime_field
 from sracl_core.registry import Registry
@@ -112,12 +113,30 @@ class OpenAIOptions(StrictModel):
         gt=0)
     max_retries: int = runtime_field(
         4, "HTTP retries of a failed request (connection error, timeout, rate limit, server "
-        "error, malformed or empty answer), with backoff", ge=0)
+        "error, malformed answer), with backoff, or longer if a rate limit's Retry-After asks "
+        "(an insufficient_quota 429 is final; an empty answer is re-asked like an invalid one, "
+        "at profiles.retry_temperature)", ge=0)
     backoff_s: float = runtime_field(1.0, "first retry delay; doubles each retry", ge=0)
     breaker_failures: int = runtime_field(
         8, "the stage fails once this many calls in a row failed (rate limits aside; any "
         "answer resets the count): a dead endpoint stops after about this many calls, a "
-        "hanging one after one timeout_s; 0: never", ge=0)
+        "hanging one after breaker_failures / concurrency rounds of timeout_s (one with the "
+        "defaults); 0: never", ge=0)
+
+    @field_validator("base_url")
+    @classmethod
+    def _an_http_url(cls, value: str) -> str:
+        """Checked on load: a URL without its scheme used to fail only at the first
+        request, after ingest and prompts, as a connection error that blamed the server."""
+        expected = f"expected an http(s) URL like http://127.0.0.1:8000/v1, got {value!r}"
+        try:
+            parts = urlsplit(value)
+            parts.port  # noqa: B018 - parsing the port is the check
+        except ValueError as error:
+            raise ValueError(f"{expected} ({error})") from None
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(expected)
+        return value
 
 
 class ProfilesConfig(StrictModel):

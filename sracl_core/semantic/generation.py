@@ -4,13 +4,15 @@ Only prompts without a cached valid answer reach the backend. Each answer is
 written to the cache as it arrives (in small flushes, see
 :mod:`sracl_core.semantic.recording`), so a failing or killed run loses at
 most the requests in flight. An answer that is empty or fails validation is
-recorded as ``invalid`` and re-queued; so is a backend failure. The first try
-of a prompt uses the configured (greedy) sampling; retries sample at
-``retry_temperature`` with the attempt number as seed, because a greedy retry
-would repeat the same answer. Prompts still without a valid answer after
-``max_attempts`` tries in this run come back with their last raw text (or
-none), for the caller's fallback. Reports count the backend's own calls
-(HTTP retries included), so a message never says "1 try" for 5 requests.
+recorded as ``invalid`` and re-queued; so is a backend failure. The first answer
+to a prompt is asked for with the configured (greedy) sampling; later ones sample
+at ``retry_temperature`` with the attempt number as seed, because a greedy retry
+would repeat the same answer. A backend failure is no answer, so it does not
+advance the attempt: after an outage a prompt is still asked greedily. Prompts
+still without a valid answer after ``max_attempts`` tries in this run come back
+with their last raw text (or none), for the caller's fallback. Reports count the
+backend's own calls (HTTP retries included), so a message never says "1 try" for 5
+requests.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from dataclasses import dataclass, field
 from sracl_core.errors import SraclError
 from sracl_core.semantic.backends.base import ChatRequest, Generation, LLMBackend
 from sracl_core.semantic.backends.breaker import EndpointDead
-from sracl_core.semantic.cache import OK, CachedResponse, ResponseCache
+from sracl_core.semantic.cache import FAILED, OK, CachedResponse, ResponseCache
 from sracl_core.semantic.recording import CacheRecorder
 
 log = logging.getLogger(__name__)
@@ -205,7 +207,7 @@ def _kept(cache: ResponseCache) -> str:
 def _status(request: ChatRequest, generation: Generation,
             validate: Validator) -> str:
     if generation.error is not None:
-        return "failed"
+        return FAILED
     if not generation.text or not generation.text.strip():
         return "empty"
     return OK if validate(request, generation.text) else "invalid"

@@ -6,11 +6,15 @@ sample run). Each answer is buffered here and the buffer is appended to the
 cache (one Parquet part, written under a temporary name and renamed) every
 :data:`FLUSH_ANSWERS` answers or :data:`FLUSH_SECONDS` seconds, and always
 when the batch ends or fails; so an exception loses nothing that arrived, and
-a hard kill at most the answers in flight plus one unflushed buffer.
+a hard kill at most the answers in flight plus the last few seconds' answers.
+The time limit is kept by a timer thread, not only checked when the next answer
+arrives: an endpoint that stalls after 50 answers would otherwise hold them in
+memory for as long as it stalls, and a kill then lost them all.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 
@@ -35,14 +39,26 @@ class CacheRecorder:
         self._clock = clock
         self._buffer: list[CachedResponse] = []
         self._since = clock()
+        self._lock = threading.Lock()
+        self._timer: threading.Timer | None = None
 
     def add(self, response: CachedResponse) -> None:
-        self._buffer.append(response)
-        if len(self._buffer) >= self.every or self._clock() - self._since >= self.seconds:
+        with self._lock:
+            self._buffer.append(response)
+            due = len(self._buffer) >= self.every or self._clock() - self._since >= self.seconds
+            if not due and self._timer is None:
+                self._timer = threading.Timer(self.seconds, self.flush)
+                self._timer.daemon = True
+                self._timer.start()
+        if due:
             self.flush()
 
     def flush(self) -> None:
         """Append the buffered answers as one part (nothing if the buffer is empty)."""
-        buffered, self._buffer = self._buffer, []
-        self._since = self._clock()
-        self.cache.put(buffered)
+        with self._lock:
+            timer, self._timer = self._timer, None
+            if timer is not None:
+                timer.cancel()  # a no-op when this is the timer's own call
+            buffered, self._buffer = self._buffer, []
+            self._since = self._clock()
+            self.cache.put(buffered)

@@ -13,14 +13,17 @@ def test_key_changes_with_model_sampling_and_prompt():
 def test_responses_survive_reopening_and_failures_are_kept_but_not_served(tmp_path):
     cache = ResponseCache(tmp_path)
     cache.put([CachedResponse("a", "ok", "alpha"),
-               CachedResponse("b", "failed", None, error="boom")])
+               CachedResponse("b", "failed", None, error="boom"),
+               CachedResponse("c", "empty", "", attempt=1),
+               CachedResponse("c", "failed", None, error="reset", attempt=2)])
     reopened = ResponseCache(tmp_path)
     assert reopened.get("a") == "alpha" and reopened.get("b") is None
-    assert reopened.attempts("b") == 1
-    assert reopened.failures()["error"].to_list() == ["boom"]
+    # a failure is no answer: "b" was never answered, "c" once (its failed re-ask is not counted)
+    assert (reopened.attempts("b"), reopened.attempts("c"), cache.attempts("c")) == (0, 1, 1)
+    assert sorted(reopened.failures()["error"].to_list(), key=str) == [None, "boom", "reset"]
     reopened.put([CachedResponse("b", "ok", "beta", attempt=2)])
     again = ResponseCache(tmp_path)
-    assert again.get("b") == "beta" and again.failures().height == 0 and len(again) == 2
+    assert again.get("b") == "beta" and again.failures().height == 2 and len(again) == 2
 
 
 def test_many_parts_are_compacted_without_losing_rows(tmp_path):

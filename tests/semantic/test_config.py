@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from pydantic import ValidationError
 
@@ -42,3 +44,20 @@ def test_both_encoders_share_their_settings_and_the_default_is_sentence_transfor
     assert default.encoder == "sentence-transformers" and default.max_length == 256
     assert (pooler.encoder, pooler.model, pooler.max_length) == (
         "hf-pooler", "embedded:all-minilm-l6-v2", 64)
+
+
+@pytest.mark.parametrize(("url", "problem"), [
+    ("127.0.0.1:8000/v1", "got '127.0.0.1:8000/v1'$"),
+    ("ftp://host/v1", "got 'ftp://host/v1'$"),
+    ("http:///v1", "got 'http:///v1'$"),
+    ("http://[::1:8000/v1", r"\(Invalid IPv6 URL\)"),
+    ("http://host:99999/v1", r"\(Port out of range"),
+])
+def test_an_endpoint_that_is_not_an_http_url_is_refused_on_load(url: str, problem: str) -> None:
+    with pytest.raises(ValidationError, match="expected an http\\(s\\) URL") as caught:
+        config(profiles={"backend": "openai", "openai": {"base_url": url}})
+    error = caught.value.errors()[0]
+    assert error["loc"][0] == "profiles" and error["loc"][-2:] == ("openai", "base_url")
+    assert re.search(problem, error["msg"])
+    served = config(profiles={"backend": "openai", "openai": {"base_url": "https://h:8443/v1"}})
+    assert served.profiles.openai.base_url == "https://h:8443/v1"

@@ -60,3 +60,17 @@ def test_a_backend_that_fails_a_prompt_every_time_fails_the_call_naming_what_is_
                                                r"2 tries .*engine exploded.* the 1 answers so "
                                                r"far are cached"):
         _generate(ResponseCache(tmp_path), ["fine", "boom"], max_attempts=2)
+
+
+def test_a_backend_failure_is_no_answer_so_the_next_try_stays_greedy(tmp_path: Path) -> None:
+    fake = use_scripted_fake()
+    fake.failing_prompts = {"\nboom"}
+    with pytest.raises(GenerationFailed):
+        _generate(ResponseCache(tmp_path), ["boom"], max_attempts=2)
+    fake.failing_prompts = set()
+    reopened = ResponseCache(tmp_path)
+    assert reopened.attempts("boom") == 0
+    answers, _ = _generate(reopened, ["boom"])
+    sent = [request for batch in fake.calls for request in batch]
+    assert [(r.temperature, r.seed) for r in sent] == [(0.0, None)] * 3
+    assert answers["boom"].valid and ResponseCache(tmp_path).attempts("boom") == 1

@@ -21,3 +21,22 @@ def test_answers_are_flushed_every_n_answers_or_t_seconds_and_on_demand(tmp_path
     assert len(list(tmp_path.glob("part-*.parquet"))) == 3
     assert ResponseCache(tmp_path).failures()["error"].to_list() == [
         "Authorization: Bearer [redacted]"]
+
+
+def test_answers_reach_disk_on_time_even_when_no_further_answer_comes(tmp_path):
+    """An endpoint that stalls after some answers: a timer flushes them (a kill then keeps
+    them), with nothing else called on the recorder."""
+    import time
+
+    from sracl_core.semantic.recording import CacheRecorder
+
+    recorder = CacheRecorder(ResponseCache(tmp_path), every=100, seconds=0.05)
+    recorder.add(CachedResponse("k0", "ok", "v0"))
+    recorder.add(CachedResponse("k1", "ok", "v1"))
+    deadline = time.monotonic() + 30
+    while len(ResponseCache(tmp_path)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert len(ResponseCache(tmp_path)) == 2
+    parts = sorted(tmp_path.glob("part-*.parquet"))
+    recorder.flush()
+    assert sorted(tmp_path.glob("part-*.parquet")) == parts  # nothing was left to write

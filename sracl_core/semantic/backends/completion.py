@@ -5,7 +5,11 @@ model, because the SDK builds its objects without validation: a proxy's HTML
 page, ``"choices": null`` or a number as content used to surface as
 ``JSONDecodeError`` or ``TypeError`` deep in the batch and lose every answer
 in flight. Anything that is not a usable answer raises :class:`MalformedAnswer`,
-which the backend retries like a server error.
+which the backend retries like a server error. An empty text is an answer, not a
+fault: the model had nothing to say, so, as with the vLLM backend, the generation
+layer records it as empty and asks again at the retry temperature (a greedy
+re-ask of a working endpoint would say nothing again, and counting it as an
+endpoint failure stopped the stage for good).
 """
 
 from __future__ import annotations
@@ -64,8 +68,6 @@ def parse(body: bytes, prefill: str | None) -> Generation:
     content = message.get("content") if isinstance(message, dict) else None
     if not isinstance(content, str):
         raise MalformedAnswer(f"no text in choices[0].message.content: {_excerpt(body)}")
-    if not content.strip():
-        raise MalformedAnswer("empty text")
     usage = payload.get("usage")
     usage = usage if isinstance(usage, dict) else {}
     reason = choice.get("finish_reason")

@@ -4,7 +4,10 @@ Requests run concurrently (at most ``concurrency`` in flight), each with a
 timeout (and a shorter one to connect), and are retried with exponential
 backoff on connection errors, timeouts, rate limits, server errors and
 malformed answers (a body that is not a chat completion with text, see
-:mod:`.completion`); other client errors are final. A request that still
+:mod:`.completion`); other client errors are final. A rate limit's
+``Retry-After`` is honoured when it asks for longer than the backoff; a 429
+that says ``insufficient_quota`` is final (and counts toward the breaker), since
+no wait cures an empty account. A request that still
 fails comes back as a :class:`Generation` with its error, so the rest of the
 batch is kept, and each answer is handed to ``on_answer`` as it arrives, so
 the caller can cache it before the batch ends.
@@ -33,6 +36,8 @@ import asyncio
 import dataclasses
 import logging
 import os
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 
 from tqdm.auto import tqdm
@@ -130,13 +135,19 @@ class OpenAIBackend:
                 generation = await self._call(client, request)
             except retryable as error:
                 message = error_text(error)
+                if _out_of_quota(error):  # a 429 that waiting will not cure: final, and counted
+                    message = f"out of quota: {message}"
+                    self._breaker.failure(message)
+                    self._stop_if_dead()
+                    return Generation(None, error=message, calls=attempt)
                 if not isinstance(error, openai.RateLimitError):
                     self._breaker.failure(message)
                     self._stop_if_dead()
                 if attempt > self._options.max_retries:
                     return Generation(None, error=message, calls=attempt)
-                log.debug("openai: %s; retrying in %.1f s", message, delay)
-                await asyncio.sleep(delay)
+                wait = max(delay, retry_after_seconds(error) or 0.0)
+                log.debug("openai: %s; retrying in %.1f s", message, wait)
+                await asyncio.sleep(wait)
                 delay *= 2
             except Exception as error:  # a client error or an SDK surprise: final, kept per prompt
                 message = error_text(error)
@@ -183,3 +194,39 @@ class OpenAIBackend:
 
     def close(self) -> None:
         """Nothing to free: each generate call opens and closes its own client."""
+
+
+MAX_RETRY_AFTER_S = 300.0
+"""The longest wait a server's ``Retry-After`` can impose on one retry."""
+
+
+def retry_after_seconds(error: BaseException) -> float | None:
+    """The wait an error response asks for (``retry-after-ms``, ``retry-after`` in seconds
+    or as an HTTP date), capped at :data:`MAX_RETRY_AFTER_S`; None when it asks none."""
+    response = getattr(error, "response", None)
+    headers = getattr(response, "headers", None)
+    if headers is None:
+        return None
+    seconds: float | None = None
+    if (millis := headers.get("retry-after-ms")) is not None:
+        seconds = _number(millis, scale=1e-3)
+    if seconds is None and (value := headers.get("retry-after")) is not None:
+        seconds = _number(value)
+        if seconds is None:
+            try:
+                seconds = (parsedate_to_datetime(value) - datetime.now(UTC)).total_seconds()
+            except (TypeError, ValueError):
+                return None
+    return None if seconds is None else min(max(seconds, 0.0), MAX_RETRY_AFTER_S)
+
+
+def _number(text: str, scale: float = 1.0) -> float | None:
+    try:
+        return float(text) * scale
+    except ValueError:
+        return None
+
+
+def _out_of_quota(error: BaseException) -> bool:
+    """OpenAI's ``insufficient_quota``: a 429 that no retry cures (billing, not load)."""
+    return "insufficient_quota" in (getattr(error, "code", None), getattr(error, "type", None))
