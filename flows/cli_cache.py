@@ -13,6 +13,8 @@ import typer
 from flows.cli_common import DEFAULT_CONFIG, ConfigOption, OverrideOption, console, load
 from sracl_core.artifact_integrity import CORRUPT, cache_artifacts, check_folder
 from sracl_core.owned_folders import owner_record
+from sracl_core.semantic.cache import FOLDER as LLM_CACHE
+from sracl_core.semantic.cache import damaged_parts
 from sracl_core.stages.graph import STAGE_ORDER, StageStatus
 
 STATE_CELLS = {
@@ -41,8 +43,9 @@ def print_problems(entries: list[StageStatus]) -> None:
 
 def verify(config: ConfigOption = DEFAULT_CONFIG, overrides: OverrideOption = None) -> None:
     """Check every artifact under the config's cache root (all datasets) against the file
-    sizes and checksums in its manifest; exit 1 naming each damaged file. Also lists the
-    temporary folders no run will remove (those without an owner record)."""
+    sizes and checksums in its manifest, and that every LLM answer file reads; exit 1
+    naming each damaged file. Also lists the temporary folders no run will remove (those
+    without an owner record)."""
     root = load(config, overrides).cache_root
     if not root.is_dir():
         console.print(f"{root}: nothing cached yet", highlight=False, soft_wrap=True)
@@ -54,6 +57,11 @@ def verify(config: ConfigOption = DEFAULT_CONFIG, overrides: OverrideOption = No
         if verdict.state == "corrupt":
             console.print(f"[bold red]corrupt:[/] {verdict.problem}", highlight=False,
                           soft_wrap=True)
+    damaged_answers = damaged_parts(root / LLM_CACHE)
+    for part, problem in damaged_answers:
+        console.print(f"[bold red]corrupt:[/] {part}: {problem} (LLM answers: the next "
+                      f"profiles run moves it to {LLM_CACHE}/{CORRUPT}/ and asks its prompts "
+                      "again)", highlight=False, soft_wrap=True)
     for folder in sorted(root.glob("*/*/.tmp-*")):
         if folder.is_dir() and owner_record(folder) is None:
             console.print(f"[yellow]left alone:[/] {folder} has no owner record (an older "
@@ -61,7 +69,9 @@ def verify(config: ConfigOption = DEFAULT_CONFIG, overrides: OverrideOption = No
                           "once nothing writes there", highlight=False, soft_wrap=True)
     console.print(f"{root}: {states.total()} artifacts, {states['cached']} sound, "
                   f"{states['unverified']} without checksums (written by an older sracl), "
-                  f"{states['corrupt']} corrupt", highlight=False, soft_wrap=True)
+                  f"{states['corrupt']} corrupt; {len(damaged_answers)} damaged LLM answer "
+                  "files", highlight=False, soft_wrap=True)
     if states["corrupt"]:
         console.print(REPAIR_HINT, highlight=False, soft_wrap=True)
+    if states["corrupt"] or damaged_answers:
         raise typer.Exit(code=1)

@@ -26,6 +26,7 @@ from typing import Any
 
 import polars as pl
 
+from sracl_core.artifact_integrity import CORRUPT
 from sracl_core.atomic import json_digest, replacing
 from sracl_core.semantic.redact import redact
 
@@ -49,6 +50,23 @@ SCHEMA = {
     "created_at": pl.Datetime("us", "UTC"),
 }
 _COMPACT_AFTER_PARTS = 64
+
+
+def damaged_parts(directory: Path) -> list[tuple[Path, str]]:
+    """Each part file of a response cache that cannot be read, with why (for ``verify``)."""
+    damaged = []
+    for part in sorted(Path(directory).glob("part-*.parquet")):
+        try:
+            pl.read_parquet(part)
+        except FileNotFoundError:
+            continue
+        except (pl.exceptions.PolarsError, OSError) as error:
+            damaged.append((part, first_line(error)))
+    return damaged
+
+
+def first_line(error: BaseException) -> str:
+    return f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"
 
 
 def response_key(model: str, sampling: dict[str, Any], system: str, prompt: str) -> str:
@@ -98,17 +116,34 @@ class ResponseCache:
         if len(parts) > _COMPACT_AFTER_PARTS:
             self._compact(parts, table)
 
-    @staticmethod
-    def _read(parts: list[Path]) -> pl.DataFrame:
+    def _read(self, parts: list[Path], *, own: bool = True) -> pl.DataFrame:
+        """All rows of these parts; a damaged one of this cache is set aside, another
+        cache's (``own=False``, only read) is skipped with a warning."""
         frames = []
         for part in parts:
             try:
                 frames.append(pl.read_parquet(part))
             except FileNotFoundError:
                 continue  # compacted by a concurrent process: its rows are in the merged part
+            except (pl.exceptions.PolarsError, OSError) as error:
+                if own:
+                    self._set_aside(part, error)
+                else:
+                    log.warning("llm cache: skipped %s, which is damaged (%s)", part,
+                                first_line(error))
         if not frames:
             return pl.DataFrame(schema=SCHEMA)
         return pl.concat(frames, how="vertical_relaxed").sort("created_at")
+
+    def _set_aside(self, part: Path, error: BaseException) -> None:
+        """Move an unreadable part (a truncated copy, a bad disk) out of the way, as the
+        stage cache does with a corrupt artifact: its answers are asked again, every
+        other answer is kept, and the file stays for inspection."""
+        aside = self.directory / CORRUPT / part.name
+        aside.parent.mkdir(exist_ok=True)
+        part.replace(aside)
+        log.warning("llm cache: %s is damaged (%s); moved to %s, its answers will be asked "
+                    "again", part, first_line(error), aside)
 
     def _compact(self, parts: list[Path], table: pl.DataFrame) -> None:
         """Merge many small parts into one; the merged part is written before any is removed."""
@@ -165,7 +200,7 @@ class ResponseCache:
         parts = sorted(Path(other).glob("part-*.parquet"))
         if not parts:
             return 0
-        table = self._read(parts).filter(pl.col("status") == OK)
+        table = self._read(parts, own=False).filter(pl.col("status") == OK)
         new = table.unique("key", keep="last").filter(~pl.col("key").is_in(list(self._ok)))
         if new.is_empty():
             return 0
