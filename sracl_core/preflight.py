@@ -21,6 +21,7 @@ from pydantic import BaseModel
 from sracl_core.artifact_integrity import file_in_the_way
 from sracl_core.disk_space import check_free_space
 from sracl_core.errors import ConfigError
+from sracl_core.semantic.model_checks import model_problems
 
 if TYPE_CHECKING:
     import polars as pl
@@ -33,22 +34,6 @@ DOWNLOAD_HINT = (
     "amazon2023-<category>), which prints the data.source section to use; or point the key "
     "at your copy with --set {key}=/path"
 )
-
-
-def _unknown(field: str, value: str, known: list[str]) -> str:
-    return f"{field}: unknown name {value!r}; expected one of: {', '.join(known)}"
-
-
-def _choice_problems(config: PipelineConfig) -> list[str]:
-    """Embedded model names (backends, encoders and backbones are checked at load)."""
-    from sracl_core.semantic import models
-
-    embedded = [models.EMBEDDED_PREFIX + name for name in models.REGISTRY]
-    sections = {name: getattr(config, name) for name in ("profiles", "embeddings")}
-    named = [(f"{name}.model", section.model) for name, section in sections.items()
-             if hasattr(section, "model")]
-    return [_unknown(field, name, embedded) for field, name in named
-            if models.is_embedded(name) and name not in embedded]
 
 
 def _source_paths(section: BaseModel, prefix: str) -> list[tuple[str, Path]]:
@@ -130,7 +115,7 @@ def _setting(config: PipelineConfig, key: str) -> str | None:
 
 def check_config(config: PipelineConfig, source: str | Path) -> None:
     """Every problem found, in one error that names each key and what it expects."""
-    _raise_problems(source, _choice_problems(config) + _input_problems(config))
+    _raise_problems(source, model_problems(config) + _input_problems(config))
 
 
 def _raise_problems(source: str | Path, problems: list[str]) -> None:
