@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Annotated, TypeVar
 
@@ -45,11 +45,12 @@ def configure_logging(verbose: bool = False, log_path: Path | None = None) -> No
     console_setup.configure_logging(log_path, verbose=verbose)
 
 
-def load(config: Path, overrides: list[str] | None, *, preflight: bool = False
-         ) -> PipelineConfig:
-    """The validated config; with ``preflight`` also the checks of names, files and data fit."""
+def load(config: Path, overrides: list[str] | None, *, preflight: bool = False,
+         origins: Mapping[str, str] | None = None) -> PipelineConfig:
+    """The validated config; with ``preflight`` also the checks of names, files and data fit.
+    ``origins`` says where overrides not typed on this command line came from."""
     try:
-        resolved = load_config(config, overrides or [])
+        resolved = load_config(config, overrides or [], origins)
         check_cache_root(resolved.cache_root, writing=False)
         if preflight:
             check_config(resolved, config)

@@ -7,10 +7,12 @@ artifacts of the last ``sracl run`` of the config file, overrides included.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.console import Console
 from rich.table import Table
 
 from flows.cli_common import (
@@ -24,6 +26,9 @@ from flows.cli_common import (
 from sracl_core.config import PipelineConfig
 from sracl_core.errors import SraclError
 
+TITLE_WIDTH = 80
+"""Characters of a title in ``recommend``'s table (``--json`` gives it whole)."""
+
 if TYPE_CHECKING:  # the progress module imports torch; the CLI imports it when used
     from sracl_core.experiment.grid import GridConfig
     from sracl_core.experiment.progress import GridTimeLeft, RunProgress
@@ -32,9 +37,13 @@ InternalIdsOption = Annotated[bool, typer.Option(
     "--internal-ids", help="ids are the pipeline's internal 1..N ids, not the dataset's own")]
 
 
-def load_for_reading(config: Path, overrides: list[str] | None) -> PipelineConfig:
+def load_for_reading(config: Path, overrides: list[str] | None,
+                     notes: Console = console) -> PipelineConfig:
     """The config of the artifacts to read: without --set, the last `sracl run` of this file's
-    overrides, so its results are reachable without repeating them."""
+    overrides, so its results are reachable without repeating them. A remembered override
+    the file no longer takes is blamed on that run, with the way out (``notes``: where the
+    note about the remembered run goes; stderr when stdout is for data)."""
+    origins: dict[str, str] = {}
     if not overrides:
         from sracl_core.last_run import last_run
 
@@ -43,35 +52,50 @@ def load_for_reading(config: Path, overrides: list[str] | None) -> PipelineConfi
         if last and (overrides or not last.finished):
             unfinished = "" if last.finished else ", which did not finish"
             given = ": --set " + " --set ".join(overrides) if overrides else ""
-            console.print(f"(the last `sracl run` of {config}{unfinished}{given})",
-                          highlight=False, soft_wrap=True)
-    return load(config, overrides)
+            notes.print(f"(the last `sracl run` of {config}{unfinished}{given})",
+                        highlight=False, soft_wrap=True)
+        origins = {override: f"--set {override}, remembered from the last `sracl run` of "
+                             f"{config}; give --set to read other artifacts"
+                   for override in overrides}
+    return load(config, overrides, origins=origins)
 
 
 def recommend(
     users: Annotated[list[str], typer.Argument(help="user ids, as in the dataset")],
     config: ConfigOption = DEFAULT_CONFIG,
     overrides: OverrideOption = None,
-    top_k: Annotated[int, typer.Option("--top-k", "-k", help="list length")] = 10,
+    top_k: Annotated[int, typer.Option("--top-k", "-k", min=1, help="list length")] = 10,
     include_history: Annotated[bool, typer.Option(help="allow items the user already has")]
     = False,
     internal_ids: InternalIdsOption = False,
+    as_json: Annotated[bool, typer.Option(
+        "--json", help="one JSON object per line (user, rank, item, title) instead of the "
+        "table, for scripts")] = False,
 ) -> None:
     """Top-K next items for users, from the trained model of this config (run it first)."""
     from sracl_core.ids import id_maps
     from sracl_core.serving import recommend_for_users
 
-    resolved = load_for_reading(config, overrides)
+    resolved = load_for_reading(config, overrides, Console(stderr=True) if as_json else console)
     try:
         user_map, _ = id_maps(resolved)
         internal = user_map.internal(users, internal_ids=internal_ids)
         rows = recommend_for_users(resolved, internal, top_k, exclude_history=not include_history)
     except SraclError as error:
         fail(error)
+    if as_json:
+        for row in rows.iter_rows(named=True):
+            record = {"user": row["original_user"], "rank": row["rank"],
+                      "item": row["original_id"], "title": row["title"]}
+            if internal_ids:
+                record.update(internal_user=row["user"], internal_item=row["item"])
+            typer.echo(json.dumps(record, ensure_ascii=False))
+        return
     table = Table(title=f"top-{top_k} for {resolved.dataset}")
     columns = ["user", "rank", "item", "title"] + (["internal ids"] if internal_ids else [])
-    for column in columns:
-        table.add_column(column)
+    for column in columns:  # a title can be pages long: one line each, cut with an ellipsis
+        table.add_column(column, no_wrap=column == "title", overflow="ellipsis",
+                         max_width=TITLE_WIDTH if column == "title" else None)
     for row in rows.iter_rows(named=True):
         cells = [row["original_user"], str(row["rank"]), row["original_id"], row["title"] or ""]
         if internal_ids:

@@ -96,6 +96,10 @@ def load_config(path: str | Path, overrides: list[str] | tuple[str, ...] = (),
     override's error where it came from (``origins``: override -> where it was written;
     by default ``--set``)."""
     path = Path(path)
+    if path.is_dir():
+        found = ", ".join(sorted(child.name for child in path.glob("*.yaml"))) or "none"
+        raise ConfigError(f"{path}: is a folder; expected a YAML config file (YAML files "
+                          f"there: {found})")
     if not path.is_file():
         raise ConfigError(f"{path}: config file not found")
     raw = load_yaml_file(path, "config") or {}

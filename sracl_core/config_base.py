@@ -42,6 +42,9 @@ class StrictModel(BaseModel):
     def _no_booleans_for_numbers(cls, value: Any, info: ValidationInfo) -> Any:
         field = cls.model_fields.get(info.field_name or "")
         if field is not None and _holds_bool(value) and not _admits_bool(field.annotation):
+            if _admits(field.annotation, str):  # YAML reads yes/no/on/off as booleans
+                raise ValueError("expected text, not true/false (YAML reads yes, no, on and "
+                                 "off as true/false: quote the value, e.g. 'yes')")
             raise ValueError("expected a number, not true/false")
         return value
 
@@ -54,6 +57,13 @@ def _holds_bool(value: Any) -> bool:
     if isinstance(value, dict):
         return any(_holds_bool(item) for item in value.values())
     return False
+
+
+def _admits(annotation: Any, kind: type) -> bool:
+    """Whether a field's type takes values of ``kind`` anywhere in it."""
+    if annotation is kind:
+        return True
+    return any(_admits(arg, kind) for arg in get_args(annotation))
 
 
 def _admits_bool(annotation: Any) -> bool:

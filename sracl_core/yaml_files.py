@@ -16,11 +16,17 @@ from yaml.nodes import MappingNode
 
 from sracl_core.errors import ConfigError
 
+MERGE_TAG = "tag:yaml.org,2002:merge"
+
 
 class _UniqueKeyLoader(yaml.SafeLoader):
     def construct_mapping(self, node: MappingNode, deep: bool = False) -> dict[Any, Any]:
+        """A key given twice is an error; a key merged in with ``<<: *anchor`` may be
+        given again, since overriding merged keys is what merging is for."""
+        own = [key_node for key_node, _ in node.value if key_node.tag != MERGE_TAG]
+        self.flatten_mapping(node)
         seen: dict[Any, int] = {}
-        for key_node, _ in node.value:
+        for key_node in own:
             key = self.construct_object(key_node, deep=deep)
             if key in seen:
                 raise ConstructorError(

@@ -74,6 +74,20 @@ def test_true_or_false_for_a_number_names_the_key_and_a_switch_still_takes_them(
     assert config.train.objective.use_cs is False and config.evaluate.exclude_history == [False]
 
 
+def test_yes_or_no_for_a_text_key_says_to_quote_it(tiny_config: Path):
+    with pytest.raises(ConfigError, match=r"dataset: expected text, not true/false \(YAML reads "
+                                          r"yes, no, on and off as true/false: quote the value"):
+        load_config(tiny_config, ["dataset=yes"])
+    assert load_config(tiny_config, ["dataset='yes'"]).dataset == "yes"
+
+
+def test_a_folder_given_as_the_config_is_named_as_a_folder(tmp_path: Path):
+    (tmp_path / "beauty.yaml").write_text("dataset: x\n")
+    with pytest.raises(ConfigError, match=rf"^{re.escape(str(tmp_path))}: is a folder; expected "
+                                          r"a YAML config file \(YAML files there: beauty.yaml\)$"):
+        load_config(tmp_path)
+
+
 def test_missing_required_key(tmp_path: Path):
     path = tmp_path / "c.yaml"
     path.write_text("dataset: x\n")

@@ -3,9 +3,10 @@
 from pathlib import Path
 
 import pytest
+import yaml
 
 from sracl_core.errors import ConfigError
-from sracl_core.yaml_files import load_yaml_file
+from sracl_core.yaml_files import load_yaml, load_yaml_file
 
 
 def test_a_file_in_another_encoding_names_the_byte_not_a_traceback(tmp_path: Path):
@@ -28,3 +29,10 @@ def test_a_yaml_error_is_one_line_with_the_file_and_its_position(tmp_path: Path,
         load_yaml_file(path, "grid")
     assert str(error.value).startswith(f"{path}: not valid YAML: {where}")
     assert "\n" not in str(error.value) and "<unicode string>" not in str(error.value)
+
+
+def test_merge_keys_work_and_may_be_overridden_but_a_key_given_twice_is_still_an_error():
+    text = "base: &b {lr: 0.1, epochs: 2}\ntrain:\n  <<: *b\n  epochs: 5\n"
+    assert load_yaml(text)["train"] == {"lr": 0.1, "epochs": 5}
+    with pytest.raises(yaml.constructor.ConstructorError, match="'epochs' is given twice"):
+        load_yaml("base: &b {lr: 0.1}\ntrain:\n  <<: *b\n  epochs: 5\n  epochs: 6\n")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -91,3 +92,34 @@ def test_inspect_takes_the_datasets_item_id(make_config):
     beyond = _invoke("inspect", "neighbours", "-c", str(path), "--item", "40", "--internal-ids")
     assert beyond.exit_code == 1
     assert "unknown internal item ids: 40; internal ids are 1..5" in beyond.output
+
+
+def test_recommend_json_is_one_object_per_line_on_stdout_alone(trained: Path):
+    result = CliRunner().invoke(app, ["recommend", "701", "-c", str(trained), "-k", "2",
+                                      "--include-history", "--json"])
+    assert result.exit_code == 0, result.output
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [(r["user"], r["rank"]) for r in records] == [("701", 1), ("701", 2)]
+    assert all(TITLES[int(r["item"])] == r["title"] for r in records)
+    assert "the last `sracl run`" in result.stderr  # the note stays out of the data
+
+
+def test_a_list_length_under_one_is_refused_naming_the_option(trained: Path):
+    result = _invoke("recommend", "701", "-c", str(trained), "-k", "0")
+    message = " ".join(result.output.replace("│", " ").split())
+    assert result.exit_code == 2
+    assert "Invalid value for '--top-k' / '-k': Input should be greater than or equal to 1" in (
+        message), message
+
+
+def test_a_remembered_override_the_edited_file_no_longer_takes_says_where_it_came_from(
+        trained: Path):
+    trained.write_text(trained.read_text().replace("train:\n", "train:\n  backbone: gru4rec\n", 1)
+                       if "train:\n" in trained.read_text()
+                       else trained.read_text() + "train:\n  backbone: gru4rec\n")
+    result = _invoke("recommend", "701", "-c", str(trained))
+    assert result.exit_code == 1
+    message = " ".join(result.output.split())
+    assert ("train.backbone.inner_size: no such key" in message
+            and "(from --set train.backbone.inner_size=8, remembered from the last `sracl run` "
+                f"of {trained}; give --set to read other artifacts)" in message), message
