@@ -33,7 +33,7 @@ from flows.summary import print_summary
 from sracl_core.config import load_config
 from sracl_core.errors import ConfigError, SraclError
 from sracl_core.last_run import record
-from sracl_core.preflight import check_config, check_devices, check_ingested
+from sracl_core.preflight import check_config, check_ingested, check_machine
 from sracl_core.stages.graph import STAGE_ORDER, check_selection, plan
 
 app = typer.Typer(
@@ -93,7 +93,7 @@ def run(
     resolved = load(config, overrides, preflight=True)
     try:
         selected = check_selection(resolved, stage, downstream=downstream, until=until)
-        check_devices(resolved, config, selected, force)
+        check_machine(resolved, config, selected, force)
     except SraclError as error:
         fail(error)
     computed_before: dict[str, float] = {}

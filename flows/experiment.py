@@ -54,7 +54,7 @@ from sracl_core.experiment.results import (
     write_results,
 )
 from sracl_core.experiment.tracking import TAG_EXPERIMENT, log_summary
-from sracl_core.preflight import check_config, check_devices
+from sracl_core.preflight import check_config, check_machine
 from sracl_core.stages.graph import needed_stages, outputs_of
 
 log = logging.getLogger(__name__)
@@ -194,7 +194,7 @@ def experiment_flow(config_path: str, grid_path: str, overrides: list[str] | Non
     if runner == "local":  # on Ray the runs train on the cluster's machines, not this one
         for run in runs:
             config = load_config(config_path, run.overrides)
-            check_devices(config, f"{grid_path} ({run.label})", needed_stages(config))
+            check_machine(config, f"{grid_path} ({run.label})", needed_stages(config))
     if jobs <= 1 and runner == "local":
         failures = _one_by_one(config_path, grid.name, runs, keep_going)
     else:

@@ -20,7 +20,7 @@ from flows.abandoned import crash_flow_runs
 from flows.reporting import evaluated_metrics, publish
 from sracl_core.config import PipelineConfig, load_config
 from sracl_core.errors import ConfigError, TrackingLost
-from sracl_core.preflight import check_config, check_devices, check_ingested
+from sracl_core.preflight import check_config, check_ingested, check_machine
 from sracl_core.stages.graph import STAGE_ORDER, select_stages, stage_fingerprints
 from sracl_core.stages.runner import StageOutcome
 from sracl_core.tracking.run import PipelineRun
@@ -75,7 +75,7 @@ def execute(config_path: str, overrides: list[str] | None, *, stage: str | None 
     config = load_config(config_path, overrides)
     check_config(config, config_path)
     stages = select_stages(config, stage, downstream=downstream, until=until)
-    check_devices(config, config_path, stages, force)
+    check_machine(config, config_path, stages, force)
     fingerprints = stage_fingerprints(config)
     logger.info("sracl %s: stages %s", config.dataset, " -> ".join(stages))
     tracker = _start_tracking(config, config_path, overrides, stages, dict(tags or {}))

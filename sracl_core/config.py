@@ -97,7 +97,8 @@ def load_config(path: str | Path, overrides: list[str] | tuple[str, ...] = (),
     by default ``--set``)."""
     path = Path(path)
     if path.is_dir():
-        found = ", ".join(sorted(child.name for child in path.glob("*.yaml"))) or "none"
+        found = ", ".join(sorted(child.name for child in path.iterdir()
+                                 if child.suffix in (".yaml", ".yml"))) or "none"
         raise ConfigError(f"{path}: is a folder; expected a YAML config file (YAML files "
                           f"there: {found})")
     if not path.is_file():

@@ -13,7 +13,7 @@ import os
 import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Any, get_args
+from typing import Annotated, Any, Literal, get_args, get_origin
 
 from pydantic import (
     AfterValidator,
@@ -44,7 +44,7 @@ class StrictModel(BaseModel):
         if field is not None and _holds_bool(value) and not _admits_bool(field.annotation):
             if _admits(field.annotation, str):  # YAML reads yes/no/on/off as booleans
                 raise ValueError("expected text, not true/false (YAML reads yes, no, on and "
-                                 "off as true/false: quote the value, e.g. 'yes')")
+                                 "off as true/false: quote the value, as in 'off')")
             raise ValueError("expected a number, not true/false")
         return value
 
@@ -60,9 +60,12 @@ def _holds_bool(value: Any) -> bool:
 
 
 def _admits(annotation: Any, kind: type) -> bool:
-    """Whether a field's type takes values of ``kind`` anywhere in it."""
+    """Whether a field's type takes values of ``kind`` anywhere in it (a ``Literal``'s
+    values count: ``prefill: Literal["auto", "on", "off"]`` takes text)."""
     if annotation is kind:
         return True
+    if get_origin(annotation) is Literal:
+        return any(isinstance(value, kind) for value in get_args(annotation))
     return any(_admits(arg, kind) for arg in get_args(annotation))
 
 

@@ -21,7 +21,7 @@ from pydantic import BaseModel
 from sracl_core.artifact_integrity import file_in_the_way
 from sracl_core.disk_space import check_free_space
 from sracl_core.errors import ConfigError
-from sracl_core.semantic.model_checks import model_problems
+from sracl_core.semantic.model_checks import model_folder_problems, model_name_problems
 
 if TYPE_CHECKING:
     import polars as pl
@@ -108,6 +108,26 @@ def check_devices(config: PipelineConfig, source: str | Path, selected: Collecti
         if stage in computing and int(value.partition(":")[2] or 0) >= count])
 
 
+def check_machine(config: PipelineConfig, source: str | Path, selected: Collection[str],
+                  force: bool = False) -> None:
+    """What the ``selected`` stages that compute here need of this machine: the devices
+    they name and the model folders they load."""
+    check_devices(config, source, selected, force)
+    check_models(config, source, selected, force)
+
+
+def check_models(config: PipelineConfig, source: str | Path, selected: Collection[str],
+                 force: bool = False) -> None:
+    """The model folders the ``selected`` stages that compute here will load exist, and fit
+    their settings; found at load, a missing one failed 20-50 s into a run, naming no key."""
+    loading = [stage for stage in ("profiles", "embeddings") if stage in selected]
+    if not loading:
+        return
+    from sracl_core.stages.graph import to_compute
+
+    _raise_problems(source, model_folder_problems(config, to_compute(config, loading, force)))
+
+
 def _setting(config: PipelineConfig, key: str) -> str | None:
     section, name = key.split(".")
     return getattr(getattr(config, section), name, None)  # not every encoder has a device
@@ -115,7 +135,7 @@ def _setting(config: PipelineConfig, key: str) -> str | None:
 
 def check_config(config: PipelineConfig, source: str | Path) -> None:
     """Every problem found, in one error that names each key and what it expects."""
-    _raise_problems(source, model_problems(config) + _input_problems(config))
+    _raise_problems(source, model_name_problems(config) + _input_problems(config))
 
 
 def _raise_problems(source: str | Path, problems: list[str]) -> None:

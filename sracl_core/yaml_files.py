@@ -12,7 +12,7 @@ from typing import Any
 import yaml
 from yaml.constructor import ConstructorError
 from yaml.error import MarkedYAMLError
-from yaml.nodes import MappingNode
+from yaml.nodes import MappingNode, SequenceNode
 
 from sracl_core.errors import ConfigError
 
@@ -21,19 +21,30 @@ MERGE_TAG = "tag:yaml.org,2002:merge"
 
 class _UniqueKeyLoader(yaml.SafeLoader):
     def construct_mapping(self, node: MappingNode, deep: bool = False) -> dict[Any, Any]:
-        """A key given twice is an error; a key merged in with ``<<: *anchor`` may be
-        given again, since overriding merged keys is what merging is for."""
-        own = [key_node for key_node, _ in node.value if key_node.tag != MERGE_TAG]
+        """A key given twice is an error, in the mapping and in any mapping merged into it
+        (``<<: &a {x: 1, x: 2}``); a key merged in may be given again, since overriding
+        merged keys is what merging is for."""
+        self._check_unique(node, deep)
         self.flatten_mapping(node)
+        return super().construct_mapping(node, deep=deep)
+
+    def _check_unique(self, node: MappingNode, deep: bool) -> None:
         seen: dict[Any, int] = {}
-        for key_node in own:
-            key = self.construct_object(key_node, deep=deep)
+        for key_node, value_node in node.value:
+            if key_node.tag == MERGE_TAG:
+                sources = (value_node.value if isinstance(value_node, SequenceNode)
+                           else [value_node])
+                for source in sources:
+                    if isinstance(source, MappingNode):
+                        self._check_unique(source, deep)
+            key = (MERGE_TAG if key_node.tag == MERGE_TAG
+                   else self.construct_object(key_node, deep=deep))
             if key in seen:
+                shown = "<<" if key == MERGE_TAG else repr(key)
                 raise ConstructorError(
-                    None, None, f"the key {key!r} is given twice (first on line {seen[key]}); "
+                    None, None, f"the key {shown} is given twice (first on line {seen[key]}); "
                     "keep one", key_node.start_mark)
             seen[key] = key_node.start_mark.line + 1
-        return super().construct_mapping(node, deep=deep)
 
 
 def load_yaml(text: str) -> Any:

@@ -79,6 +79,9 @@ def test_yes_or_no_for_a_text_key_says_to_quote_it(tiny_config: Path):
                                           r"yes, no, on and off as true/false: quote the value"):
         load_config(tiny_config, ["dataset=yes"])
     assert load_config(tiny_config, ["dataset='yes'"]).dataset == "yes"
+    with pytest.raises(ConfigError, match=r"profiles\.prefill: expected text, not true/false"):
+        load_config(tiny_config, ["profiles.prefill=off"])  # a Literal of words takes text too
+    assert load_config(tiny_config, ["profiles.prefill='off'"]).profiles.prefill == "off"
 
 
 def test_a_folder_given_as_the_config_is_named_as_a_folder(tmp_path: Path):

@@ -36,3 +36,9 @@ def test_merge_keys_work_and_may_be_overridden_but_a_key_given_twice_is_still_an
     assert load_yaml(text)["train"] == {"lr": 0.1, "epochs": 5}
     with pytest.raises(yaml.constructor.ConstructorError, match="'epochs' is given twice"):
         load_yaml("base: &b {lr: 0.1}\ntrain:\n  <<: *b\n  epochs: 5\n  epochs: 6\n")
+    with pytest.raises(yaml.constructor.ConstructorError, match="'x' is given twice"):
+        load_yaml("c: {<<: &a {x: 1, x: 2}}\n")  # inside a mapping defined where it is merged
+    with pytest.raises(yaml.constructor.ConstructorError, match="<< is given twice"):
+        load_yaml("a: &a {x: 1}\nb: &b {y: 2}\nc:\n  <<: *a\n  <<: *b\n")
+    merged = load_yaml("a: &a {x: 1}\nb: &b {x: 2, y: 2}\nc:\n  <<: [*a, *b]\n  z: 3\n")
+    assert merged["c"] == {"x": 1, "y": 2, "z": 3}  # the first source wins, as YAML says

@@ -60,12 +60,13 @@ def damaged_parts(directory: Path) -> list[tuple[Path, str]]:
             pl.read_parquet(part)
         except FileNotFoundError:
             continue
-        except (pl.exceptions.PolarsError, OSError) as error:
+        except pl.exceptions.PolarsError as error:
             damaged.append((part, first_line(error)))
     return damaged
 
 
 def first_line(error: BaseException) -> str:
+    """An error as one line: Polars' messages run on with hints over several."""
     return f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"
 
 
@@ -125,7 +126,7 @@ class ResponseCache:
                 frames.append(pl.read_parquet(part))
             except FileNotFoundError:
                 continue  # compacted by a concurrent process: its rows are in the merged part
-            except (pl.exceptions.PolarsError, OSError) as error:
+            except pl.exceptions.PolarsError as error:  # damaged content, not a bad open
                 if own:
                     self._set_aside(part, error)
                 else:
@@ -141,7 +142,10 @@ class ResponseCache:
         other answer is kept, and the file stays for inspection."""
         aside = self.directory / CORRUPT / part.name
         aside.parent.mkdir(exist_ok=True)
-        part.replace(aside)
+        try:
+            part.replace(aside)
+        except FileNotFoundError:
+            return  # another process opening the cache set it aside first
         log.warning("llm cache: %s is damaged (%s); moved to %s, its answers will be asked "
                     "again", part, first_line(error), aside)
 

@@ -4,7 +4,8 @@ Only prompts without a cached valid answer reach the backend. Each answer is
 written to the cache as it arrives (in small flushes, see
 :mod:`sracl_core.semantic.recording`), so a failing or killed run loses at
 most the requests in flight. An answer that is empty or fails validation is
-recorded as ``invalid`` and re-queued; so is a backend failure. The first answer
+recorded as ``empty`` or ``invalid`` and re-queued; so is a backend failure
+(``failed``). The first answer
 to a prompt is asked for with the configured (greedy) sampling; later ones sample
 at ``retry_temperature`` with the attempt number as seed, because a greedy retry
 would repeat the same answer. A backend failure is no answer, so it does not

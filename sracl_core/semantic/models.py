@@ -156,8 +156,24 @@ def prepare(name: str, *, force: bool = False) -> Path:
     return target
 
 
+def is_local_path(name: str) -> bool:
+    """Whether a (non-embedded) model name is a folder rather than a hub id."""
+    return name.startswith(("/", "./", "../", "~")) or name in (".", "..")
+
+
+def installed_source(name: str) -> Path | None:
+    """An embedded model's shipped files if it is used as shipped, None if it is
+    converted on first use; :class:`ModelNotAvailable` if its package is missing."""
+    entry = _entry(name)
+    source = entry.locate(_package_dir(entry.package))
+    if not source.exists():
+        raise ModelNotAvailable(f"{name}: {source} is missing from package {entry.package!r}")
+    return None if entry.convert is not None else source
+
+
 def resolve(name: str) -> str:
-    """A model name as the engines take it: a local folder for embedded models."""
-    if not is_embedded(name):
-        return name
-    return str(prepare(name))
+    """A model name as the engines take it: a local folder for embedded models, and a
+    ``~`` path expanded (the loaders would take it for a malformed hub id)."""
+    if is_embedded(name):
+        return str(prepare(name))
+    return str(Path(name).expanduser()) if name.startswith("~") else name

@@ -14,11 +14,14 @@ memory for as long as it stalls, and a kill then lost them all.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
 
 from sracl_core.semantic.cache import CachedResponse, ResponseCache
+
+log = logging.getLogger(__name__)
 
 FLUSH_ANSWERS = 32
 """A part per 32 answers: the 4,352 answers of the sample make ~136 parts, which the
@@ -47,7 +50,7 @@ class CacheRecorder:
             self._buffer.append(response)
             due = len(self._buffer) >= self.every or self._clock() - self._since >= self.seconds
             if not due and self._timer is None:
-                self._timer = threading.Timer(self.seconds, self.flush)
+                self._timer = threading.Timer(self.seconds, self._flush_on_time)
                 self._timer.daemon = True
                 self._timer.start()
         if due:
@@ -61,4 +64,17 @@ class CacheRecorder:
                 timer.cancel()  # a no-op when this is the timer's own call
             buffered, self._buffer = self._buffer, []
             self._since = self._clock()
-            self.cache.put(buffered)
+            try:
+                self.cache.put(buffered)
+            except BaseException:
+                self._buffer = buffered + self._buffer  # kept for the next flush to retry
+                raise
+
+    def _flush_on_time(self) -> None:
+        """The timer's flush: a failure is logged and its answers kept in the buffer, so the
+        batch's own final flush retries them and raises where the caller sees it."""
+        try:
+            self.flush()
+        except Exception as error:
+            log.warning("llm cache: could not write %d answers yet (%s); retried at the "
+                        "batch's end", len(self._buffer), error)

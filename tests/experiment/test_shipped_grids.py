@@ -6,7 +6,7 @@ import pytest
 
 from sracl_core.config import load_config
 from sracl_core.experiment.grid import grid_runs, load_grid
-from sracl_core.semantic.model_checks import model_problems
+from sracl_core.semantic.model_checks import model_folder_problems, model_name_problems
 
 ROOT = Path(__file__).resolve().parents[2]
 GRIDS = sorted((ROOT / "experiments").glob("*.yaml"))
@@ -19,7 +19,8 @@ def test_every_run_of_a_shipped_grid_is_a_valid_config(grid_path: Path):
     grid = load_grid(grid_path)
     for run in grid_runs(grid):
         config = load_config(config_path, list(run.overrides))
-        assert model_problems(config) == [], run.label
+        assert model_name_problems(config) + model_folder_problems(
+            config, ("profiles", "embeddings")) == [], run.label
         assert config.train.seed == run.seed
 
 

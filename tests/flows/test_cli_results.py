@@ -114,9 +114,9 @@ def test_a_list_length_under_one_is_refused_naming_the_option(trained: Path):
 
 def test_a_remembered_override_the_edited_file_no_longer_takes_says_where_it_came_from(
         trained: Path):
-    trained.write_text(trained.read_text().replace("train:\n", "train:\n  backbone: gru4rec\n", 1)
-                       if "train:\n" in trained.read_text()
-                       else trained.read_text() + "train:\n  backbone: gru4rec\n")
+    text = trained.read_text()
+    assert "\ntrain:" not in text  # the file has no train section yet: add one
+    trained.write_text(text + "train:\n  backbone: gru4rec\n")
     result = _invoke("recommend", "701", "-c", str(trained))
     assert result.exit_code == 1
     message = " ".join(result.output.split())

@@ -40,3 +40,28 @@ def test_answers_reach_disk_on_time_even_when_no_further_answer_comes(tmp_path):
     parts = sorted(tmp_path.glob("part-*.parquet"))
     recorder.flush()
     assert sorted(tmp_path.glob("part-*.parquet")) == parts  # nothing was left to write
+
+
+def test_a_timer_flush_that_fails_keeps_its_answers_for_the_final_flush(tmp_path, monkeypatch):
+    import time
+
+    from sracl_core.semantic.recording import CacheRecorder
+
+    cache = ResponseCache(tmp_path)
+    recorder = CacheRecorder(cache, every=100, seconds=0.05)
+    real_put, failures = cache.put, []
+
+    def disk_full_once(responses):
+        if not failures:
+            failures.append(len(responses))
+            raise OSError(28, "No space left on device")
+        real_put(responses)
+
+    monkeypatch.setattr(cache, "put", disk_full_once)
+    recorder.add(CachedResponse("k0", "ok", "v0"))
+    deadline = time.monotonic() + 30
+    while not failures and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert failures == [1]
+    recorder.flush()  # the batch's end: the kept answer is written now
+    assert ResponseCache(tmp_path).get("k0") == "v0"

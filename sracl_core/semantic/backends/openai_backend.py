@@ -7,7 +7,9 @@ malformed answers (a body that is not a chat completion with text, see
 :mod:`.completion`); other client errors are final. A rate limit's
 ``Retry-After`` is honoured when it asks for longer than the backoff; a 429
 that says ``insufficient_quota`` is final (and counts toward the breaker), since
-no wait cures an empty account. A request that still
+no wait cures an empty account. An empty answer is returned as an answer (the
+generation layer re-asks it warmer) but counts toward the breaker like a failure,
+so an endpoint that only ever says nothing stops the stage. A request that still
 fails comes back as a :class:`Generation` with its error, so the rest of the
 batch is kept, and each answer is handed to ``on_answer`` as it arrives, so
 the caller can cache it before the batch ends.
@@ -35,6 +37,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import math
 import os
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -155,7 +158,13 @@ class OpenAIBackend:
                 self._stop_if_dead()
                 return Generation(None, error=message, calls=attempt)
             else:
-                self._breaker.success()
+                if _said_nothing(generation, request):
+                    # an answer, but no sign of health: an endpoint that only ever says
+                    # nothing must stop the stage, not fill it with fallback profiles
+                    self._breaker.failure("an empty answer")
+                    self._stop_if_dead()
+                else:
+                    self._breaker.success()
                 self.answered += 1
                 return dataclasses.replace(generation, calls=attempt)
         raise AssertionError("unreachable")
@@ -221,10 +230,17 @@ def retry_after_seconds(error: BaseException) -> float | None:
 
 
 def _number(text: str, scale: float = 1.0) -> float | None:
+    """A header's number of seconds, or None for anything that is not a finite number."""
     try:
-        return float(text) * scale
+        value = float(text) * scale
     except ValueError:
         return None
+    return value if math.isfinite(value) else None
+
+
+def _said_nothing(generation: Generation, request: ChatRequest) -> bool:
+    text = generation.text or ""
+    return not text.removeprefix(request.prefill or "").strip()
 
 
 def _out_of_quota(error: BaseException) -> bool:

@@ -77,6 +77,8 @@ def _rate_limit(headers: dict[str, str]) -> openai.RateLimitError:
     ({"retry-after": "soon"}, None),
     ({"retry-after": "86400"}, MAX_RETRY_AFTER_S),
     ({"retry-after": "-3"}, 0.0),
+    ({"retry-after": "nan"}, None),
+    ({"retry-after-ms": "nan", "retry-after": "2"}, 2.0),
 ])
 def test_retry_after_is_read_in_seconds_or_milliseconds_and_capped(headers, seconds):
     assert retry_after_seconds(_rate_limit(headers)) == seconds
@@ -86,3 +88,10 @@ def test_retry_after_as_an_http_date_is_the_time_until_then():
     then = datetime.now(UTC) + timedelta(seconds=30)
     seconds = retry_after_seconds(_rate_limit({"retry-after": format_datetime(then, usegmt=True)}))
     assert seconds is not None and 27 <= seconds <= 30
+
+
+def test_an_endpoint_that_only_ever_says_nothing_trips_the_breaker(tmp_path):
+    with (chat_server(lambda n: "empty") as (server, url),
+          pytest.raises(EndpointDead, match=r"failed 3 calls in a row \(last: an empty answer\)")):
+        _generate(_config(url, breaker_failures=3), ResponseCache(tmp_path), 20)
+    assert len(server.requests) == 3
