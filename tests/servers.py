@@ -85,7 +85,8 @@ class ChatServer:
     stops), ``echo-500`` / ``echo-400`` (an error body that echoes the request
     headers, as some proxies do), ``empty`` (an answer with no text), ``429`` (a rate
     limit asking for one second with ``Retry-After``), ``quota`` (OpenAI's
-    ``insufficient_quota`` 429) or a :data:`MALFORMED` name. Every POST is recorded
+    ``insufficient_quota`` 429), ``strict`` (a 400 for vLLM's ``repetition_penalty``,
+    else an answer) or a :data:`MALFORMED` name. Every POST is recorded
     with its arrival time, so tests count the HTTP calls server-side.
     """
 
@@ -154,6 +155,11 @@ def _chat_handler(server: ChatServer) -> type[BaseHTTPRequestHandler]:
                 echoed = {"error": {"message": f"upstream refused; request headers: {headers}",
                                      "headers": headers}}
                 self._send(int(action[-3:]), json.dumps(echoed).encode())
+                return
+            if action == "strict" and "repetition_penalty" in body:  # as OpenAI's own API
+                self._send(400, json.dumps({"error": {
+                    "message": "Unrecognized request argument supplied: repetition_penalty"}}
+                ).encode())
                 return
             if action == "429":
                 self._send(429, json.dumps({"error": {"message": "slow down"}}).encode(),

@@ -153,7 +153,7 @@ class OpenAIBackend:
                 await asyncio.sleep(wait)
                 delay *= 2
             except Exception as error:  # a client error or an SDK surprise: final, kept per prompt
-                message = error_text(error)
+                message = _with_extension_hint(error_text(error))
                 self._breaker.failure(message)
                 self._stop_if_dead()
                 return Generation(None, error=message, calls=attempt)
@@ -236,6 +236,23 @@ def _number(text: str, scale: float = 1.0) -> float | None:
     except ValueError:
         return None
     return value if math.isfinite(value) else None
+
+
+VLLM_EXTENSIONS = {
+    "repetition_penalty": "set profiles.repetition_penalty=1.0, which sends none",
+    "continue_final_message": "set profiles.prefill=off",
+    "add_generation_prompt": "set profiles.prefill=off",
+}
+"""Request fields only vLLM-like servers take, and how to stop sending each."""
+
+
+def _with_extension_hint(message: str) -> str:
+    """A server that refuses a vLLM extension (OpenAI's own API does) says so in words
+    naming the field; the message then says which setting sent it."""
+    for field, fix in VLLM_EXTENSIONS.items():
+        if field in message:
+            return f"{message} ({field} is a vLLM extension this server refuses: {fix})"
+    return message
 
 
 def _said_nothing(generation: Generation, request: ChatRequest) -> bool:

@@ -5,6 +5,7 @@ Real HTTP servers on 127.0.0.1 (:mod:`tests.servers`) and the real response cach
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
@@ -95,3 +96,16 @@ def test_an_endpoint_that_only_ever_says_nothing_trips_the_breaker(tmp_path):
           pytest.raises(EndpointDead, match=r"failed 3 calls in a row \(last: an empty answer\)")):
         _generate(_config(url, breaker_failures=3), ResponseCache(tmp_path), 20)
     assert len(server.requests) == 3
+
+
+def test_a_server_that_refuses_a_vllm_extension_is_told_which_setting_sent_it(tmp_path):
+    request = ChatRequest(key="k", system="sys", prompt="p", max_tokens=16, temperature=0.0,
+                          repetition_penalty=1.1)
+    with chat_server(lambda n: "strict") as (server, url):
+        backend = create_backend(_config(url, breaker_failures=0))
+        refused = backend.generate([request])[0]
+        plain = backend.generate([dataclasses.replace(request, repetition_penalty=1.0)])[0]
+    assert refused.error is not None and refused.error.endswith(
+        "(repetition_penalty is a vLLM extension this server refuses: set "
+        "profiles.repetition_penalty=1.0, which sends none)")
+    assert plain.text == "echo p" and len(server.requests) == 2
