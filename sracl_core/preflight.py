@@ -120,12 +120,14 @@ def check_models(config: PipelineConfig, source: str | Path, selected: Collectio
                  force: bool = False) -> None:
     """The model folders the ``selected`` stages that compute here will load exist, and fit
     their settings; found at load, a missing one failed 20-50 s into a run, naming no key."""
-    loading = [stage for stage in ("profiles", "embeddings") if stage in selected]
-    if not loading:
-        return
+    found = {stage: problems for stage in ("profiles", "embeddings") if stage in selected
+             and (problems := model_folder_problems(config, [stage]))}
+    if not found:
+        return  # the usual case, decided without checksumming any artifact
     from sracl_core.stages.graph import to_compute
 
-    _raise_problems(source, model_folder_problems(config, to_compute(config, loading, force)))
+    _raise_problems(source, [problem for stage in to_compute(config, list(found), force)
+                             for problem in found[stage]])
 
 
 def _setting(config: PipelineConfig, key: str) -> str | None:

@@ -13,6 +13,7 @@ from sracl_core.preflight import (
     check_config,
     check_devices,
     check_ingested,
+    check_models,
 )
 from sracl_core.stages.runner import run_stage
 
@@ -165,6 +166,15 @@ def test_a_cuda_device_is_checked_only_for_the_stages_that_compute_here(tiny_con
         check_devices(config, "config.yaml", ["embeddings", "neighbours"])
     check_devices(config, "config.yaml", ["ingest", "evaluate"])
     check_devices(load_config(tiny_config, ["train.device=cpu"]), "config.yaml", ["train"])
+
+
+def test_a_missing_model_folder_is_refused_only_for_a_stage_that_computes_here(
+        tiny_config: Path):
+    config = load_config(tiny_config, ["embeddings.model=./no-such-encoder"])
+    check_models(config, "config.yaml", ["ingest", "train", "evaluate"])
+    with pytest.raises(ConfigError, match=r"config.yaml: embeddings.model: no such model "
+                                          r"folder ./no-such-encoder"):
+        check_models(config, "config.yaml", ["embeddings", "neighbours"])
 
 
 @pytest.mark.parametrize("name", ["gpu", "cuda:-1", "cuda:x", "CPU"])

@@ -139,10 +139,7 @@ def prepare(name: str, *, force: bool = False) -> Path:
     The conversion writes into a temporary folder renamed into place, so an
     interrupted conversion is redone rather than half used.
     """
-    entry = _entry(name)
-    source = entry.locate(_package_dir(entry.package))
-    if not source.exists():
-        raise ModelNotAvailable(f"{name}: {source} is missing from package {entry.package!r}")
+    entry, source = _entry(name), _shipped_files(name)
     if entry.convert is None:
         return source
     target = prepared_path(name)
@@ -164,11 +161,17 @@ def is_local_path(name: str) -> bool:
 def installed_source(name: str) -> Path | None:
     """An embedded model's shipped files if it is used as shipped, None if it is
     converted on first use; :class:`ModelNotAvailable` if its package is missing."""
+    source = _shipped_files(name)
+    return None if _entry(name).convert is not None else source
+
+
+def _shipped_files(name: str) -> Path:
+    """Where an embedded model's package keeps its files; checked to be there."""
     entry = _entry(name)
     source = entry.locate(_package_dir(entry.package))
     if not source.exists():
         raise ModelNotAvailable(f"{name}: {source} is missing from package {entry.package!r}")
-    return None if entry.convert is not None else source
+    return source
 
 
 def resolve(name: str) -> str:
